@@ -1,0 +1,306 @@
+"""The configuration schema: every key Saker reads, its type, default and allowed values.
+
+Falco's key names wherever Falco has the concept (see ../shared/spec/config-and-outputs.md), Saker's own
+under `pipeline`, `engine`, `capture` and the extra outputs. Models are frozen and forbid unknown keys, so
+a typo is an error that names the key instead of a setting silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PRIORITY_NAMES = ("emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug")
+_PRIORITY_ALIASES = {"info": "informational"}
+_DURATION = re.compile(r"^(?:(\d+)(ms|s|m|h|d))+$")
+_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def normalise_priority(value: str) -> str:
+    """Case-insensitive priority name, with Falco's one alias (info)."""
+    name = str(value).strip().lower()
+    name = _PRIORITY_ALIASES.get(name, name)
+    if name not in PRIORITY_NAMES:
+        raise ValueError(f"invalid priority {value!r}; expected one of {', '.join(PRIORITY_NAMES)}")
+    return name
+
+
+def duration_seconds(text: str) -> float:
+    """Prometheus-style duration ("1h", "15m", "500ms", "1m30s") in seconds."""
+    if not _DURATION.match(text):
+        raise ValueError(f"invalid duration {text!r}; write it like 500ms, 30s, 15m, 1h")
+    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
+
+
+Priority = Annotated[str, Field(description="priority name")]
+
+
+class Section(BaseModel):
+    """Base of every config section: strict about keys, immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PrioritySection(Section):
+    @field_validator("min_priority", mode="before", check_fields=False)
+    @classmethod
+    def _priority(cls, value: object) -> str:
+        return normalise_priority(str(value))
+
+
+class Selector(Section):
+    rule: str | None = None
+    tag: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "Selector":
+        if (self.rule is None) == (self.tag is None):
+            raise ValueError("a selector names exactly one of 'rule' or 'tag'")
+        return self
+
+
+class RuleSelection(Section):
+    """One entry of `rules:`: `- enable: {rule: P}` / `- disable: {tag: T}`."""
+
+    enable: Selector | None = None
+    disable: Selector | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "RuleSelection":
+        if (self.enable is None) == (self.disable is None):
+            raise ValueError("each entry of 'rules' has exactly one of 'enable' or 'disable'")
+        return self
+
+
+class AppendMatch(Section):
+    rule: str | None = None
+    source: str | None = None
+    tags: list[str] = []
+
+
+class AppendOutput(Section):
+    match: AppendMatch = AppendMatch()
+    extra_output: str = ""
+    extra_fields: list[str | dict[str, str]] = []
+    suggested_output: bool = False
+
+
+class OutputsQueue(Section):
+    capacity: int = Field(0, ge=0, description="alerts queued for the output stage; 0 = unbounded")
+
+
+class StdoutOutput(PrioritySection):
+    enabled: bool = True
+    min_priority: str = "debug"
+
+
+class FileOutput(PrioritySection):
+    enabled: bool = False
+    keep_alive: bool = False
+    filename: str = "./events.txt"
+    min_priority: str = "debug"
+    rotate_bytes: int = Field(0, ge=0, description="rotate when the file passes this size; 0 = never")
+    rotate_keep: int = Field(5, ge=1)
+
+
+class SyslogOutput(PrioritySection):
+    enabled: bool = False
+    address: str = Field("/dev/log", description="/dev/log, udp://host:port or tcp://host:port")
+    facility: str = "user"
+    min_priority: str = "debug"
+
+
+class ProgramOutput(PrioritySection):
+    enabled: bool = False
+    keep_alive: bool = False
+    program: str = ""
+    min_priority: str = "debug"
+
+
+class HttpOutput(PrioritySection):
+    enabled: bool = False
+    url: str = ""
+    user_agent: str = "saker"
+    insecure: bool = False
+    ca_cert: str = ""
+    ca_bundle: str = ""
+    ca_path: str = "/etc/ssl/certs"
+    mtls: bool = False
+    client_cert: str = ""
+    client_key: str = ""
+    echo: bool = False
+    compress_uploads: bool = False
+    keep_alive: bool = False
+    max_consecutive_timeouts: int = Field(5, ge=0)
+    headers: dict[str, str] = {}
+    min_priority: str = "debug"
+
+
+class SlackOutput(PrioritySection):
+    enabled: bool = False
+    webhook_url: str = ""
+    token: str = ""
+    channel: str = ""
+    username: str = "Saker"
+    icon: str = ""
+    footer: str = ""
+    output_format: Literal["all", "text", "fields"] = "all"
+    min_priority: str = "debug"
+
+
+class EmailOutput(PrioritySection):
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(25, ge=1, le=65535)
+    tls: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str = ""
+    password: str = ""
+    from_: str = Field("", alias="from")
+    to: list[str] = []
+    format: Literal["html", "text"] = "html"
+    digest: int = Field(1, ge=1, description="alerts per e-mail")
+    min_priority: str = "debug"
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class S3Output(PrioritySection):
+    enabled: bool = False
+    bucket: str = ""
+    prefix: str = "saker"
+    region: str = ""
+    endpoint_url: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    batch_size: int = Field(500, ge=1)
+    flush_seconds: float = Field(10.0, gt=0)
+    min_priority: str = "debug"
+
+
+class Webserver(Section):
+    enabled: bool = True
+    listen_address: str = "127.0.0.1"
+    listen_port: int = Field(8765, ge=0, le=65535)
+    k8s_healthz_endpoint: str = "/healthz"
+    prometheus_metrics_enabled: bool = True
+    ssl_enabled: bool = False
+    ssl_certificate: str = ""
+    threadiness: int = Field(0, ge=0)
+
+
+class Metrics(Section):
+    enabled: bool = False
+    interval: str = "1h"
+    output_rule: bool = True
+    output_file: str = ""
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        if duration_seconds(value) < 0.1:
+            raise ValueError("metrics interval must be at least 100ms")
+        return value
+
+
+class SyscallEventDrops(Section):
+    threshold: float = Field(0.1, ge=0, le=1)
+    actions: list[Literal["ignore", "log", "alert", "exit"]] = ["log", "alert"]
+    rate: float = Field(0.03333, gt=0)
+    max_burst: int = Field(1, ge=1)
+    simulate_drops: bool = False
+
+
+class SyscallEventTimeouts(Section):
+    max_consecutives: int = Field(1000, ge=1)
+
+
+class BaseSyscalls(Section):
+    custom_set: list[str] = []
+    repair: bool = False
+    all: bool = False
+
+
+class ReplayEngine(Section):
+    path: str = ""
+
+
+class Engine(Section):
+    """Where syscall events come from: live eBPF, a capture to replay, or none (other sources only)."""
+
+    kind: Literal["ebpf", "replay", "none"] = "ebpf"
+    replay: ReplayEngine = ReplayEngine()
+    ring_bytes: int = Field(16 << 20, ge=1 << 16, description="kernel ring buffer size per ring, bytes")
+
+    @field_validator("ring_bytes")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError("ring_bytes must be a power of two")
+        return value
+
+
+class Pipeline(Section):
+    workers: int = Field(0, ge=0, description="rule workers; 0 = one per core")
+    batch_size: int = Field(8192, ge=1)
+    flush_ms: int = Field(20, ge=1)
+    ring_bytes: int = Field(64 << 20, ge=1 << 20, description="shared-memory ring between stages, bytes")
+    ring_full: Literal["drop", "block"] = "drop"
+
+
+class Capture(Section):
+    enabled: bool = False
+    path: str = "./captures"
+    rotate_bytes: int = Field(256 << 20, ge=1 << 20)
+    rotate_seconds: int = Field(3600, ge=1)
+    compression: Literal["zstd", "lz4", "none"] = "zstd"
+
+
+class Config(Section):
+    """The whole configuration file."""
+
+    rules_files: list[str] = ["rules/default"]
+    rules: list[RuleSelection] = []
+    priority: str = "debug"
+    rule_matching: Literal["first", "all"] = "first"
+    append_output: list[AppendOutput] = []
+    watch_config_files: bool = True
+
+    json_output: bool = False
+    json_include_output_property: bool = True
+    json_include_message_property: bool = False
+    json_include_output_fields_property: bool = True
+    json_include_tags_property: bool = True
+    time_format_iso_8601: bool = False
+    buffered_outputs: bool = False
+    outputs_queue: OutputsQueue = OutputsQueue()
+
+    stdout_output: StdoutOutput = StdoutOutput()
+    file_output: FileOutput = FileOutput()
+    syslog_output: SyslogOutput = SyslogOutput()
+    program_output: ProgramOutput = ProgramOutput()
+    http_output: HttpOutput = HttpOutput()
+    slack_output: SlackOutput = SlackOutput()
+    email_output: EmailOutput = EmailOutput()
+    s3_output: S3Output = S3Output()
+
+    webserver: Webserver = Webserver()
+    metrics: Metrics = Metrics()
+    syscall_event_drops: SyscallEventDrops = SyscallEventDrops()
+    syscall_event_timeouts: SyscallEventTimeouts = SyscallEventTimeouts()
+    base_syscalls: BaseSyscalls = BaseSyscalls()
+
+    log_level: str = "info"
+    log_stderr: bool = True
+    log_syslog: bool = False
+
+    engine: Engine = Engine()
+    pipeline: Pipeline = Pipeline()
+    capture: Capture = Capture()
+
+    @field_validator("priority", "log_level", mode="before")
+    @classmethod
+    def _priority(cls, value: object) -> str:
+        return normalise_priority(str(value))

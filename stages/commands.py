@@ -1,0 +1,173 @@
+"""What each command-line mode does: version, field catalog, rule validation and listing, dry run, run.
+
+Exit status: 0 success, 1 a problem with the input (bad config, rule errors), 2 bad usage (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+from pathlib import Path
+
+from config.load import ConfigError, load_config
+from config.logs import configure as configure_logs
+from config.logs import get_logger
+from config.schema import Config
+
+VERSION = "0.1.0"
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the mode the flags ask for."""
+    if args.version:
+        return print_version()
+    if args.list_fields is not None:
+        return list_fields(args.list_fields or None)
+    try:
+        config = settings(args)
+    except ConfigError as exc:
+        print(f"saker: config error:\n{exc}", file=sys.stderr)
+        return 1
+    configure_logs(config.log_level)
+    if args.validate:
+        return validate(args.validate, config)
+    if args.list_rules:
+        return list_rules(config)
+    if args.dry_run:
+        return dry_run(config)
+    return run(config, args)
+
+
+def settings(args: argparse.Namespace) -> Config:
+    """The config file with `-o` overrides; `-r` replaces rules_files."""
+    overrides = list(args.overrides)
+    if args.rules_files:
+        overrides.append("rules_files=" + json.dumps(args.rules_files))
+    if args.replay:
+        overrides += ["engine.kind=replay", "engine.replay.path=" + args.replay]
+    if args.capture:
+        overrides += ["capture.enabled=true", "capture.path=" + args.capture]
+    return load_config(args.config, overrides)
+
+
+def print_version() -> int:
+    from rules.loader import ENGINE_VERSION
+
+    print(f"saker {VERSION} (rule engine {ENGINE_VERSION}, Falco rule language)")
+    return 0
+
+
+def list_fields(source: str | None) -> int:
+    from rules.fields import REGISTRY, field_catalog_rows
+
+    if source is not None and source not in REGISTRY.sources():
+        print(f"saker: unknown event source {source!r}; known: {', '.join(REGISTRY.sources())}", file=sys.stderr)
+        return 1
+    current = None
+    for row in field_catalog_rows(source):
+        if row.source != current:
+            current = row.source
+            print(f"\n# source: {current}\n")
+        flags = f" [{row.flags}]" if row.flags else ""
+        print(f"{row.name:<36} {row.type:<8}{flags} {row.description}")
+    return 0
+
+
+def rules_paths(entries: list[str]) -> list[str]:
+    """Files in order; a folder contributes its *.yaml / *.yml files in name order (as Falco does)."""
+    paths: list[str] = []
+    for entry in entries:
+        path = Path(entry)
+        if path.is_dir():
+            paths += sorted(str(p) for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        else:
+            paths.append(entry)
+    return paths
+
+
+def load_ruleset(config: Config, paths: list[str] | None = None):
+    """Load the configured rules files with the config's selectors, minimum priority and append_output."""
+    from rules.loader import load_rules
+
+    return load_rules(
+        rules_paths(paths if paths is not None else config.rules_files),
+        selectors=[_selector(s) for s in config.rules],
+        min_priority=config.priority,
+        append_output=[a.extra_output for a in config.append_output if a.extra_output],
+    )
+
+
+def _selector(selection) -> tuple[str, str, str]:
+    action = "enable" if selection.enable is not None else "disable"
+    target = selection.enable or selection.disable
+    return (action, "rule", target.rule) if target.rule is not None else (action, "tag", target.tag)
+
+
+def validate(files: list[str], config: Config) -> int:
+    """`-V`: every error and warning of the given files; exit 1 if any error."""
+    result = load_ruleset(config, files)
+    if config.json_output:
+        print(json.dumps(_load_result_json(files, result)))
+    else:
+        for message in [*result.errors, *result.warnings]:
+            print(message.render_text())
+        print(f"{', '.join(files)}: {'Ok' if result.ok else 'Invalid'}"
+              f" ({len(result.errors)} errors, {len(result.warnings)} warnings)")
+    return 0 if result.ok else 1
+
+
+def _load_result_json(files: list[str], result) -> dict:
+    return {
+        "falco_load_results": [
+            {
+                "name": ", ".join(files),
+                "successful": result.ok,
+                "errors": [m.to_json() for m in result.errors],
+                "warnings": [m.to_json() for m in result.warnings],
+            }
+        ]
+    }
+
+
+def list_rules(config: Config) -> int:
+    """`-L`: the loaded rules, as a table or one JSON object per line."""
+    result = load_ruleset(config)
+    if not result.ok:
+        for message in result.errors:
+            print(message.render_text(), file=sys.stderr)
+        return 1
+    for rule in result.rules:
+        if config.json_output:
+            print(json.dumps({
+                "rule": rule.name, "desc": rule.desc, "priority": rule.priority.canonical,
+                "source": rule.source, "tags": list(rule.tags), "enabled": rule.enabled,
+            }))
+        else:
+            print(f"{rule.name}\n    {rule.priority.canonical}  source={rule.source}  "
+                  f"enabled={str(rule.enabled).lower()}  tags={','.join(rule.tags)}\n    {rule.desc.strip()}\n")
+    return 0
+
+
+def dry_run(config: Config) -> int:
+    """`--dry-run`: load and check config and rules, start nothing."""
+    log = get_logger("main")
+    result = load_ruleset(config)
+    for message in result.warnings:
+        log.warning("rules warning", detail=message.render_text())
+    if not result.ok:
+        for message in result.errors:
+            print(message.render_text(), file=sys.stderr)
+        return 1
+    enabled = sum(1 for r in result.rules if r.enabled)
+    log.info("dry run ok", rules_loaded=len(result.rules), rules_enabled=enabled,
+             engine=config.engine.kind, workers=config.pipeline.workers or "auto", hostname=socket.gethostname())
+    return 0
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    """Start the sensor (the pipeline lands with the capture and pipeline stages)."""
+    from stages.sensor import run_sensor
+
+    return run_sensor(config, duration=args.duration)
