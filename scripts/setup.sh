@@ -55,6 +55,16 @@ link_headers() {
     say "linked $dir/build -> $arch"
 }
 
+tracing_fs() {
+    # BCC attaches tracepoints through tracefs (looked up under /sys/kernel/debug/tracing).
+    mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
+    [ -e /sys/kernel/debug/tracing/events ] || mount -t tracefs tracefs /sys/kernel/debug/tracing 2>/dev/null \
+        || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
+    if [ ! -e /sys/kernel/debug/tracing/events ] && [ ! -e /sys/kernel/tracing/events ]; then
+        say "warning: tracefs is not mounted and could not be mounted; live capture will not attach"
+    fi
+}
+
 python_env() {
     local stamp=.venv/.saker-deps
     local want
@@ -69,12 +79,14 @@ python_env() {
     ln -sfn /usr/lib/python3/dist-packages/bcc "$site/bcc"
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         say "installing Python dependencies from pyproject.toml"
-        .venv/bin/python -m pip install -q --disable-pip-version-check -U pip >/dev/null
-        .venv/bin/python scripts/deps.py | xargs -d '\n' .venv/bin/python -m pip install -q --disable-pip-version-check
+        .venv/bin/python -m pip install -q --disable-pip-version-check -U pip >/dev/null 2> >(grep -v "^WARNING: Location 'file:" >&2)
+        .venv/bin/python scripts/deps.py | xargs -d '\n' .venv/bin/python -m pip install -q --disable-pip-version-check \
+            2> >(grep -v "^WARNING: Location 'file:" >&2)
         echo "$want" > "$stamp"
     fi
 }
 
 need_root
 debian_packages
+tracing_fs
 python_env

@@ -1,0 +1,173 @@
+"""Start the stages as processes joined by rings, restart crashed workers, stop cleanly.
+
+    capture ──event ring i──▶ worker i ──alert ring i──▶ output        (i = 0 .. workers-1)
+
+The supervisor owns the rings (created before forking, so every stage inherits them) and the shared counters.
+It does no event work itself. Lifecycle:
+- a worker that dies is started again on the same rings: the batch it held was never released, so the new
+  worker reads it again and nothing is lost (the output stage drops alerts of a batch it already has);
+- SIGINT/SIGTERM set `stop`: the capture stage stops its source and closes the event rings; workers drain
+  them and close the alert rings; the output stage delivers everything and exits; then the supervisor does;
+- SIGHUP sets `reload`: the capture stage puts a RELOAD message in every event ring at the next batch
+  boundary, so each worker switches rules between two batches and no event goes unevaluated.
+Children ignore SIGINT (a Ctrl-C reaches the whole process group; the stop must go through the drain).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import multiprocess as mp
+from multiprocess.connection import wait
+
+from pipeline.counters import Counters
+from pipeline.ringbuf import Ring, remove_stale_segments
+
+CTX = mp.get_context("fork")
+
+
+@dataclass
+class Control:
+    """What every stage shares: the stop and reload signals and the counters."""
+
+    workers: int
+    counters: Counters
+    stop: Any = field(default_factory=CTX.Event)
+    reload_requests: Any = field(default_factory=lambda: CTX.Value("Q", 0, lock=False))
+    capture_running: Any = field(default_factory=CTX.Event)
+
+
+CaptureFn = Callable[[list[Ring], Control], None]
+WorkerFn = Callable[[int, Ring, Ring, Control], None]
+OutputFn = Callable[[list[Ring], Control], None]
+
+
+class Supervisor:
+    """Runs one capture stage, `workers` worker stages and one output stage until the source ends or a stop."""
+
+    def __init__(self, *, workers: int, event_ring_bytes: int, alert_ring_bytes: int, ring_full: str,
+                 log: Any, max_restarts: int = 100) -> None:
+        remove_stale_segments()
+        self.log = log
+        self.max_restarts = max_restarts
+        self.control = Control(workers=workers, counters=Counters(workers))
+        self.event_rings = [Ring(event_ring_bytes, full=ring_full) for _ in range(workers)]
+        # Alerts are never dropped between stages: a worker waits for the output stage.
+        self.alert_rings = [Ring(alert_ring_bytes, full="block") for _ in range(workers)]
+        self._procs: dict[str, Any] = {}
+
+    def run(self, capture: CaptureFn, worker: WorkerFn, output: OutputFn, *, duration: float | None = None) -> int:
+        """Run until every stage has finished; returns the exit status for the sensor."""
+        previous = self._install_signals()
+        try:
+            self._start("output", output, self.alert_rings, self.control)
+            for i in range(self.control.workers):
+                self._start_worker(i, worker)
+            self._start("capture", capture, self.event_rings, self.control)
+            return self._watch(worker, duration)
+        finally:
+            self._restore_signals(previous)
+            self._reap()
+            for ring in self.event_rings + self.alert_rings:
+                ring.close()
+
+    # ---- processes ----------------------------------------------------------------------------------------
+
+    def _start(self, name: str, target: Callable[..., None], *args: Any) -> None:
+        proc = CTX.Process(target=_child, args=(name, target, args), name=f"saker-{name}", daemon=False)
+        proc.start()
+        self._procs[name] = proc
+        self.log.debug("stage started", stage=name, pid=proc.pid)
+
+    def _start_worker(self, index: int, worker: WorkerFn) -> None:
+        self._start(f"worker-{index}", worker, index, self.event_rings[index], self.alert_rings[index], self.control)
+
+    def _watch(self, worker: WorkerFn, duration: float | None) -> int:
+        deadline = None if duration is None else time.monotonic() + duration
+        status = 0
+        while self._procs:
+            if deadline is not None and time.monotonic() >= deadline and not self.control.stop.is_set():
+                self.log.info("stopping after -M duration", seconds=duration)
+                self.control.stop.set()
+            ready = wait([p.sentinel for p in self._procs.values()], timeout=0.2)
+            for name, proc in list(self._procs.items()):
+                if proc.sentinel not in ready:
+                    continue
+                proc.join()
+                del self._procs[name]
+                status = self._ended(name, proc.exitcode, worker) or status
+        return status
+
+    def _ended(self, name: str, exitcode: int, worker: WorkerFn) -> int:
+        """A stage ended: fine, restart it (a worker), or give up."""
+        if exitcode == 0:
+            self.log.debug("stage finished", stage=name)
+            return 0
+        if name.startswith("worker-") and self.control.counters.get("worker_restarts") < self.max_restarts:
+            self.control.counters.add("worker_restarts")
+            self.log.error("worker crashed; restarting it", stage=name, exitcode=exitcode,
+                           restarts=self.control.counters.get("worker_restarts"))
+            self._start_worker(int(name.split("-")[1]), worker)
+            return 0
+        self.log.error("stage failed; stopping the sensor", stage=name, exitcode=exitcode)
+        self.control.stop.set()
+        if name == "output" or name.startswith("worker-"):
+            # Without a consumer the stages upstream would wait forever: end them.
+            for other in self._procs.values():
+                other.terminate()
+        return 1
+
+    def _reap(self) -> None:
+        for proc in self._procs.values():
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        self._procs.clear()
+
+    # ---- signals ------------------------------------------------------------------------------------------
+
+    def _install_signals(self) -> dict[int, Any]:
+        handlers = {signal.SIGINT: self._on_stop, signal.SIGTERM: self._on_stop, signal.SIGHUP: self._on_reload}
+        return {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+
+    @staticmethod
+    def _restore_signals(previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    def _on_stop(self, signum: int, _frame: Any) -> None:
+        self.log.info("stop requested; draining", signal=signal.Signals(signum).name)
+        self.control.stop.set()
+
+    def _on_reload(self, _signum: int, _frame: Any) -> None:
+        self.log.info("reload requested")
+        self.control.reload_requests.value += 1
+
+
+def _child(name: str, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+    """Process entry: ignore the terminal's SIGINT and the supervisor's handlers, then run the stage."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    status = 0
+    try:
+        target(*args)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        status = 1
+    finally:
+        # os._exit skips interpreter teardown (no finalizers touching inherited shared memory): flush by hand.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+    os._exit(status)

@@ -1,0 +1,60 @@
+"""The capture stage: read batches from a source, attach the state they need, hand them to the workers.
+
+The capture stage owns the process/fd/container state: `prepare(batch)` advances it over the batch and returns
+the batch with the snapshot of state its events refer to (the rows of the state tables they point at, as of
+each event). A worker therefore needs no state of its own: every worker evaluates a batch against exactly the
+state the capture saw, a restarted worker loses nothing, and no state has to be broadcast.
+
+Batch `seq` goes to worker `seq % workers`. When that worker's ring is full the batch is dropped if the config
+says `ring_full: drop` (live: never stall the kernel) — counted, never silent — or waited for (`block`).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator
+
+import pyarrow as pa
+
+from config.logs import get_logger
+from pipeline.messages import EVENTS, RELOAD, worker_for
+from pipeline.ringbuf import Ring
+from pipeline.supervisor import Control
+
+SourceFactory = Callable[[Control], Iterable[pa.RecordBatch]]
+Prepare = Callable[[pa.RecordBatch], pa.RecordBatch]
+
+
+def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory, prepare: Prepare) -> None:
+    """Drain `source` into the worker rings until it ends or `stop` is set, then close the rings."""
+    log = get_logger("capture")
+    counters = control.counters
+    reloads_seen = control.reload_requests.value
+    seq = 0
+    control.capture_running.set()
+    try:
+        for batch in _until_stopped(source(control), control):
+            if control.reload_requests.value != reloads_seen:
+                reloads_seen = control.reload_requests.value
+                for ring in rings:
+                    ring.write(RELOAD, b"", seq=seq, timeout=None)
+                counters.add("reloads")
+            counters.add("events_in", batch.num_rows)
+            ring = rings[worker_for(seq, len(rings))]
+            if ring.write_batch(EVENTS, prepare(batch), seq=seq):
+                counters.add("batches")
+            else:
+                counters.add("batches_dropped_ring")
+                counters.add("events_dropped_ring", batch.num_rows)
+            seq += 1
+    finally:
+        for ring in rings:
+            ring.close_writer()
+        log.info("capture stopped", batches=seq, events=counters.get("events_in"))
+
+
+def _until_stopped(batches: Iterable[pa.RecordBatch], control: Control) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        if batch.num_rows:
+            yield batch
+        if control.stop.is_set():
+            return

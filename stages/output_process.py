@@ -1,0 +1,64 @@
+"""The output stage: gather the workers' alerts back into event order and hand them to the outputs.
+
+Batch `seq` was evaluated by worker `seq % workers`, so the next alerts are always looked for in one known
+ring. A message with a later seq than expected means the expected batch never reached a worker (dropped when
+its ring was full): it is skipped. An earlier seq is a batch already delivered, re-evaluated by a restarted
+worker: dropped and counted.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from config.logs import get_logger
+from pipeline.messages import worker_for
+from pipeline.ringbuf import Ring, RingClosed
+from pipeline.supervisor import Control
+from stages.worker import decode_alerts
+
+
+class AlertSink(Protocol):
+    def deliver(self, alerts: list[dict]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def output_stage(rings: list[Ring], control: Control, *, make_sink: Callable[[], AlertSink]) -> None:
+    log = get_logger("output")
+    sink = make_sink()
+    counters = control.counters
+    workers = len(rings)
+    pending: list[tuple[int, list[dict]] | None] = [None] * workers
+    closed = [False] * workers
+    expected = 0
+    try:
+        while not all(closed) or any(p is not None for p in pending):
+            w = worker_for(expected, workers)
+            if pending[w] is None and not closed[w]:
+                try:
+                    message = rings[w].read(timeout=0.2)
+                except RingClosed:
+                    closed[w] = True
+                    continue
+                if message is None:
+                    continue
+                pending[w] = (message.seq, decode_alerts(message.payload))
+                rings[w].release()
+            if pending[w] is None:  # closed and empty: this batch never came
+                expected += 1
+                continue
+            seq, alerts = pending[w]
+            if seq < expected:
+                counters.add("alerts_duplicate", len(alerts))
+                pending[w] = None
+            elif seq > expected:
+                expected += 1
+            else:
+                if alerts:
+                    sink.deliver(alerts)
+                    counters.add("alerts_out", len(alerts))
+                pending[w] = None
+                expected += 1
+    finally:
+        sink.close()
+        log.debug("output drained", alerts=counters.get("alerts_out"))
