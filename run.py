@@ -10,6 +10,7 @@ This module only parses the command line; the work is done in `stages`.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from stages import commands
@@ -80,6 +81,7 @@ def _positive_seconds(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `run.py -L | head` ends quietly, like any Unix tool
     parser = build_parser()
     args = parser.parse_args(argv)
     inspecting = bool(args.filters or args.filters_file)

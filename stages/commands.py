@@ -66,24 +66,33 @@ def list_fields(source: str | None) -> int:
         print(f"saker: unknown event source {source!r}; known: {', '.join(REGISTRY.sources())}", file=sys.stderr)
         return 1
     current = None
-    for row in field_catalog_rows(source):
-        if row.source != current:
-            current = row.source
-            print(f"\n# source: {current}\n")
-        flags = f" [{row.flags}]" if row.flags else ""
-        print(f"{row.name:<36} {row.type:<8}{flags} {row.description}")
+    for name, type_name, flags, description, row_source in field_catalog_rows(source):
+        if row_source != current:
+            current = row_source
+            print(f"# source: {current}")
+        flag_text = f" [{flags}]" if flags else ""
+        print(f"{name:<36} {type_name:<8}{flag_text} {description}")
     return 0
 
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
 def rules_paths(entries: list[str]) -> list[str]:
-    """Files in order; a folder contributes its *.yaml / *.yml files in name order (as Falco does)."""
+    """Files in order; a folder contributes its *.yaml / *.yml files in name order (as Falco does).
+
+    A relative path is taken from the working directory, or else from Saker's own folder (so the shipped
+    configs' `rules/default` works wherever run.py is started from).
+    """
     paths: list[str] = []
     for entry in entries:
         path = Path(entry)
+        if not path.is_absolute() and not path.exists() and (PROJECT_ROOT / path).exists():
+            path = PROJECT_ROOT / path
         if path.is_dir():
             paths += sorted(str(p) for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
         else:
-            paths.append(entry)
+            paths.append(str(path))
     return paths
 
 
@@ -99,10 +108,12 @@ def load_ruleset(config: Config, paths: list[str] | None = None):
     )
 
 
-def _selector(selection) -> tuple[str, str, str]:
+def _selector(selection):
+    from rules.selectors import Selector
+
     action = "enable" if selection.enable is not None else "disable"
     target = selection.enable or selection.disable
-    return (action, "rule", target.rule) if target.rule is not None else (action, "tag", target.tag)
+    return Selector(action, rule=target.rule, tag=target.tag)
 
 
 def validate(files: list[str], config: Config) -> int:

@@ -76,6 +76,13 @@ class TestDryRun:
         assert line["event"] == "dry run ok"
         assert line["engine"] == "ebpf"
 
+    def test_every_shipped_config(self, saker, tmp_path: Path) -> None:
+        """Each config in config/ passes --dry-run, also when run.py is started from another folder."""
+        for name in ("default", "prod", "replay"):
+            proc = saker("--dry-run", "-c", str(ROOT / "config" / f"{name}.yaml"), "-o", "log_level=info", cwd=tmp_path)
+            assert proc.returncode == 0, (name, proc.stderr)
+            assert json.loads(proc.stderr.strip().splitlines()[-1])["rules_loaded"] > 0
+
     def test_overrides_typed(self, saker, stable_rules: Path) -> None:
         """-o values reach the sensor typed by the schema (workers as an int, rules from -r)."""
         proc = saker("--dry-run", "-r", str(stable_rules), "-o", "pipeline.workers=3", "-o", "log_level=debug")
