@@ -31,6 +31,8 @@ def dispatch(args: argparse.Namespace) -> int:
         print(f"saker: config error:\n{exc}", file=sys.stderr)
         return 1
     configure_logs(config.log_level)
+    if args.filters or args.filters_file:
+        return inspect(args)
     if args.validate:
         return validate(args.validate, config)
     if args.list_rules:
@@ -174,6 +176,36 @@ def dry_run(config: Config) -> int:
     enabled = sum(1 for r in result.rules if r.enabled)
     log.info("dry run ok", rules_loaded=len(result.rules), rules_enabled=enabled,
              engine=config.engine.kind, workers=config.pipeline.workers or "auto", hostname=socket.gethostname())
+    return 0
+
+
+DEFAULT_PRINT_FORMAT = "*%evt.num %evt.time %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type"
+
+
+def inspect(args: argparse.Namespace) -> int:
+    """Inspection mode, like sysdig: count or print the events of a capture that match each filter."""
+    from stages.inspect import count_filters, print_matches
+
+    filters = list(args.filters or [])
+    if args.filters_file:
+        try:
+            lines = Path(args.filters_file).read_text().splitlines()
+        except OSError as exc:
+            print(f"saker: cannot read --filters-file {args.filters_file}: {exc.strerror}", file=sys.stderr)
+            return 1
+        filters += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    try:
+        if args.count:
+            failed = False
+            for count, text in zip(count_filters(args.replay, filters), filters):
+                print(f"{count}\t{text}")
+                failed |= isinstance(count, str)
+            return 1 if failed else 0
+        for text in filters:
+            print_matches(args.replay, text, args.print_format or DEFAULT_PRINT_FORMAT, sys.stdout)
+    except (OSError, ValueError) as exc:
+        print(f"saker: {args.replay}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

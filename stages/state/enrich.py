@@ -1,0 +1,555 @@
+"""Enrichment: raw event batches in, event batches with the requested field columns out (event batch contract).
+
+`Enricher(capture).enrich(raw_batch, fields)` adds one column per requested canonical field reference
+(`proc.name`, `proc.aname[2]`, `fd.name`, `evt.arg.flags`...), computing only what is asked for. Per batch:
+
+1. the batch's thread and fd versions are built (`threads.ThreadState`, `fds.FdState`), seeded with the
+   snapshot of earlier batches;
+2. every row finds its thread version with an as-of join on tid, its fd version with an as-of join on
+   (pid, fd), its parent with an as-of join on the parent's tid (repeated for further ancestors);
+3. field columns are gathers from the version tables (`take`), plus a few vectorized derivations.
+
+The fd an event refers to follows libsinsp: an enter event of a call that uses an fd reads its `fd`
+parameter; an exit event reads the fd of its matching enter event (the previous enter of the same thread
+with the matching type) unless it carries an `fd` parameter itself; the exit of an fd-creating call refers
+to the new fd (its result); the enter of an fd-creating call has fd -1 and no fd information.
+
+Unknown threads (not in the initial list and never created by an event seen) give `proc.name` null,
+`proc.pid` = tid and `user.uid` = 4294967295 with `user.name` null, as sysdig does.
+
+Not extracted (the column is left out, so checks on them are false): `evt.args`/`evt.info` (full argument
+rendering), latency fields, `fd.nameraw`, `fd.name_changed`, `proc.exe_ino*`, resource usage fields,
+`fdlist.*`, `fs.path.*`, `k8s.*`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kernel.scap import event_table as et
+from rules.columns import ALTERNATIVE_COLUMNS
+from stages.state.asof import asof_indices, latest_per_key
+from stages.state.containers import HOST, ContainerState
+from stages.state.fds import NO_FD, EventContext, FdState, typechar_of
+from stages.state.fds import initial_snapshot as initial_fds
+from stages.state.flags import FLAGS_TABLE_BY_EVENT, PPM_O_RDONLY, PPM_O_WRONLY, render_flags_column
+from stages.state.raw import RawBatch
+from stages.state.threads import ThreadState, thread_pid
+from stages.state.threads import initial_snapshot as initial_threads
+from stages.state.users import UNKNOWN_UID, Directory
+from stages.state.versions import VersionTable, gather
+
+MAX_ANCESTORS = 32
+ENTER_PARAMS: dict[str, pa.DataType] = {
+    "arg.fd": pa.int64(), "first_fd": pa.int64(), "arg.name": pa.string(), "arg.flags": pa.int64(), "arg.dirfd": pa.int64(),
+    "arg.domain": pa.int64(), "arg.type": pa.int64(), "arg.proto": pa.int64(), "arg.mode": pa.int64(),
+}
+OPEN_LIKE = frozenset({"open", "openat", "openat2", "creat", "open_by_handle_at"})
+_ANCESTOR = re.compile(r"^proc\.a(name|exe|exepath|cmdline|pid|args|env)(?:\[(\d+)\])?$")
+_ANCESTOR_SOURCE = {"name": "comm", "exe": "exe", "exepath": "exepath", "cmdline": "cmdline", "pid": "pid",
+                    "args": "args_text", "env": "env"}
+_PARENT_FIELDS = {"proc.pname": "comm", "proc.pexe": "exe", "proc.pexepath": "exepath",
+                  "proc.pcmdline": "cmdline", "proc.ppid.ts": "start_ts"}
+_IO_CATEGORY = {"file": "file", "directory": "file", "ipv4": "net", "ipv6": "net", "unix": "ipc", "pipe": "ipc",
+                "event": "ipc", "inotify": "ipc", "signalfd": "ipc", "eventpoll": "ipc", "memfd": "file"}
+
+
+def _flag_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, ...]]]:
+    """Per event type id: creates-fd, uses-fd, destroys-fd flags and parameter names."""
+    size = max(et.EVENTS) + 1
+    creates, uses, destroys = (np.zeros(size, dtype=bool) for _ in range(3))
+    params: list[tuple[str, ...]] = [()] * size
+    for type_id, info in et.EVENTS.items():
+        creates[type_id] = bool(info.flags & et.EventFlags.CREATES_FD)
+        uses[type_id] = bool(info.flags & et.EventFlags.USES_FD)
+        destroys[type_id] = bool(info.flags & et.EventFlags.DESTROYS_FD)
+        params[type_id] = tuple(p.name for p in info.params)
+    return creates, uses, destroys, params
+
+
+CREATES_FD, USES_FD, DESTROYS_FD, PARAM_NAMES = _flag_arrays()
+
+
+class Enricher:
+    """Stateful enrichment of consecutive raw batches of one event stream (capture file or live)."""
+
+    def __init__(self, capture: object | None = None, *, directory: Directory | None = None) -> None:
+        threads = list(getattr(capture, "threads", {}).values()) if isinstance(
+            getattr(capture, "threads", None), dict) else list(getattr(capture, "threads", []) or [])
+        pid_of = {t.tid: t.pid for t in threads}
+        self.threads = ThreadState(initial_threads(threads) if threads else None)
+        fds = list(getattr(capture, "fds", []) or [])
+        self.fds = FdState(initial_fds(fds, pid_of) if fds else None)
+        if directory is None:
+            directory = Directory.from_capture(list(getattr(capture, "users", []) or []),
+                                               list(getattr(capture, "groups", []) or [])) if capture else \
+                Directory.from_host()
+        self.directory = directory
+        self.containers = ContainerState()
+        self._enter_memo: dict[str, object] | None = None
+
+    def enrich(self, raw_batch: pa.RecordBatch, fields: set[str]) -> pa.RecordBatch:
+        """`raw_batch` plus one column per requested field (absent when not extractable at all)."""
+        view = _BatchView(self, RawBatch(raw_batch))
+        columns = dict(zip(raw_batch.schema.names, raw_batch.columns))
+        for name in sorted(fields):
+            for column_name, values in view.field(name).items():
+                columns[column_name] = values
+        view.commit()
+        return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+
+
+class _BatchView:
+    """One batch: the as-of indices, computed on first use, and the field extractors."""
+
+    def __init__(self, owner: Enricher, raw: RawBatch) -> None:
+        self.owner = owner
+        self.raw = raw
+        self.n = raw.n
+        self.pos = raw.rows_pos()
+        self.tid = raw.ints("thread.tid")
+        self.type_id = raw.ints("evt.type_id")
+        self.exits = raw.is_exit()
+        self.res_valid = raw.valid("evt.rawres")
+        self.res = raw.ints("evt.rawres", default=-1)
+        owner.containers.ingest(raw)
+        self.first_fd = self._first_param_fds()
+        self.enter_index, self.enter = self._match_enters()
+        self.thread_table = owner.threads.versions_for(raw)
+        self.t_idx = self.thread_table.lookup([self.tid], self.pos)
+        self.no_thread = self.tid == 0  # the idle task: sysdig has no thread for it, every thread field is null
+        self.pid = thread_pid(self.thread_table, self.t_idx, self.tid)
+        self.fd_num = self._fd_numbers()
+        self.ctx = EventContext(self.exits, np.where(self.res_valid, self.res, -1), self.pid,
+                                self.thread_table.column("cwd", self.t_idx), self.fd_num, self.enter,
+                                raw.strings("evt.type"))
+        self.fd_table = owner.fds.versions_for(raw, self.ctx)
+        self.f_idx = self._fd_indices()
+        self._ancestors: list[np.ndarray] = []
+
+    # --- joins ------------------------------------------------------------------------------------------
+    def _match_enters(self) -> tuple[np.ndarray, dict[str, pa.Array]]:
+        """For each exit row, the previous enter of its thread if it has the matching type (memo across batches)."""
+        raw = self.raw
+        enter_rows = np.nonzero(~self.exits)[0]
+        memo = self.owner._enter_memo or {"tid": np.empty(0, np.int64), "type_id": np.empty(0, np.int64),
+                                          "params": {k: pa.array([], type=t) for k, t in ENTER_PARAMS.items()}}
+        tids = np.concatenate([memo["tid"], self.tid[enter_rows]])
+        types = np.concatenate([memo["type_id"], self.type_id[enter_rows]])
+        pos = np.concatenate([np.full(len(memo["tid"]), -1, dtype=np.int64), 2 * enter_rows])
+        take = pa.array(enter_rows, type=pa.int64())
+        params = {}
+        for name, kind in ENTER_PARAMS.items():
+            if name == "first_fd":
+                current = pa.array(self.first_fd[enter_rows], mask=self.first_fd[enter_rows] == NO_FD, type=kind)
+            elif raw.has(name):
+                current = raw.arrow(name, kind).take(take)
+            else:
+                current = pa.nulls(len(enter_rows), type=kind)
+            params[name] = pa.concat_arrays([memo["params"][name], current])
+        found = asof_indices([tids], pos, [self.tid], self.pos - 1)
+        ok = self.exits & (found >= 0)
+        if len(types):
+            ok &= np.where(found >= 0, types[np.maximum(found, 0)], -1) == self.type_id - 1
+        index = np.where(ok, found, -1)
+        last = latest_per_key([tids], pos)
+        self._next_memo = {"tid": tids[last], "type_id": types[last],
+                           "params": {k: v.take(pa.array(last, type=pa.int64())) for k, v in params.items()}}
+        return index, {name: gather(values, index) for name, values in params.items()}
+
+    def _first_param_fds(self) -> np.ndarray:
+        """The first parameter of fd-using events (libsinsp: an fd-using event's fd is its first parameter)."""
+        type_id = np.clip(self.type_id, 0, len(CREATES_FD) - 1)
+        result = np.full(self.n, NO_FD, dtype=np.int64)
+        candidates = USES_FD[type_id] | DESTROYS_FD[type_id]
+        for event_type in np.unique(type_id[candidates]):
+            params = PARAM_NAMES[event_type]
+            column = _param_column(self.raw, params[0]) if params else None
+            if column is None or not pa.types.is_integer(self.raw.arrow(column).type):
+                continue
+            rows = type_id == event_type
+            result[rows] = self.raw.ints(column, default=NO_FD)[rows]
+        return result
+
+    def _fd_numbers(self) -> np.ndarray:
+        """The fd each event refers to, NO_FD where none (see the module docstring)."""
+        type_id = np.clip(self.type_id, 0, len(CREATES_FD) - 1)
+        creates, uses, destroys = CREATES_FD[type_id], USES_FD[type_id], DESTROYS_FD[type_id]
+        own_fd = self.raw.ints("arg.fd", default=NO_FD)
+        entered_fd = self.enter["first_fd"].fill_null(NO_FD).to_numpy(zero_copy_only=False)
+        result = np.full(self.n, NO_FD, dtype=np.int64)
+        enters = ~self.exits
+        result = np.where(enters & (uses | destroys), self.first_fd, result)
+        result = np.where(enters & creates & ~uses, -1, result)
+        uses_exit = self.exits & (uses | destroys) & ~creates
+        result = np.where(uses_exit, np.where(own_fd != NO_FD, own_fd, entered_fd), result)
+        creates_exit = self.exits & creates
+        pipe_fd = self.raw.ints("arg.fd1", default=NO_FD)
+        new_fd = np.where(own_fd != NO_FD, own_fd, np.where(pipe_fd != NO_FD, pipe_fd,
+                                                             np.where(self.res_valid, self.res, NO_FD)))
+        return np.where(creates_exit, new_fd, result)
+
+    def _fd_indices(self) -> np.ndarray:
+        """fd version per row: own process first, then the creators' tables as of each fork; closed = none."""
+        table = self.fd_table
+        wanted = self.fd_num != NO_FD
+        idx = np.full(self.n, -1, dtype=np.int64)
+        rows = np.nonzero(wanted)[0]
+        idx[rows] = table.lookup([self.pid[rows], self.fd_num[rows]], self.pos[rows])
+        thread_idx = self.t_idx.copy()
+        for _ in range(4):
+            missing = np.nonzero(wanted & (idx < 0) & (thread_idx >= 0))[0]
+            if len(missing) == 0:
+                break
+            creator = self.thread_table.column("fd_parent_tid", thread_idx[missing]).fill_null(-1).to_numpy(
+                zero_copy_only=False)
+            at = self.thread_table.column("fd_parent_pos", thread_idx[missing]).fill_null(-1).to_numpy(
+                zero_copy_only=False)
+            has = creator >= 0
+            missing, creator, at = missing[has], creator[has], at[has]
+            if len(missing) == 0:
+                break
+            creator_idx = self.thread_table.lookup([creator], at)
+            creator_pid = thread_pid(self.thread_table, creator_idx, creator)
+            idx[missing] = table.lookup([creator_pid, self.fd_num[missing]], at)
+            thread_idx[missing] = creator_idx
+        is_open = table.column("open", idx).fill_null(False).to_numpy(zero_copy_only=False)
+        return np.where(is_open, idx, -1)
+
+    def ancestor(self, level: int) -> np.ndarray:
+        """Thread version of the ancestor `level` (1 = parent) for every row, -1 where none."""
+        while len(self._ancestors) < level:
+            child = self._ancestors[-1] if self._ancestors else self.t_idx
+            ptid = self.thread_table.column("ptid", child).fill_null(-1).to_numpy(zero_copy_only=False)
+            parent = np.full(self.n, -1, dtype=np.int64)
+            ok = (child >= 0) & (ptid > 0)
+            rows = np.nonzero(ok)[0]
+            parent[rows] = self.thread_table.lookup([ptid[rows]], self.pos[rows])
+            self._ancestors.append(parent)
+        return self._ancestors[level - 1]
+
+    def commit(self) -> None:
+        owner = self.owner
+        now = int(self.raw.ints("evt.rawtime").max()) if self.n else 0
+        owner.threads.commit(self.thread_table, now)
+        owner.fds.commit(self.fd_table)
+        owner.containers.end_batch()
+        owner._enter_memo = self._next_memo
+
+    # --- fields -----------------------------------------------------------------------------------------
+    def field(self, name: str) -> dict[str, pa.Array]:
+        """Columns to add for the requested field (several for filter-only either-end fields)."""
+        if name in ALTERNATIVE_COLUMNS:
+            return {alt: self.value(alt) for alt in ALTERNATIVE_COLUMNS[name] if self.value(alt) is not None}
+        value = self.value(name)
+        return {} if value is None else {name: value}
+
+    def value(self, name: str) -> pa.Array | None:
+        if name.startswith("evt.arg.") or name.startswith("evt.arg["):
+            return self.event_arg(name)
+        if name.startswith("evt.rawarg."):
+            return self.raw_arg(name[len("evt.rawarg."):])
+        match = _ANCESTOR.match(name)
+        if match:
+            return self.ancestor_field(_ANCESTOR_SOURCE[match.group(1)], match.group(2))
+        extractor = _EXTRACTORS.get(name)
+        return None if extractor is None else extractor(self)
+
+    def thread(self, column: str) -> pa.Array:
+        return self.thread_table.column(column, self.t_idx)
+
+    def fd(self, column: str) -> pa.Array:
+        return self.fd_table.column(column, self.f_idx)
+
+    def ancestor_field(self, column: str, level_text: str | None) -> pa.Array:
+        if level_text is not None:
+            level = int(level_text)
+            if level == 0:
+                return self.thread(column)
+            return self.thread_table.column(column, self.ancestor(level))
+        levels = [self.ancestor(level) for level in range(1, MAX_ANCESTORS + 1)]
+        matrix = np.stack(levels, axis=1)
+        present = np.cumprod(matrix >= 0, axis=1).astype(bool)
+        lengths = present.sum(axis=1)
+        flat = matrix[present]
+        values = self.thread_table.column(column, flat)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+    def event_arg(self, name: str) -> pa.Array:
+        """`evt.arg.NAME` / `evt.arg[N]`: the parameter rendered as sysdig prints it."""
+        if name.startswith("evt.arg["):
+            index = int(name[len("evt.arg["):-1])
+            result = pa.nulls(self.n, type=pa.string())
+            type_ids = np.clip(self.type_id, 0, len(PARAM_NAMES) - 1)
+            for type_id in np.unique(type_ids):
+                params = PARAM_NAMES[type_id]
+                if index >= len(params):
+                    continue
+                rendered = self.render_param(params[index])
+                mask = pa.array(type_ids == type_id)
+                result = pc.if_else(mask, rendered, result)
+            return result
+        return self.render_param(name[len("evt.arg."):])
+
+    def render_param(self, param: str) -> pa.Array:
+        raw = self.raw
+        column_name = _param_column(raw, param)
+        if column_name is None:
+            return pa.nulls(self.n, type=pa.string())
+        values = raw.arrow(column_name)
+        if pa.types.is_integer(values.type):
+            if param in ("flags",):
+                names = raw.strings("evt.type")
+                result = pc.cast(values, pa.string())
+                for event_name, table in FLAGS_TABLE_BY_EVENT.items():
+                    mask = pc.fill_null(pc.equal(names, event_name), False)
+                    if pc.any(mask).as_py():
+                        result = pc.if_else(mask, render_flags_column(values, table), result)
+                return result
+            if param in ("fd", "dirfd", "fd1", "fd2", "fd_in", "fd_out"):
+                return self.render_fd(values)
+            return pc.cast(values, pa.string())
+        if pa.types.is_list(values.type):
+            return pc.binary_join(values, " ")
+        if pa.types.is_binary(values.type):
+            return pc.cast(values, pa.string(), safe=False)
+        return values.cast(pa.string())
+
+    def render_fd(self, values: pa.Array) -> pa.Array:
+        """An fd parameter: `<typechar>name` when the process has that fd, else the number."""
+        numbers = values.fill_null(NO_FD).to_numpy(zero_copy_only=False)
+        idx = self.fd_table.lookup([self.pid, numbers], self.pos)
+        idx = np.where(self.fd_table.column("open", idx).fill_null(False).to_numpy(zero_copy_only=False), idx, -1)
+        kinds = self.fd_table.column("type", idx)
+        text = pc.binary_join_element_wise("<", typechar_of(kinds), ">", self.fd_table.column("name", idx), "")
+        return pc.if_else(pc.is_valid(text), text, pc.cast(values, pa.string()))
+
+    def raw_arg(self, param: str) -> pa.Array | None:
+        column_name = _param_column(self.raw, param)
+        if column_name is None:
+            return None
+        values = self.raw.arrow(column_name)
+        if pa.types.is_list(values.type):
+            return pc.binary_join(values, " ")
+        return values
+
+
+def _param_column(raw: RawBatch, param: str) -> str | None:
+    for candidate in (f"arg.{param}", f"arg.{param}.string", f"arg.{param}.int", f"arg.{param}.bytes",
+                      f"arg.{param}.strlist"):
+        if raw.has(candidate):
+            return candidate
+    return None
+
+
+# --- extractors by field name -------------------------------------------------------------------------------
+
+def _raw(name: str, kind: pa.DataType | None = None) -> Callable[[_BatchView], pa.Array]:
+    return lambda v: v.raw.arrow(name, kind) if v.raw.has(name) else None
+
+
+def _res(v: _BatchView) -> pa.Array:
+    names = [et.errno_name(int(code)) for code in range(0, -600, -1)]
+    rawres = v.raw.arrow("evt.rawres", pa.int64())
+    negative = pc.less(rawres, 0)
+    lookup = pa.array(names, type=pa.string()).take(pc.negate(pc.min_element_wise(rawres, 0)).cast(pa.int64()))
+    return pc.if_else(negative, lookup, pa.scalar("SUCCESS"))
+
+
+def _failed(v: _BatchView) -> pa.Array:
+    return pc.fill_null(pc.less(v.raw.arrow("evt.rawres", pa.int64()), 0), False)
+
+
+def _open_mode(bit: int) -> Callable[[_BatchView], pa.Array]:
+    def extract(v: _BatchView) -> pa.Array:
+        is_open = v.raw.type_in(OPEN_LIKE) & v.exits
+        flags = v.raw.ints("arg.flags", default=0)
+        entered = v.enter["arg.flags"].fill_null(0).to_numpy(zero_copy_only=False)
+        flags = np.where(v.raw.valid("arg.flags"), flags, entered)
+        return pa.array(is_open & ((flags & bit) == bit))
+    return extract
+
+
+def _category(v: _BatchView) -> pa.Array:
+    category = v.raw.arrow("evt.category", pa.string())
+    kinds = v.fd("type")
+    keys = pa.array(list(_IO_CATEGORY), type=pa.string())
+    mapped = pa.array(list(_IO_CATEGORY.values()), type=pa.string()).take(pc.index_in(kinds, value_set=keys))
+    io = pc.fill_null(pc.starts_with(category, "io_"), False)
+    return pc.if_else(io, pc.fill_null(mapped, "unknown"), category)
+
+
+def _known(v: _BatchView) -> np.ndarray:
+    return v.t_idx >= 0
+
+
+def _uid(v: _BatchView) -> pa.Array:
+    uid = v.thread("uid").fill_null(UNKNOWN_UID).cast(pa.int64())
+    uid = pc.if_else(pa.array(_known(v)), uid, UNKNOWN_UID).cast(pa.uint32())
+    return pc.if_else(pa.array(v.no_thread), pa.scalar(None, pa.uint32()), uid)
+
+
+def _user_part(part: int) -> Callable[[_BatchView], pa.Array]:
+    return lambda v: v.owner.directory.user_column(v.thread("uid"), part)
+
+
+def _loginuid(v: _BatchView) -> pa.Array:
+    loginuid = v.thread("loginuid")
+    return pc.if_else(pc.equal(loginuid, UNKNOWN_UID), -1, loginuid).cast(pa.int64())
+
+
+def _pid(v: _BatchView) -> pa.Array:
+    return pa.array(v.pid, mask=v.no_thread, type=pa.int64())
+
+
+def _ppid(v: _BatchView) -> pa.Array:
+    ppid = pc.if_else(pa.array(_known(v)), v.thread("ptid"), -1).cast(pa.int64())
+    return pc.if_else(pa.array(v.no_thread), pa.scalar(None, pa.int64()), ppid)
+
+
+def _parent(column: str) -> Callable[[_BatchView], pa.Array]:
+    return lambda v: v.thread_table.column(column, v.ancestor(1))
+
+
+def _sname(v: _BatchView) -> pa.Array:
+    sid = v.thread("sid").fill_null(-1).to_numpy(zero_copy_only=False)
+    idx = v.thread_table.lookup([sid], v.pos)
+    return v.thread_table.column("comm", np.where(sid > 0, idx, -1))
+
+
+def _container_id(v: _BatchView) -> pa.Array:
+    return pc.fill_null(v.thread("container_id"), HOST)
+
+
+def _container_meta(name: str) -> Callable[[_BatchView], pa.Array]:
+    def extract(v: _BatchView) -> pa.Array:
+        ids = _container_id(v)
+        values = v.owner.containers.columns_for(ids, v.pos, [name])[name]
+        if name == "name":
+            values = pc.if_else(pc.equal(ids, HOST), HOST, values)
+        return values
+    return extract
+
+
+def _fd_num(v: _BatchView) -> pa.Array:
+    return pa.array(v.fd_num, mask=v.fd_num == NO_FD, type=pa.int64())
+
+
+def _fd_ip_field(column: str) -> Callable[[_BatchView], pa.Array]:
+    return lambda v: v.fd(column)
+
+
+def _fd_port(column: str) -> Callable[[_BatchView], pa.Array]:
+    return lambda v: v.fd(column).cast(pa.uint16())
+
+
+def _fd_local_remote(local: bool, port: bool) -> Callable[[_BatchView], pa.Array]:
+    def extract(v: _BatchView) -> pa.Array:
+        server = v.fd("is_server")
+        server_side, client_side = ("sport", "cport") if port else ("sip", "cip")
+        mine, other = (server_side, client_side) if local else (client_side, server_side)
+        values = pc.if_else(server, v.fd(mine), v.fd(other))
+        return values.cast(pa.uint16()) if port else values
+    return extract
+
+
+def _fd_l4proto(v: _BatchView) -> pa.Array:
+    return pc.if_else(pc.fill_null(v.fd("has_tuple"), False), v.fd("l4proto"), pa.scalar(None, pa.string()))
+
+
+def _fd_directory(v: _BatchView) -> pa.Array:
+    kind, name = v.fd("type"), v.fd("name")
+    parent = pc.replace_substring_regex(name, pattern=r"/[^/]*$", replacement="")
+    parent = pc.if_else(pc.equal(parent, ""), "/", parent)
+    is_file = pc.fill_null(pc.equal(kind, "file"), False)
+    is_dir = pc.fill_null(pc.equal(kind, "directory"), False)
+    return pc.if_else(is_dir, name, pc.if_else(is_file, parent, pa.scalar(None, pa.string())))
+
+
+def _fd_filename(v: _BatchView) -> pa.Array:
+    kind, name = v.fd("type"), v.fd("name")
+    base = pc.replace_substring_regex(name, pattern=r"^.*/", replacement="")
+    return pc.if_else(pc.fill_null(pc.equal(kind, "file"), False), base, pa.scalar(None, pa.string()))
+
+
+def _fd_sockfamily(v: _BatchView) -> pa.Array:
+    kind = v.fd("type")
+    ip = pc.fill_null(pc.is_in(kind, value_set=pa.array(["ipv4", "ipv6"])), False)
+    unix = pc.fill_null(pc.equal(kind, "unix"), False)
+    return pc.if_else(ip, "ip", pc.if_else(unix, "unix", pa.scalar(None, pa.string())))
+
+
+def _duration(v: _BatchView) -> pa.Array:
+    now = v.raw.arrow("evt.rawtime", pa.int64())
+    return pc.subtract(now, v.thread("start_ts")).cast(pa.uint64(), safe=False)
+
+
+_EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
+    "evt.num": _raw("evt.num"), "evt.rawtime": _raw("evt.rawtime"), "evt.cpu": _raw("evt.cpu"),
+    "evt.type": _raw("evt.type"), "evt.dir": _raw("evt.dir"), "evt.category": _category,
+    "evt.rawres": _raw("evt.rawres", pa.int64()), "evt.res": _res, "evt.failed": _failed,
+    "evt.is_open_read": _open_mode(PPM_O_RDONLY), "evt.is_open_write": _open_mode(PPM_O_WRONLY),
+    "evt.source": lambda v: pa.array(["syscall"] * v.n, type=pa.string()),
+    "evt.count": lambda v: pa.array(np.ones(v.n, dtype=np.uint32)),
+    "evt.rawtime.s": lambda v: pc.divide(v.raw.arrow("evt.rawtime", pa.uint64()), 1_000_000_000),
+    "syscall.type": lambda v: pc.if_else(pc.fill_null(pc.equal(v.raw.arrow("evt.category", pa.string()),
+                                                                "internal"), False),
+                                         pa.scalar(None, pa.string()), v.raw.arrow("evt.type", pa.string())),
+    "proc.name": lambda v: v.thread("comm"), "proc.exe": lambda v: v.thread("exe"),
+    "proc.exepath": lambda v: v.thread("exepath"), "proc.args": lambda v: v.thread("args_text"),
+    "proc.cmdline": lambda v: v.thread("cmdline"), "proc.exeline": lambda v: v.thread("exeline"),
+    "proc.cwd": lambda v: v.thread("cwd"), "proc.pid": _pid, "proc.ppid": _ppid,
+    "proc.sid": lambda v: v.thread("sid"), "proc.vpid": lambda v: v.thread("vpid"),
+    "proc.vpgid": lambda v: v.thread("vpgid"),
+    "proc.tty": lambda v: v.thread("tty").cast(pa.uint32()), "proc.sname": _sname,
+    "proc.env": lambda v: pc.binary_join(v.thread("env"), " "),
+    "proc.cmdnargs": lambda v: pc.list_value_length(v.thread("args")).cast(pa.uint64()),
+    "proc.is_exe_upper_layer": lambda v: v.thread("exe_upper_layer"),
+    "proc.is_exe_from_memfd": lambda v: v.thread("exe_from_memfd"),
+    "proc.is_exe_writable": lambda v: v.thread("exe_writable"),
+    "proc.pid.ts": lambda v: v.thread("start_ts").cast(pa.uint64(), safe=False),
+    "proc.duration": _duration,
+    "proc.pvpid": _parent("vpid"),
+    "thread.tid": _raw("thread.tid", pa.int64()), "thread.vtid": lambda v: v.thread("vtid"),
+    "thread.ismain": lambda v: pc.equal(pa.array(v.pid), pa.array(v.tid)),
+    "thread.cgroups": lambda v: pc.binary_join(v.thread("cgroups"), " "),
+    "user.uid": _uid, "user.name": _user_part(0), "user.homedir": _user_part(1), "user.shell": _user_part(2),
+    "user.loginuid": _loginuid,
+    "user.loginname": lambda v: v.owner.directory.user_column(v.thread("loginuid"), 0),
+    "group.gid": lambda v: v.thread("gid").cast(pa.uint32()),
+    "group.name": lambda v: v.owner.directory.group_column(v.thread("gid")),
+    "container.id": _container_id,
+    "container.name": _container_meta("name"), "container.image": _container_meta("image"),
+    "container.image.id": _container_meta("image_id"),
+    "container.image.repository": _container_meta("image_repository"),
+    "container.image.tag": _container_meta("image_tag"), "container.image.digest": _container_meta("image_digest"),
+    "container.type": _container_meta("type"), "container.privileged": _container_meta("privileged"),
+    "container.full_id": _container_meta("full_id"), "container.ip": _container_meta("ip"),
+    "container.labels": _container_meta("labels"),
+    "fd.num": _fd_num, "fd.type": lambda v: v.fd("type"), "fd.typechar": lambda v: typechar_of(v.fd("type")),
+    "fd.name": lambda v: v.fd("name"), "fd.directory": _fd_directory, "fd.filename": _fd_filename,
+    "fd.l4proto": _fd_l4proto, "fd.sockfamily": _fd_sockfamily,
+    "fd.cip": _fd_ip_field("cip"), "fd.sip": _fd_ip_field("sip"),
+    "fd.cport": _fd_port("cport"), "fd.sport": _fd_port("sport"),
+    "fd.lip": _fd_local_remote(True, False), "fd.rip": _fd_local_remote(False, False),
+    "fd.lport": _fd_local_remote(True, True), "fd.rport": _fd_local_remote(False, True),
+    "fd.is_server": lambda v: v.fd("is_server"),
+    "fd.connected": lambda v: pc.and_(v.fd("has_tuple"), pc.invert(v.fd("is_server"))),
+    "fd.ino": lambda v: v.fd("ino"),
+    "fd.uid": lambda v: pc.binary_join_element_wise(pc.cast(_fd_num(v), pa.string()),
+                                                    pc.cast(v.raw.arrow("thread.tid", pa.int64()), pa.string()), ""),
+}
+for _name, _column in _PARENT_FIELDS.items():
+    _EXTRACTORS[_name] = _parent(_column)
+_EXTRACTORS["proc.ppid.duration"] = lambda v: pc.subtract(v.raw.arrow("evt.rawtime", pa.int64()),
+                                                          _parent("start_ts")(v)).cast(pa.uint64(), safe=False)
+
+SUPPORTED_FIELDS = frozenset(_EXTRACTORS) | {"evt.arg", "evt.rawarg", "proc.aname", "proc.aexe", "proc.aexepath",
+                                             "proc.acmdline", "proc.apid", "proc.aargs", "proc.aenv"}
+__all__ = ["Enricher", "SUPPORTED_FIELDS", "VersionTable"]

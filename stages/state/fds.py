@@ -1,0 +1,338 @@
+"""Per-process fd tables as version tables keyed by (pid, fd).
+
+A version is created by every successful fd-creating event (open/openat/openat2/creat, socket, accept, pipe,
+eventfd/signalfd/timerfd/inotify/epoll/userfaultfd), by connect (enter: the target address; exit: the
+tuple) and bind (the local address), by dup (a copy of the source fd's version: its base is the source key's
+version as of the dup, so every field is inherited) and by close (a tombstone, effective after the close
+event so that the close itself still shows the fd). The initial state is the capture's FD list.
+
+A new process starts from its creator's table: a lookup that misses in the process's own table retries in
+the creator's table as of the fork (see `FdState.lookup`).
+
+Loops: path normalization of open-like events and decoding of socket addresses run in Python over those
+state-changing rows only (a few per thousand events); everything per event is vectorized.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stages.state.flags import PPM_O_DIRECTORY
+from stages.state.raw import RawBatch
+from stages.state.sockets import decode_sockaddr, decode_tuple, family_type, l4proto_of
+from stages.state.versions import PendingVersions, VersionTable, empty_table, materialize
+
+FD_SCHEMA: dict[str, pa.DataType] = {
+    "pid": pa.int64(), "fd": pa.int64(), "type": pa.string(), "name": pa.string(), "l4proto": pa.string(),
+    "cip": pa.string(), "cport": pa.int64(), "sip": pa.string(), "sport": pa.int64(), "is_server": pa.bool_(),
+    "has_tuple": pa.bool_(), "open": pa.bool_(), "flags": pa.int64(), "ino": pa.int64(),
+}
+
+OPEN_NAMES = frozenset({"open", "openat", "openat2", "creat", "open_by_handle_at"})
+SIMPLE_TYPES = {"eventfd": "event", "eventfd2": "event", "signalfd": "signalfd", "signalfd4": "signalfd",
+                "timerfd_create": "timerfd", "inotify_init": "inotify", "inotify_init1": "inotify",
+                "epoll_create": "eventpoll", "epoll_create1": "eventpoll", "userfaultfd": "userfaultfd",
+                "memfd_create": "memfd", "pidfd_open": "pidfd", "bpf": "bpf", "io_uring_setup": "io_uring"}
+AT_FDCWD = -100
+
+# scap_fd_type -> fd.type text (FD list entries).
+SCAP_FD_TYPES = {1: "file", 2: "directory", 3: "ipv4", 4: "ipv6", 5: "ipv4", 6: "ipv6", 7: "pipe", 8: "unix",
+                 9: "event", 10: "unknown", 11: "signalfd", 12: "eventpoll", 13: "inotify", 14: "timerfd",
+                 15: "netlink", 16: "file", 17: "bpf", 18: "userfaultfd", 19: "io_uring", 20: "memfd", 21: "pidfd"}
+SCAP_L4 = {2: "tcp", 3: "udp", 4: "icmp", 5: "raw"}
+TYPECHARS = {"file": "f", "directory": "d", "ipv4": "4", "ipv6": "6", "unix": "u", "pipe": "p", "event": "e",
+             "signalfd": "s", "eventpoll": "l", "inotify": "i", "timerfd": "t", "netlink": "n", "bpf": "b",
+             "userfaultfd": "u", "io_uring": "r", "memfd": "m", "pidfd": "P", "unknown": "o"}
+
+
+@dataclass
+class FdCounters:
+    live: int = 0
+    pruned_closed: int = 0
+    pruned_cap: int = 0
+
+
+def initial_snapshot(fds: list[object], pid_of_tid: dict[int, int]) -> VersionTable:
+    """Versions at position -1 from the capture's FD list (FdInfo-like objects), keyed by the owner's pid."""
+    rows: dict[str, list] = {name: [] for name in FD_SCHEMA}
+    for info in fds:
+        kind = SCAP_FD_TYPES.get(info.type, "unknown")
+        pid = pid_of_tid.get(info.tid, info.tid)
+        is_ip = kind in ("ipv4", "ipv6")
+        server_only = info.type in (5, 6)
+        l4 = SCAP_L4.get(info.l4proto) if info.l4proto is not None else None
+        if is_ip and server_only:
+            name, cip, cport, sip, sport = f"{info.sip}:{info.sport}", None, None, info.sip, info.sport
+        elif is_ip:
+            name = f"{info.sip}:{info.sport}->{info.dip}:{info.dport}"
+            cip, cport, sip, sport = info.sip, info.sport, info.dip, info.dport
+        elif kind == "unix":
+            name = f"{info.unix_source or 0:x}->{info.unix_dest or 0:x} {info.name}"
+            cip = cport = sip = sport = None
+        else:
+            name, cip, cport, sip, sport = info.name, None, None, None, None
+        values = {"pid": pid, "fd": info.fd, "type": kind, "name": name, "l4proto": l4, "cip": cip, "cport": cport,
+                  "sip": sip, "sport": sport, "is_server": server_only, "has_tuple": is_ip, "open": True,
+                  "flags": getattr(info, "open_flags", None), "ino": info.ino}
+        for key, value in values.items():
+            rows[key].append(value)
+    columns = {name: pa.array(values, type=FD_SCHEMA[name]) for name, values in rows.items()}
+    n = len(rows["pid"])
+    return VersionTable([np.asarray(rows["pid"], dtype=np.int64), np.asarray(rows["fd"], dtype=np.int64)],
+                        np.full(n, -1, dtype=np.int64), columns)
+
+
+class _Builder:
+    """Collects pending fd versions row by row group (columns appended per kind of event)."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.pids: list[np.ndarray] = []
+        self.fds: list[np.ndarray] = []
+        self.pos: list[np.ndarray] = []
+        self.base_keys: list[tuple[np.ndarray, np.ndarray] | None] = []
+        self.values: list[dict[str, list | np.ndarray]] = []
+
+    def add(self, rows, pids, fds, pos, values: dict[str, object], base_keys=None) -> None:
+        n = len(rows)
+        if n == 0:
+            return
+        self.rows.append(np.asarray(rows, dtype=np.int64))
+        self.pids.append(np.asarray(pids, dtype=np.int64))
+        self.fds.append(np.asarray(fds, dtype=np.int64))
+        self.pos.append(np.asarray(pos, dtype=np.int64))
+        self.base_keys.append(base_keys)
+        self.values.append({k: (v if isinstance(v, (list, np.ndarray)) else [v] * n) for k, v in values.items()})
+
+    def pending(self, snapshot: VersionTable) -> PendingVersions:
+        if not self.rows:
+            empty = np.empty(0, dtype=np.int64)
+            return PendingVersions([empty, empty], empty, {}, {}, empty)
+        rows = np.concatenate(self.rows)
+        pids = np.concatenate(self.pids)
+        fds = np.concatenate(self.fds)
+        pos = np.concatenate(self.pos)
+        base_pid = np.concatenate([b[0] if b is not None else np.full(len(r), -1, dtype=np.int64)
+                                   for b, r in zip(self.base_keys, self.rows)])
+        base_fd = np.concatenate([b[1] if b is not None else np.full(len(r), -(1 << 40), dtype=np.int64)
+                                  for b, r in zip(self.base_keys, self.rows)])
+        has_base = np.concatenate([np.full(len(r), b is not None) for b, r in zip(self.base_keys, self.rows)])
+        values: dict[str, pa.Array] = {}
+        sets: dict[str, np.ndarray] = {}
+        for name, kind in FD_SCHEMA.items():
+            parts, masks = [], []
+            for group, r in zip(self.values, self.rows):
+                if name in group:
+                    parts.append(pa.array(list(group[name]) if not isinstance(group[name], np.ndarray)
+                                          else group[name], type=kind))
+                    masks.append(np.ones(len(r), dtype=bool))
+                else:
+                    parts.append(pa.nulls(len(r), type=kind))
+                    masks.append(np.zeros(len(r), dtype=bool))
+            values[name] = pa.concat_arrays(parts)
+            sets[name] = np.concatenate(masks)
+        values["pid"], sets["pid"] = pa.array(pids, type=pa.int64()), np.ones(len(rows), dtype=bool)
+        values["fd"], sets["fd"] = pa.array(fds, type=pa.int64()), np.ones(len(rows), dtype=bool)
+        order = np.lexsort([np.arange(len(rows)), pos])
+        rows, pids, fds, pos = rows[order], pids[order], fds[order], pos[order]
+        base_pid, base_fd, has_base = base_pid[order], base_fd[order], has_base[order]
+        idx = pa.array(order, type=pa.int64())
+        values = {k: v.take(idx) for k, v in values.items()}
+        sets = {k: v[order] for k, v in sets.items()}
+        from stages.state.asof import asof_indices
+
+        keys_pid = np.concatenate([snapshot.keys[0], pids])
+        keys_fd = np.concatenate([snapshot.keys[1], fds])
+        all_pos = np.concatenate([snapshot.pos, pos])
+        base = asof_indices([keys_pid, keys_fd], all_pos, [base_pid, base_fd], 2 * rows - 1)
+        base = np.where(has_base, base, -1)
+        return PendingVersions([pids, fds], pos, values, sets, base)
+
+
+class FdState:
+    """fd versions across batches."""
+
+    def __init__(self, snapshot: VersionTable | None = None, *, max_fds: int = 1 << 20) -> None:
+        self.snapshot = snapshot if snapshot is not None else empty_table(FD_SCHEMA, 2)
+        self.max_fds = max_fds
+        self.counters = FdCounters(live=len(self.snapshot))
+
+    def versions_for(self, raw: RawBatch, ctx: "EventContext") -> VersionTable:
+        builder = _Builder()
+        _opens(raw, ctx, builder)
+        _sockets(raw, ctx, builder)
+        _simple(raw, ctx, builder)
+        _dups_and_closes(raw, ctx, builder)
+        return materialize(self.snapshot, builder.pending(self.snapshot), FD_SCHEMA)
+
+    def commit(self, table: VersionTable) -> None:
+        """Keep the latest open version per (pid, fd); closed fds are dropped; cap the table size."""
+        latest = table.snapshot()
+        is_open = latest.columns["open"].fill_null(False).to_numpy(zero_copy_only=False)
+        self.counters.pruned_closed += int((~is_open).sum())
+        latest = latest.take(np.nonzero(is_open)[0])
+        if len(latest) > self.max_fds:
+            self.counters.pruned_cap += len(latest) - self.max_fds
+            latest = latest.take(np.arange(len(latest) - self.max_fds, len(latest)))
+        self.snapshot = latest
+        self.counters.live = len(latest)
+
+
+@dataclass
+class EventContext:
+    """Per-row facts the fd engine needs, computed once per batch by the enricher."""
+
+    exits: np.ndarray  # bool
+    res: np.ndarray  # int64, -1 where null
+    pid: np.ndarray  # process of each event's thread (tid for unknown threads)
+    cwd: pa.Array  # cwd of each event's thread (string, null if unknown)
+    fd_num: np.ndarray  # fd the event refers to (see enrich), -(1<<40) where none
+    enter: dict[str, pa.Array]  # parameters of the matching enter event (null if none)
+    names: pa.Array  # evt.type strings
+
+
+NO_FD = -(1 << 40)
+
+
+def _param(raw: RawBatch, ctx: EventContext, name: str) -> pa.Array:
+    """A parameter from the row itself, else from its matching enter event."""
+    own = raw.arrow(name) if raw.has(name) else None
+    entered = ctx.enter.get(name)
+    if own is None:
+        return entered if entered is not None else pa.nulls(raw.n, type=pa.int64())
+    if entered is None:
+        return own
+    return pc.coalesce(own, entered.cast(own.type))
+
+
+def _opens(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
+    """open-like exits that returned an fd: a file or directory named by the (resolved) path."""
+    rows = np.nonzero(raw.type_in(OPEN_NAMES) & ctx.exits & (ctx.res >= 0))[0]
+    if len(rows) == 0:
+        return
+    take = pa.array(rows, type=pa.int64())
+    names = _param(raw, ctx, "arg.name").take(take).to_pylist()
+    flags = _param(raw, ctx, "arg.flags").take(take)
+    dirfds = _param(raw, ctx, "arg.dirfd").take(take).to_pylist()
+    cwds = ctx.cwd.take(take).to_pylist()
+    paths = [resolve_path(name, dirfd, cwd) for name, dirfd, cwd in zip(names, dirfds, cwds)]
+    flag_values = flags.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    kinds = np.where((flag_values & PPM_O_DIRECTORY) != 0, "directory", "file").tolist()
+    fds = ctx.res[rows]
+    builder.add(rows, ctx.pid[rows], fds, 2 * rows, {"type": kinds, "name": paths, "flags": flag_values.tolist(),
+                                                     "open": True, "has_tuple": False, "is_server": False})
+
+
+def resolve_path(name: str | None, dirfd: int | None, cwd: str | None) -> str | None:
+    """Absolute, normalized path of an open: relative names are joined to the cwd (libsinsp's concatenation)."""
+    if name is None:
+        return None
+    if not name.startswith("/"):
+        name = posixpath.join(cwd or "/", name)
+    normalized = posixpath.normpath(name)
+    return "/" + normalized.lstrip("/") if normalized.startswith("//") else normalized
+
+
+def _sockets(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
+    exits = ctx.exits
+    # socket(): type from the domain, l4 protocol guessed from type/proto (shown once the socket has an address).
+    rows = np.nonzero(raw.type_in({"socket"}) & exits & (ctx.res >= 0))[0]
+    if len(rows):
+        take = pa.array(rows, type=pa.int64())
+        domain = _param(raw, ctx, "arg.domain").take(take).to_pylist()
+        stype = _param(raw, ctx, "arg.type").take(take).to_pylist()
+        proto = _param(raw, ctx, "arg.proto").take(take).to_pylist()
+        kinds = [family_type(d) or "unknown" for d in domain]
+        l4 = [l4proto_of(t, p) if k in ("ipv4", "ipv6") else None for k, t, p in zip(kinds, stype, proto)]
+        builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows,
+                    {"type": kinds, "name": [""] * len(rows), "l4proto": l4, "open": True, "has_tuple": False,
+                     "is_server": False})
+    # accept(): a new connected socket described by the tuple (client -> server).
+    rows = np.nonzero(raw.type_in({"accept", "accept4"}) & exits & (ctx.res >= 0))[0]
+    if len(rows):
+        tuples = raw.arrow("arg.tuple").take(pa.array(rows, type=pa.int64())).to_pylist() if raw.has(
+            "arg.tuple") else [None] * len(rows)
+        builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows,
+                    _endpoint_values([decode_tuple(t) for t in tuples], server=True, new=True))
+    # connect enter (target address) and exit (tuple), bind exit (local address): update the fd in place.
+    for name, want_exit, column, decoder, server in (
+            ("connect", False, "arg.addr.bytes", decode_sockaddr, False),
+            ("connect", True, "arg.tuple", decode_tuple, False),
+            ("bind", True, "arg.addr.bytes", decode_sockaddr, True)):
+        if not raw.has(column):
+            continue
+        mask = raw.type_in({name}) & (exits == want_exit) & raw.valid(column) & (ctx.fd_num != NO_FD)
+        if name == "bind":
+            mask &= ctx.res == 0
+        rows = np.nonzero(mask)[0]
+        if len(rows) == 0:
+            continue
+        decoded = [decoder(v) for v in raw.arrow(column).take(pa.array(rows, type=pa.int64())).to_pylist()]
+        keep = np.array([d is not None for d in decoded], dtype=bool)
+        rows = rows[keep]
+        decoded = [d for d in decoded if d is not None]
+        if len(rows) == 0:
+            continue
+        pids, fds = ctx.pid[rows], ctx.fd_num[rows]
+        values = _endpoint_values(decoded, server=server, new=False)
+        builder.add(rows, pids, fds, 2 * rows, values, base_keys=(pids, fds))
+
+
+def _endpoint_values(decoded: list, *, server: bool, new: bool) -> dict[str, list]:
+    values: dict[str, list] = {"name": [], "cip": [], "cport": [], "sip": [], "sport": [], "type": []}
+    for endpoint in decoded:
+        values["name"].append(endpoint.name if endpoint is not None else "")
+        values["cip"].append(endpoint.cip if endpoint is not None else None)
+        values["cport"].append(endpoint.cport if endpoint is not None else None)
+        values["sip"].append(endpoint.sip if endpoint is not None else None)
+        values["sport"].append(endpoint.sport if endpoint is not None else None)
+        values["type"].append(endpoint.family if endpoint is not None else "unknown")
+    values["has_tuple"] = [True] * len(decoded)
+    values["is_server"] = [server] * len(decoded)
+    if new:
+        values["open"] = [True] * len(decoded)
+        values["l4proto"] = ["tcp" if t in ("ipv4", "ipv6") else None for t in values["type"]]
+    else:
+        del values["type"]  # an address update keeps the socket's type
+    return values
+
+
+def _simple(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
+    """pipes and the anonymous fd kinds (eventfd, signalfd, timerfd, inotify, epoll...)."""
+    rows = np.nonzero(raw.type_in({"pipe", "pipe2"}) & ctx.exits & (ctx.res >= 0))[0]
+    if len(rows):
+        fd1 = raw.ints("arg.fd1", default=-1)[rows]
+        fd2 = raw.ints("arg.fd2", default=-1)[rows]
+        both = np.concatenate([rows, rows])
+        fds = np.concatenate([fd1, fd2])
+        ok = fds >= 0
+        builder.add(both[ok], ctx.pid[both][ok], fds[ok], 2 * both[ok],
+                    {"type": "pipe", "name": "", "open": True, "has_tuple": False, "is_server": False})
+    for name, kind in SIMPLE_TYPES.items():
+        rows = np.nonzero(raw.type_in({name}) & ctx.exits & (ctx.res >= 0))[0]
+        if len(rows):
+            builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows,
+                        {"type": kind, "name": "", "open": True, "has_tuple": False, "is_server": False})
+
+
+def _dups_and_closes(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
+    """dup: the new fd is a copy of the source fd's version; close: a tombstone after the event."""
+    rows = np.nonzero(raw.type_in({"dup", "dup2", "dup3"}) & ctx.exits & (ctx.res >= 0) & (ctx.fd_num != NO_FD))[0]
+    if len(rows):
+        source = _param(raw, ctx, "arg.fd").cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)[rows]
+        source = np.where(raw.ints("arg.oldfd", default=-1)[rows] >= 0, raw.ints("arg.oldfd")[rows], source)
+        builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows, {}, base_keys=(ctx.pid[rows], source))
+    rows = np.nonzero(raw.type_in({"close"}) & ctx.exits & (ctx.res >= 0) & (ctx.fd_num != NO_FD))[0]
+    if len(rows):
+        builder.add(rows, ctx.pid[rows], ctx.fd_num[rows], 2 * rows + 1, {"open": False})
+
+
+def typechar_of(kind: pa.Array) -> pa.Array:
+    keys = pa.array(list(TYPECHARS), type=pa.string())
+    chars = pa.array(list(TYPECHARS.values()), type=pa.string())
+    return chars.take(pc.index_in(kind, value_set=keys))

@@ -1,0 +1,133 @@
+"""Enrichment of hand-built raw batches: execve then open in one batch, state carried across batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from stages.state.enrich import Enricher
+
+
+@dataclass
+class _Thread:
+    tid: int
+    pid: int
+    ptid: int
+    comm: str
+    exe: str
+    args: list[str] = field(default_factory=list)
+    cwd: str = "/"
+    uid: int = 1000
+    gid: int = 1000
+    cgroups: list[str] = field(default_factory=list)
+    sid: int = 0
+
+
+@dataclass
+class _User:
+    uid: int
+    gid: int
+    name: str
+    homedir: str = "/"
+    shell: str = "/bin/sh"
+
+
+@dataclass
+class _Capture:
+    threads: dict
+    fds: list = field(default_factory=list)
+    users: list = field(default_factory=list)
+    groups: list = field(default_factory=list)
+
+
+def _raw(rows: list[dict]) -> pa.RecordBatch:
+    """A raw batch in the kernel.scap column contract (only the columns these tests need)."""
+    names = ["evt.num", "evt.rawtime", "thread.tid", "evt.type_id", "evt.type", "evt.dir", "evt.category",
+             "evt.is_internal", "evt.rawres", "arg.fd", "arg.name", "arg.flags", "arg.exe", "arg.args", "arg.pid",
+             "arg.ptid", "arg.cwd", "arg.comm"]
+    types = [pa.uint64(), pa.uint64(), pa.int64(), pa.uint16(), pa.string(), pa.string(), pa.string(), pa.bool_(),
+             pa.int64(), pa.int64(), pa.string(), pa.int64(), pa.string(), pa.list_(pa.string()), pa.int64(),
+             pa.int64(), pa.string(), pa.string()]
+    return pa.RecordBatch.from_arrays([pa.array([r.get(n) for r in rows], type=t) for n, t in zip(names, types)],
+                                      names=names)
+
+
+def _execve_exit(num: int, tid: int) -> dict:
+    return {"evt.num": num, "evt.rawtime": num, "thread.tid": tid, "evt.type_id": 293, "evt.type": "execve",
+            "evt.dir": "<", "evt.category": "process", "evt.is_internal": False, "evt.rawres": 0,
+            "arg.exe": "/bin/cat", "arg.args": ["/etc/passwd"], "arg.pid": tid, "arg.ptid": 1, "arg.cwd": "/tmp",
+            "arg.comm": "cat"}
+
+
+def _open_exit(num: int, tid: int, fd: int, name: str) -> dict:
+    return {"evt.num": num, "evt.rawtime": num, "thread.tid": tid, "evt.type_id": 3, "evt.type": "open",
+            "evt.dir": "<", "evt.category": "file", "evt.is_internal": False, "evt.rawres": fd, "arg.fd": fd,
+            "arg.name": name, "arg.flags": 1 | 4096}
+
+
+def _capture() -> _Capture:
+    return _Capture({1: _Thread(1, 1, 0, "systemd", "/sbin/init"),
+                     42: _Thread(42, 42, 1, "bash", "bash", ["-i"], sid=42)}, users=[_User(1000, 1000, "alice")])
+
+
+FIELDS = {"proc.name", "proc.cmdline", "proc.exe", "proc.pname", "proc.aname", "proc.aname[2]", "fd.name",
+          "fd.num", "fd.typechar", "fd.directory", "evt.arg.flags", "user.name", "user.uid", "container.id",
+          "evt.is_open_read", "proc.cwd"}
+
+
+def test_open_after_execve_in_same_batch_sees_new_process() -> None:
+    """An event right after an execve in the same batch sees the new comm, exe and cmdline."""
+    enricher = Enricher(_capture())
+    batch = enricher.enrich(_raw([_open_exit(1, 42, 3, "/etc/hosts"), _execve_exit(2, 42),
+                                  _open_exit(3, 42, 4, "/etc/passwd")]), FIELDS)
+    assert batch.column("proc.name").to_pylist() == ["bash", "cat", "cat"]
+    assert batch.column("proc.cmdline").to_pylist() == ["bash -i", "cat /etc/passwd", "cat /etc/passwd"]
+    assert batch.column("proc.exe").to_pylist() == ["bash", "/bin/cat", "/bin/cat"]
+    assert batch.column("proc.cwd").to_pylist() == ["/", "/tmp", "/tmp"]
+    assert batch.column("fd.name").to_pylist() == ["/etc/hosts", None, "/etc/passwd"]
+    assert batch.column("fd.directory").to_pylist() == ["/etc", None, "/etc"]
+    assert batch.column("fd.typechar").to_pylist() == ["f", None, "f"]
+    assert batch.column("fd.num").to_pylist() == [3, None, 4]
+    assert batch.column("evt.arg.flags").to_pylist() == ["O_RDONLY|O_CLOEXEC", None, "O_RDONLY|O_CLOEXEC"]
+    assert batch.column("evt.is_open_read").to_pylist() == [True, False, True]
+    assert batch.column("user.name").to_pylist() == ["alice"] * 3
+    assert batch.column("proc.pname").to_pylist() == ["systemd"] * 3
+    assert batch.column("proc.aname").to_pylist() == [["systemd"]] * 3
+    assert batch.column("proc.aname[2]").to_pylist() == [None] * 3
+    assert batch.column("container.id").to_pylist() == ["host"] * 3
+
+
+def test_state_carries_across_batches() -> None:
+    """The end-of-batch snapshot seeds the next batch: the exec and the open fd are still known."""
+    enricher = Enricher(_capture())
+    enricher.enrich(_raw([_execve_exit(1, 42), _open_exit(2, 42, 5, "/var/log/x")]), FIELDS)
+    read_enter = {"evt.num": 3, "evt.rawtime": 3, "thread.tid": 42, "evt.type_id": 6, "evt.type": "read",
+                  "evt.dir": ">", "evt.category": "io_read", "evt.is_internal": False, "arg.fd": 5}
+    batch = enricher.enrich(_raw([read_enter]), FIELDS)
+    assert batch.column("proc.name").to_pylist() == ["cat"]
+    assert batch.column("fd.name").to_pylist() == ["/var/log/x"]
+    assert batch.column("fd.num").to_pylist() == [5]
+
+
+def test_close_hides_fd_after_the_close_event() -> None:
+    """The close exit still shows the fd; the next event on that fd does not find it."""
+    enricher = Enricher(_capture())
+    close_enter = {"evt.num": 2, "evt.rawtime": 2, "thread.tid": 42, "evt.type_id": 4, "evt.type": "close",
+                   "evt.dir": ">", "evt.category": "io_other", "evt.is_internal": False, "arg.fd": 3}
+    close_exit = {"evt.num": 3, "evt.rawtime": 3, "thread.tid": 42, "evt.type_id": 5, "evt.type": "close",
+                  "evt.dir": "<", "evt.category": "io_other", "evt.is_internal": False, "evt.rawres": 0}
+    read_enter = {"evt.num": 4, "evt.rawtime": 4, "thread.tid": 42, "evt.type_id": 6, "evt.type": "read",
+                  "evt.dir": ">", "evt.category": "io_read", "evt.is_internal": False, "arg.fd": 3}
+    batch = enricher.enrich(_raw([_open_exit(1, 42, 3, "/etc/hosts"), close_enter, close_exit, read_enter]), FIELDS)
+    assert batch.column("fd.name").to_pylist() == ["/etc/hosts", "/etc/hosts", "/etc/hosts", None]
+    assert batch.column("fd.num").to_pylist() == [3, 3, 3, 3]
+
+
+def test_unknown_thread_has_unknown_user_and_no_name() -> None:
+    """A thread never seen gives uid 4294967295, no user name and no process name."""
+    enricher = Enricher(_capture())
+    batch = enricher.enrich(_raw([_open_exit(1, 999, 3, "/x")]), FIELDS)
+    assert batch.column("user.uid").to_pylist() == [4294967295]
+    assert batch.column("user.name").to_pylist() == [None]
+    assert batch.column("proc.name").to_pylist() == [None]
