@@ -92,12 +92,61 @@ class OutputsQueue(Section):
     capacity: int = Field(0, ge=0, description="alerts queued for the output stage; 0 = unbounded")
 
 
-class StdoutOutput(PrioritySection):
+class RoutingList(Section):
+    """Patterns for one alert attribute; `*` matches any run of characters. Empty include = everything."""
+
+    include: list[str] = []
+    exclude: list[str] = []
+
+
+class Routing(Section):
+    """Which alerts an output takes, by rule name, tag and source. An alert goes to the output when, for each
+    attribute with an include list, it matches one of its patterns, and it matches no exclude pattern.
+    A tag pattern matches when any of the alert's tags matches it."""
+
+    rules: RoutingList = RoutingList()
+    tags: RoutingList = RoutingList()
+    sources: RoutingList = RoutingList()
+
+
+class RateLimit(Section):
+    """Token bucket per output: `rate` alerts per second on average, bursts of `burst`. rate 0 = no limit.
+    Suppressed alerts are counted and reported by one alert "N alerts suppressed by rate limit for <output>"."""
+
+    rate: float = Field(0.0, ge=0)
+    burst: int = Field(0, ge=0, description="bucket size; 0 = max(1, rate)")
+
+
+class Retry(Section):
+    """Exponential backoff between delivery attempts of a failed batch: initial * multiplier**n, capped at
+    `max_seconds`, each wait scaled by a random factor in [1 - jitter, 1 + jitter]. Attempts never stop while
+    the alerts are in the spool; they stop at shutdown (the spool keeps them for the next start)."""
+
+    initial_seconds: float = Field(0.5, gt=0)
+    max_seconds: float = Field(30.0, gt=0)
+    multiplier: float = Field(2.0, ge=1)
+    jitter: float = Field(0.2, ge=0, le=1)
+
+
+class Delivery(Section):
+    """Keys shared by every output section (mixed into each one below)."""
+
+    routing: Routing = Routing()
+    rate_limit: RateLimit = RateLimit()
+    retry: Retry = Retry()
+    dedup_seconds: float = Field(0.0, ge=0, description="collapse identical (rule, output_fields) alerts "
+                                 "seen within this window into one carrying the count; 0 = off")
+    queue_capacity: int = Field(10000, ge=1, description="alerts held in memory for this output; the excess "
+                                "goes to the spool")
+    batch_size: int = Field(256, ge=1, description="most alerts handed to the destination in one delivery")
+
+
+class StdoutOutput(PrioritySection, Delivery):
     enabled: bool = True
     min_priority: str = "debug"
 
 
-class FileOutput(PrioritySection):
+class FileOutput(PrioritySection, Delivery):
     enabled: bool = False
     keep_alive: bool = False
     filename: str = "./events.txt"
@@ -106,21 +155,27 @@ class FileOutput(PrioritySection):
     rotate_keep: int = Field(5, ge=1)
 
 
-class SyslogOutput(PrioritySection):
+SyslogFacility = Literal["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+                         "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+                         "local7"]
+
+
+class SyslogOutput(PrioritySection, Delivery):
     enabled: bool = False
     address: str = Field("/dev/log", description="/dev/log, udp://host:port or tcp://host:port")
-    facility: str = "user"
+    facility: SyslogFacility = "user"
+    app_name: str = "saker"
     min_priority: str = "debug"
 
 
-class ProgramOutput(PrioritySection):
+class ProgramOutput(PrioritySection, Delivery):
     enabled: bool = False
     keep_alive: bool = False
     program: str = ""
     min_priority: str = "debug"
 
 
-class HttpOutput(PrioritySection):
+class HttpOutput(PrioritySection, Delivery):
     enabled: bool = False
     url: str = ""
     user_agent: str = "saker"
@@ -136,10 +191,11 @@ class HttpOutput(PrioritySection):
     keep_alive: bool = False
     max_consecutive_timeouts: int = Field(5, ge=0)
     headers: dict[str, str] = {}
+    timeout: float = Field(10.0, gt=0, description="seconds for one POST (connect + response)")
     min_priority: str = "debug"
 
 
-class SlackOutput(PrioritySection):
+class SlackOutput(PrioritySection, Delivery):
     enabled: bool = False
     webhook_url: str = ""
     token: str = ""
@@ -148,10 +204,11 @@ class SlackOutput(PrioritySection):
     icon: str = ""
     footer: str = ""
     output_format: Literal["all", "text", "fields"] = "all"
+    api_url: str = Field("https://slack.com/api/", description="Web API base used with `token`")
     min_priority: str = "debug"
 
 
-class EmailOutput(PrioritySection):
+class EmailOutput(PrioritySection, Delivery):
     enabled: bool = False
     host: str = "localhost"
     port: int = Field(25, ge=1, le=65535)
@@ -162,12 +219,15 @@ class EmailOutput(PrioritySection):
     to: list[str] = []
     format: Literal["html", "text"] = "html"
     digest: int = Field(1, ge=1, description="alerts per e-mail")
+    digest_seconds: float = Field(60.0, gt=0, description="longest wait to fill a digest of `digest` alerts")
+    timeout: float = Field(30.0, gt=0)
+    ca_cert: str = Field("", description="extra CA file trusted for the server certificate (private relays)")
     min_priority: str = "debug"
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class S3Output(PrioritySection):
+class S3Output(PrioritySection, Delivery):
     enabled: bool = False
     bucket: str = ""
     prefix: str = "saker"
@@ -178,6 +238,19 @@ class S3Output(PrioritySection):
     batch_size: int = Field(500, ge=1)
     flush_seconds: float = Field(10.0, gt=0)
     min_priority: str = "debug"
+
+
+class OutputsSpool(Section):
+    """Durable per-output spool: alerts a destination could not take wait here, across restarts.
+    `dir` empty = keep them in memory only (lost on restart). `max_bytes` caps each output's spool; alerts
+    past it are dropped and counted (`spool_overflow`). fsync: after every write (`always`), at most once
+    per `fsync_seconds` (`interval`), or left to the OS (`never`)."""
+
+    dir: str = ""
+    max_bytes: int = Field(256 << 20, ge=4096)
+    segment_bytes: int = Field(16 << 20, ge=4096)
+    fsync: Literal["always", "interval", "never"] = "interval"
+    fsync_seconds: float = Field(1.0, gt=0)
 
 
 class Webserver(Section):
@@ -285,6 +358,7 @@ class Config(Section):
     slack_output: SlackOutput = SlackOutput()
     email_output: EmailOutput = EmailOutput()
     s3_output: S3Output = S3Output()
+    outputs_spool: OutputsSpool = OutputsSpool()
 
     webserver: Webserver = Webserver()
     metrics: Metrics = Metrics()

@@ -60,6 +60,7 @@ class Supervisor:
         # Alerts are never dropped between stages: a worker waits for the output stage.
         self.alert_rings = [Ring(alert_ring_bytes, full="block") for _ in range(workers)]
         self._procs: dict[str, Any] = {}
+        self._failed = False
 
     def run(self, capture: CaptureFn, worker: WorkerFn, output: OutputFn, *, duration: float | None = None) -> int:
         """Run until every stage has finished; returns the exit status for the sensor."""
@@ -104,22 +105,33 @@ class Supervisor:
         return status
 
     def _ended(self, name: str, exitcode: int, worker: WorkerFn) -> int:
-        """A stage ended: fine, restart it (a worker), or give up."""
+        """A stage ended: fine, restart it (a worker), or fail the sensor."""
+        if self._failed:
+            return 1  # shutting down after a failure: nothing is restarted
         if exitcode == 0:
             self.log.debug("stage finished", stage=name)
             return 0
+        if name == "capture":
+            # The capture cannot close its rings any more: do it for it, so the workers drain and end.
+            self.log.error("capture stage failed; draining what it produced", exitcode=exitcode)
+            for ring in self.event_rings:
+                ring.close_writer()
+            return 1
         if name.startswith("worker-") and self.control.counters.get("worker_restarts") < self.max_restarts:
             self.control.counters.add("worker_restarts")
             self.log.error("worker crashed; restarting it", stage=name, exitcode=exitcode,
                            restarts=self.control.counters.get("worker_restarts"))
             self._start_worker(int(name.split("-")[1]), worker)
             return 0
-        self.log.error("stage failed; stopping the sensor", stage=name, exitcode=exitcode)
+        return self._fail(f"stage {name} failed (exit code {exitcode})")
+
+    def _fail(self, reason: str) -> int:
+        """Stop everything now: without the output stage (or with workers crashing in a loop) nothing can drain."""
+        self.log.error("stopping the sensor", reason=reason)
+        self._failed = True
         self.control.stop.set()
-        if name == "output" or name.startswith("worker-"):
-            # Without a consumer the stages upstream would wait forever: end them.
-            for other in self._procs.values():
-                other.terminate()
+        for proc in self._procs.values():
+            proc.terminate()
         return 1
 
     def _reap(self) -> None:
@@ -142,6 +154,9 @@ class Supervisor:
             signal.signal(sig, handler)
 
     def _on_stop(self, signum: int, _frame: Any) -> None:
+        if self.control.stop.is_set():
+            self._fail(f"second {signal.Signals(signum).name} while draining")
+            return
         self.log.info("stop requested; draining", signal=signal.Signals(signum).name)
         self.control.stop.set()
 

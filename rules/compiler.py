@@ -107,7 +107,13 @@ class _Context:
     source: str
 
     def info(self, ref: ast.FieldRef) -> FieldInfo | None:
-        return self.registry.get(self.source, ref.name)
+        """The catalog entry of a reference, also when its dotted argument is still in the name
+        (`evt.rawarg.fd` as parsed, before `rules.fields.normalize_ref`)."""
+        info = self.registry.get(self.source, ref.name)
+        if info is None:
+            found = self.registry.resolve_dotted(self.source, ref.name)
+            info = found[0] if found is not None else None
+        return info
 
 
 def compile_condition(node: ast.Node, *, registry: FieldRegistry | None = None, source: str = "syscall"

@@ -18,7 +18,8 @@ from rules import ast
 from rules.fields.base import FieldType
 from rules.patterns import ascii_lower, glob_regex, pmatch_regex
 from rules.values import (
-    ADDRESS_TYPES, INTEGER_TYPES, STRING_TYPES, BadConstant, address_test, integer_bounds, parse_constant,
+    ADDRESS_TYPES, INTEGER_TYPES, STRING_TYPES, BadConstant, address_test, dyn_constant, integer_bounds,
+    parse_constant,
 )
 
 try:
@@ -104,11 +105,14 @@ def _order(op: str) -> Callable[[FieldType, list, ast.Pos], Predicate]:
 
         def predicate(values: pa.Array) -> Mask:
             kind = values.type
+            constant = dyn_constant(value, kind) if field_type is FieldType.DYN else value
+            if constant is None:  # a DYN constant that does not fit the argument's type
+                return np.zeros(len(values), dtype=bool)
             if kind not in scalars:
-                scalars[kind] = _typed_scalar(value, kind)
+                scalars[kind] = _typed_scalar(constant, kind)
             scalar = scalars[kind]
             if scalar is None:
-                return _out_of_range(op, value, kind, values)
+                return _out_of_range(op, constant, kind, values)
             return to_mask(kernel(values, scalar))
 
         return predicate
@@ -143,7 +147,10 @@ def _membership(field_type: FieldType, typed: list, pos: ast.Pos) -> Predicate:
     def predicate(values: pa.Array) -> Mask:
         kind = values.type
         if kind not in sets:
-            sets[kind] = _value_set(typed, kind)
+            items = typed
+            if field_type is FieldType.DYN:  # constants typed like the argument's column; misfits dropped
+                items = [v for v in (dyn_constant(text, kind) for text in typed) if v is not None]
+            sets[kind] = _value_set(items, kind)
         return to_mask(pc.is_in(values, value_set=sets[kind]))
 
     return predicate

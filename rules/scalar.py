@@ -18,7 +18,7 @@ from rules import ast
 from rules.columns import ALTERNATIVE_COLUMNS, ANCESTOR_LEVELS, ancestor_index
 from rules.fields.base import FieldInfo, FieldRegistry, FieldType
 from rules.patterns import ascii_lower, ascii_upper, glob_match, pmatch_match
-from rules.values import ADDRESS_TYPES, address_of, address_test, parse_constant
+from rules.values import ADDRESS_TYPES, address_of, address_test, dyn_constant, parse_constant, python_arrow_type
 
 try:
     import re2 as _regex
@@ -113,7 +113,11 @@ class _Evaluator:
         return isinstance(operand, ast.FieldRef) and isinstance(self._lookup(operand, self._info(operand)), list)
 
     def _info(self, ref: ast.FieldRef) -> FieldInfo | None:
-        return self.registry.get(self.source, ref.name)
+        info = self.registry.get(self.source, ref.name)
+        if info is None:  # a dotted argument still in the name (`evt.rawarg.fd` as parsed)
+            found = self.registry.resolve_dotted(self.source, ref.name)
+            info = found[0] if found is not None else None
+        return info
 
     def _lookup(self, ref: ast.FieldRef, info: FieldInfo | None) -> object:
         """The row's value for a reference, with the ancestor fallbacks of `rules.columns.column_for`."""
@@ -204,6 +208,8 @@ def _constant_test(op: str, field_type: FieldType, constants: tuple[str, ...]) -
     if op == "pmatch":
         return lambda value: pmatch_match(constants, value)
     typed = [parse_constant(field_type, text, op) for text in constants]
+    if field_type is FieldType.DYN and op in ("in", "intersects", *_ORDER):
+        return _dyn_test(op, typed)
     if field_type in ADDRESS_TYPES:
         return address_test(op, field_type, typed)
     if op in ("in", "intersects"):
@@ -211,6 +217,18 @@ def _constant_test(op: str, field_type: FieldType, constants: tuple[str, ...]) -
     if op in _ORDER:
         return lambda value: _ORDER[op](value, typed[0])
     return lambda value: _STRING_MATCHERS[op](value, typed[0])
+
+
+def _dyn_test(op: str, texts: list) -> Callable[[object], bool]:
+    """A DYN field (`evt.rawarg.NAME`): each constant is typed like the value it is compared with."""
+
+    def test(value: object) -> bool:
+        items = [v for v in (dyn_constant(text, python_arrow_type(value)) for text in texts) if v is not None]
+        if op in ("in", "intersects"):
+            return any(value == item for item in items)
+        return bool(items) and _ORDER[op](value, items[0])
+
+    return test
 
 
 def compare_fields(op: str, field_type: FieldType, other_type: FieldType) -> Compare:

@@ -133,6 +133,42 @@ def parse_constant(field_type: FieldType, text: str, op: str) -> object:
     return text
 
 
+def dyn_constant(text: object, arrow_type: pa.DataType) -> object | None:
+    """A DYN field's constant (`evt.rawarg.size > 100`) typed like the column that holds the argument.
+
+    A DYN field has no type of its own: its values have the type of the chosen event argument, known only
+    from the column. Text that does not fit that type gives None: no value can equal or order against it,
+    so the check is false for every row (the field cannot be compared with such a constant).
+    """
+    if not isinstance(text, str):
+        return text
+    try:
+        if pa.types.is_boolean(arrow_type):
+            return parse_bool(text)
+        if pa.types.is_integer(arrow_type):
+            return parse_integer(text)
+        if pa.types.is_floating(arrow_type):
+            return parse_double(text)
+    except BadConstant:
+        return None
+    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
+        return text.encode()
+    return text
+
+
+def python_arrow_type(value: object) -> pa.DataType:
+    """The Arrow type a Python value of an event row would have in a column (for DYN constants)."""
+    if isinstance(value, bool):
+        return pa.bool_()
+    if isinstance(value, int):
+        return pa.int64()
+    if isinstance(value, float):
+        return pa.float64()
+    if isinstance(value, bytes):
+        return pa.binary()
+    return pa.string()
+
+
 def address_test(op: str, field_type: FieldType, typed: list) -> Callable[[object], bool]:
     """A test of one address text: IPADDR compares addresses (`::1` equals `0::1`), IPNET tests CIDR
     membership; text that is no address cannot be extracted (false for every operator)."""

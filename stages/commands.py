@@ -16,7 +16,7 @@ from config.logs import configure as configure_logs
 from config.logs import get_logger
 from config.schema import Config
 
-VERSION = "0.1.0"
+from stages import VERSION
 
 
 def dispatch(args: argparse.Namespace) -> int:

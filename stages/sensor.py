@@ -1,14 +1,45 @@
-"""The running sensor: load and check everything, then start the event sources and the pipeline.
+"""The running sensor: check everything, then run capture -> workers -> output under the supervisor.
 
-The capture, worker and output stages land with the kernel capture (issue #5), replay (issue #4) and the
-multiprocess pipeline (issue #6). Until an event source exists the sensor checks its config and rules, says
-plainly that no source is built and exits with status 1, rather than pretending to watch the host.
+Event sources: `engine.kind: replay` (a .scap file or Saker Arrow capture, `--replay PATH`) is built; live eBPF
+capture (`engine.kind: ebpf`, kernel/) is not yet, and asking for it stops with a message saying so.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import socket
+import time
+
 from config.logs import get_logger
 from config.schema import Config
+from pipeline.supervisor import Supervisor
+from stages.alert import Alert
+from stages.arrow_capture import CaptureWriter
+from stages.capture import capture_stage
+from stages.evaluate import RuleProcessor
+from stages.output_process import output_stage
+from stages.sources import SourceUnavailable, SyscallReplay
+from stages.webserver import SensorCollector, WebServer
+from stages.worker import worker_stage
+
+from stages import VERSION
+ALERT_RING_BYTES = 16 << 20
+
+
+class RouterSink:
+    """The output stage's end: alert records from the workers into the output router."""
+
+    def __init__(self, config: Config) -> None:
+        from stages.output import OutputRouter
+
+        self.router = OutputRouter.from_config(config)
+
+    def deliver(self, records: list[dict]) -> None:
+        self.router.submit_many(Alert.from_record(r) for r in records)
+
+    def close(self) -> None:
+        self.router.close()
 
 
 def run_sensor(config: Config, duration: float | None = None) -> int:
@@ -22,10 +53,60 @@ def run_sensor(config: Config, duration: float | None = None) -> int:
         for message in result.errors:
             log.error("rules error", detail=message.render_text())
         return 1
-    log.info("rules loaded", rules=len(result.rules), enabled=sum(1 for r in result.rules if r.enabled))
-    log.error(
-        "event source not built yet",
-        engine=config.engine.kind,
-        detail="live eBPF capture and replay are not in this build; --dry-run, -V, -L and --list work",
-    )
-    return 1
+    load = functools.partial(load_ruleset, config)
+    hostname = os.environ.get("SAKER_HOSTNAME") or socket.gethostname()
+    probe = RuleProcessor(lambda: result, rule_matching=config.rule_matching, hostname=hostname)
+    try:
+        source = _source(config, probe.required_fields)
+    except SourceUnavailable as exc:
+        log.error("event source unavailable", engine=config.engine.kind, detail=str(exc))
+        return 1
+    workers = config.pipeline.workers or os.cpu_count() or 1
+    log.info("sensor starting", rules=len(result.rules), enabled=sum(r.enabled for r in result.rules),
+             engine=config.engine.kind, workers=workers)
+    supervisor = Supervisor(workers=workers, event_ring_bytes=config.pipeline.ring_bytes,
+                            alert_ring_bytes=ALERT_RING_BYTES, ring_full=config.pipeline.ring_full, log=log)
+    web = _webserver(config, supervisor)
+    started = time.monotonic()
+    try:
+        status = supervisor.run(
+            functools.partial(capture_stage, source=source.batches, prepare=source.prepare),
+            functools.partial(worker_stage, make_processor=lambda _index: RuleProcessor(
+                load, rule_matching=config.rule_matching, hostname=hostname)),
+            functools.partial(output_stage, make_sink=lambda: RouterSink(config)),
+            duration=duration,
+        )
+    finally:
+        if web is not None:
+            web.stop()
+    counters = supervisor.control.counters.snapshot()
+    log.info("sensor stopped", seconds=round(time.monotonic() - started, 3), **counters)
+    return status
+
+
+def _source(config: Config, fields: set[str]) -> SyscallReplay:
+    if config.engine.kind == "replay":
+        if not config.engine.replay.path:
+            raise SourceUnavailable("engine.kind is replay but no path: use --replay PATH or engine.replay.path")
+        writer = None
+        if config.capture.enabled:
+            writer = CaptureWriter(config.capture.path, rotate_bytes=config.capture.rotate_bytes,
+                                   rotate_seconds=config.capture.rotate_seconds,
+                                   compression=config.capture.compression)
+        return SyscallReplay(config.engine.replay.path, fields=fields, batch_size=config.pipeline.batch_size,
+                             capture_to=writer)
+    if config.engine.kind == "ebpf":
+        raise SourceUnavailable("live eBPF capture is not in this build yet; replay a capture with --replay PATH")
+    raise SourceUnavailable("engine.kind none: no syscall source, and no other source is built yet")
+
+
+def _webserver(config: Config, supervisor: Supervisor) -> WebServer | None:
+    if not config.webserver.enabled:
+        return None
+    web = WebServer(address=config.webserver.listen_address, port=config.webserver.listen_port,
+                    healthz_path=config.webserver.k8s_healthz_endpoint,
+                    metrics=config.webserver.prometheus_metrics_enabled,
+                    collector=SensorCollector(supervisor.control.counters, VERSION),
+                    healthy=supervisor.control.capture_running.is_set)
+    web.start()
+    return web

@@ -12,7 +12,11 @@
 The fd an event refers to follows libsinsp: an enter event of a call that uses an fd reads its `fd`
 parameter; an exit event reads the fd of its matching enter event (the previous enter of the same thread
 with the matching type) unless it carries an `fd` parameter itself; the exit of an fd-creating call refers
-to the new fd (its result); the enter of an fd-creating call has fd -1 and no fd information.
+to the new fd (its result); the enter of an fd-creating call has fd -1 and no fd information. An exit
+without its enter reads the thread's last-event fd (the fd of the thread's previous enter, 0 before any).
+Scheduler switches and other EF_SKIPPARSERESET events do not take part in this pairing. An fd event whose
+fd is unknown still has `fd.num`, a guessed `fd.typechar` and, for exits, an `fd.name` taken from the call
+(libsinsp's null-fd extraction).
 
 Unknown threads (not in the initial list and never created by an event seen) give `proc.name` null,
 `proc.pid` = tid and `user.uid` = 4294967295 with `user.name` null, as sysdig does.
@@ -35,10 +39,11 @@ from kernel.scap import event_table as et
 from rules.columns import ALTERNATIVE_COLUMNS
 from stages.state.asof import asof_indices, latest_per_key
 from stages.state.containers import HOST, ContainerState
-from stages.state.fds import NO_FD, EventContext, FdState, typechar_of
+from stages.state.fds import AT_FDCWD, NO_FD, EventContext, FdState, _param, resolve_path, typechar_of
 from stages.state.fds import initial_snapshot as initial_fds
 from stages.state.flags import FLAGS_TABLE_BY_EVENT, PPM_O_RDONLY, PPM_O_WRONLY, render_flags_column
 from stages.state.raw import RawBatch
+from stages.state.sockets import decode_tuple
 from stages.state.threads import ThreadState, thread_pid
 from stages.state.threads import initial_snapshot as initial_threads
 from stages.state.users import UNKNOWN_UID, Directory
@@ -49,12 +54,20 @@ ENTER_PARAMS: dict[str, pa.DataType] = {
     "arg.fd": pa.int64(), "first_fd": pa.int64(), "arg.name": pa.string(), "arg.flags": pa.int64(), "arg.dirfd": pa.int64(),
     "arg.domain": pa.int64(), "arg.type": pa.int64(), "arg.proto": pa.int64(), "arg.mode": pa.int64(),
 }
+SWITCH_NAMES = frozenset({"switch"})
 OPEN_LIKE = frozenset({"open", "openat", "openat2", "creat", "open_by_handle_at"})
 _ANCESTOR = re.compile(r"^proc\.a(name|exe|exepath|cmdline|pid|args|env)(?:\[(\d+)\])?$")
 _ANCESTOR_SOURCE = {"name": "comm", "exe": "exe", "exepath": "exepath", "cmdline": "cmdline", "pid": "pid",
                     "args": "args_text", "env": "env"}
 _PARENT_FIELDS = {"proc.pname": "comm", "proc.pexe": "exe", "proc.pexepath": "exepath",
                   "proc.pcmdline": "cmdline", "proc.ppid.ts": "start_ts"}
+# fd.typechar of an fd event whose fd is unknown (libsinsp guesses from the call: enter id of the pair).
+_NULL_FD_TYPECHAR = {2: "f", 102: "f", 306: "f", 58: "f", 18: "4", 26: "4", 56: "4", 246: "4", 248: "4",
+                     60: "p", 62: "e", 126: "s", 136: "t", 138: "i"}
+# Exits of fd-creating calls whose fd.name, when the fd is unknown (failed call), is their second parameter.
+_CREATOR_PARAM_NAME = {3: "name", 59: "name", 27: "tuple", 57: "tuple", 247: "tuple", 249: "tuple", 23: "tuple"}
+_OPENAT_EXITS = frozenset({103, 307})
+_CONNECT_EXIT = 23
 _IO_CATEGORY = {"file": "file", "directory": "file", "ipv4": "net", "ipv6": "net", "unix": "ipc", "pipe": "ipc",
                 "event": "ipc", "inotify": "ipc", "signalfd": "ipc", "eventpoll": "ipc", "memfd": "file"}
 
@@ -73,6 +86,10 @@ def _flag_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, 
 
 
 CREATES_FD, USES_FD, DESTROYS_FD, PARAM_NAMES = _flag_arrays()
+SKIP_RESET = np.array([bool(et.EVENTS[i].flags & et.EventFlags.SKIPPARSERESET) if i in et.EVENTS else False
+                       for i in range(len(CREATES_FD))], dtype=bool)
+PROCINFO_ID = 234
+NULL_FD_TYPECHAR = np.array([_NULL_FD_TYPECHAR.get(i & ~1, "o") for i in range(len(CREATES_FD))], dtype=object)
 
 
 class Enricher:
@@ -92,6 +109,7 @@ class Enricher:
         self.directory = directory
         self.containers = ContainerState()
         self._enter_memo: dict[str, object] | None = None
+        self._seen_tids = np.empty(0, dtype=np.int64)  # tids of non-switch events so far (see _threadless)
 
     def enrich(self, raw_batch: pa.RecordBatch, fields: set[str]) -> pa.RecordBatch:
         """`raw_batch` plus one column per requested field (absent when not extractable at all)."""
@@ -122,7 +140,8 @@ class _BatchView:
         self.enter_index, self.enter = self._match_enters()
         self.thread_table = owner.threads.versions_for(raw)
         self.t_idx = self.thread_table.lookup([self.tid], self.pos)
-        self.no_thread = self.tid == 0  # the idle task: sysdig has no thread for it, every thread field is null
+        self.no_thread = self._threadless()
+        self.t_idx = np.where(self.no_thread, -1, self.t_idx)  # every thread field null for those rows
         self.pid = thread_pid(self.thread_table, self.t_idx, self.tid)
         self.fd_num = self._fd_numbers()
         self.ctx = EventContext(self.exits, np.where(self.res_valid, self.res, -1), self.pid,
@@ -130,13 +149,37 @@ class _BatchView:
                                 raw.strings("evt.type"))
         self.fd_table = owner.fds.versions_for(raw, self.ctx)
         self.f_idx = self._fd_indices()
+        type_id = np.clip(self.type_id, 0, len(CREATES_FD) - 1)
+        # libsinsp extracts fd fields only for fd events (creates/uses/destroys an fd) of a known thread.
+        self.fd_event = (CREATES_FD[type_id] | USES_FD[type_id] | DESTROYS_FD[type_id]) & ~self.no_thread
         self._ancestors: list[np.ndarray] = []
+
+    def _threadless(self) -> np.ndarray:
+        """Rows sysdig has no thread for (every thread field null), following libsinsp's parser reset:
+        the idle task (tid 0); events flagged EF_SKIPPARSERESET other than procinfo (no thread lookup at
+        all); scheduler switch events of a thread neither in the table nor seen in an earlier event that
+        creates threads (switch looks threads up without creating them; other events create them)."""
+        type_id = np.clip(self.type_id, 0, len(SKIP_RESET) - 1)
+        skip = SKIP_RESET[type_id]
+        passive = skip | self.raw.type_in(SWITCH_NAMES)  # events that never create a thread
+        exited = passive & ~skip & self.thread("exit_ts").is_valid().to_numpy(zero_copy_only=False)
+        unknown = passive & ~skip & (self.t_idx < 0)
+        if unknown.any():
+            seen_before = np.isin(self.tid, self.owner._seen_tids)
+            creators = np.nonzero(~passive)[0]
+            earlier = asof_indices([self.tid[creators]], 2 * creators, [self.tid], self.pos - 1) >= 0
+            unknown &= ~seen_before & ~earlier
+        self._next_seen = np.union1d(self.owner._seen_tids, np.unique(self.tid[~passive]))
+        return (self.tid == 0) | (skip & (self.type_id != PROCINFO_ID)) | unknown | exited
 
     # --- joins ------------------------------------------------------------------------------------------
     def _match_enters(self) -> tuple[np.ndarray, dict[str, pa.Array]]:
         """For each exit row, the previous enter of its thread if it has the matching type (memo across batches)."""
         raw = self.raw
-        enter_rows = np.nonzero(~self.exits)[0]
+        # Scheduler switches and other events outside the parser's reset (EF_SKIPPARSERESET) do not break
+        # the pairing of a syscall's enter and exit in libsinsp: they are not candidates.
+        passive = SKIP_RESET[np.clip(self.type_id, 0, len(SKIP_RESET) - 1)] | raw.type_in(SWITCH_NAMES)
+        enter_rows = np.nonzero(~self.exits & ~passive)[0]
         memo = self.owner._enter_memo or {"tid": np.empty(0, np.int64), "type_id": np.empty(0, np.int64),
                                           "params": {k: pa.array([], type=t) for k, t in ENTER_PARAMS.items()}}
         tids = np.concatenate([memo["tid"], self.tid[enter_rows]])
@@ -153,6 +196,10 @@ class _BatchView:
                 current = pa.nulls(len(enter_rows), type=kind)
             params[name] = pa.concat_arrays([memo["params"][name], current])
         found = asof_indices([tids], pos, [self.tid], self.pos - 1)
+        # libsinsp's m_lastevent_fd: set by every enter (its fd, -1 when it names none), kept by a non-matching
+        # exit, 0 for a thread with no enter yet (the value a new thread starts with).
+        last_fd = params["first_fd"].fill_null(-1).to_numpy(zero_copy_only=False)
+        self.last_enter_fd = np.where(found >= 0, last_fd[np.maximum(found, 0)] if len(last_fd) else 0, 0)
         ok = self.exits & (found >= 0)
         if len(types):
             ok &= np.where(found >= 0, types[np.maximum(found, 0)], -1) == self.type_id - 1
@@ -181,7 +228,7 @@ class _BatchView:
         type_id = np.clip(self.type_id, 0, len(CREATES_FD) - 1)
         creates, uses, destroys = CREATES_FD[type_id], USES_FD[type_id], DESTROYS_FD[type_id]
         own_fd = self.raw.ints("arg.fd", default=NO_FD)
-        entered_fd = self.enter["first_fd"].fill_null(NO_FD).to_numpy(zero_copy_only=False)
+        entered_fd = self.last_enter_fd
         result = np.full(self.n, NO_FD, dtype=np.int64)
         enters = ~self.exits
         result = np.where(enters & (uses | destroys), self.first_fd, result)
@@ -194,13 +241,15 @@ class _BatchView:
                                                              np.where(self.res_valid, self.res, NO_FD)))
         return np.where(creates_exit, new_fd, result)
 
-    def _fd_indices(self) -> np.ndarray:
-        """fd version per row: own process first, then the creators' tables as of each fork; closed = none."""
+    def _fd_indices(self, numbers: np.ndarray | None = None) -> np.ndarray:
+        """fd version per row of fd `numbers` (default: the event's fd): own process first, then the
+        creators' tables as of each fork; closed = none."""
         table = self.fd_table
-        wanted = self.fd_num != NO_FD
+        numbers = self.fd_num if numbers is None else numbers
+        wanted = numbers != NO_FD
         idx = np.full(self.n, -1, dtype=np.int64)
         rows = np.nonzero(wanted)[0]
-        idx[rows] = table.lookup([self.pid[rows], self.fd_num[rows]], self.pos[rows])
+        idx[rows] = table.lookup([self.pid[rows], numbers[rows]], self.pos[rows])
         thread_idx = self.t_idx.copy()
         for _ in range(4):
             missing = np.nonzero(wanted & (idx < 0) & (thread_idx >= 0))[0]
@@ -216,7 +265,7 @@ class _BatchView:
                 break
             creator_idx = self.thread_table.lookup([creator], at)
             creator_pid = thread_pid(self.thread_table, creator_idx, creator)
-            idx[missing] = table.lookup([creator_pid, self.fd_num[missing]], at)
+            idx[missing] = table.lookup([creator_pid, numbers[missing]], at)
             thread_idx[missing] = creator_idx
         is_open = table.column("open", idx).fill_null(False).to_numpy(zero_copy_only=False)
         return np.where(is_open, idx, -1)
@@ -240,6 +289,7 @@ class _BatchView:
         owner.fds.commit(self.fd_table)
         owner.containers.end_batch()
         owner._enter_memo = self._next_memo
+        owner._seen_tids = self._next_seen
 
     # --- fields -----------------------------------------------------------------------------------------
     def field(self, name: str) -> dict[str, pa.Array]:
@@ -265,6 +315,38 @@ class _BatchView:
 
     def fd(self, column: str) -> pa.Array:
         return self.fd_table.column(column, self.f_idx)
+
+    def has_fd(self) -> np.ndarray:
+        """Rows whose fd is in the table; a failed connect exit reads like an unknown fd (libsinsp)."""
+        failed_connect = (self.type_id == _CONNECT_EXIT) & (self.res < 0)
+        return (self.f_idx >= 0) & ~failed_connect
+
+    def creator_name(self) -> pa.Array:
+        """fd.name of an fd event without a known fd: what the call names (failed open: its path; failed
+        accept/connect: its tuple), the empty string for other exits, null for enters (libsinsp)."""
+        result = np.full(self.n, None, dtype=object)
+        result[self.fd_event & self.exits] = ""
+        for type_id, param in _CREATOR_PARAM_NAME.items():
+            rows = np.nonzero((self.type_id == type_id) & self.fd_event)[0]
+            column = f"arg.{param}"
+            if len(rows) == 0 or not self.raw.has(column):
+                continue
+            values = self.raw.arrow(column).take(pa.array(rows, type=pa.int64())).to_pylist()
+            if param == "tuple":
+                decoded = [decode_tuple(v) for v in values]
+                result[rows] = [d.name if d is not None else "" for d in decoded]
+            else:
+                cwd = self.thread("cwd").take(pa.array(rows, type=pa.int64())).to_pylist()
+                result[rows] = [resolve_path(name, AT_FDCWD, c) if name else "" for name, c in zip(values, cwd)]
+        rows = np.nonzero(np.isin(self.type_id, list(_OPENAT_EXITS)) & self.fd_event)[0]
+        if len(rows):
+            take = pa.array(rows, type=pa.int64())
+            names = _param(self.raw, self.ctx, "arg.name").take(take).to_pylist()
+            dirfds = _param(self.raw, self.ctx, "arg.dirfd").take(take).to_pylist()
+            cwd = self.thread("cwd").take(take).to_pylist()
+            result[rows] = [resolve_path(name, dirfd, c) if name is not None else None
+                            for name, dirfd, c in zip(names, dirfds, cwd)]
+        return pa.array(result.tolist(), type=pa.string())
 
     def ancestor_field(self, column: str, level_text: str | None) -> pa.Array:
         if level_text is not None:
@@ -312,9 +394,15 @@ class _BatchView:
                     if pc.any(mask).as_py():
                         result = pc.if_else(mask, render_flags_column(values, table), result)
                 return result
-            if param in ("fd", "dirfd", "fd1", "fd2", "fd_in", "fd_out"):
-                return self.render_fd(values)
-            return pc.cast(values, pa.string())
+            kinds = _param_types(self.type_id, param)
+            text = pc.cast(values, pa.string())
+            fd_rows = kinds == et.ParamType.FD
+            if fd_rows.any():
+                text = pc.if_else(pa.array(fd_rows), self.render_fd(values), text)
+            errno_rows = (kinds == et.ParamType.ERRNO) | fd_rows
+            if errno_rows.any():
+                text = pc.if_else(pa.array(errno_rows), _errno_or_number(values, text), text)
+            return text
         if pa.types.is_list(values.type):
             return pc.binary_join(values, " ")
         if pa.types.is_binary(values.type):
@@ -322,12 +410,16 @@ class _BatchView:
         return values.cast(pa.string())
 
     def render_fd(self, values: pa.Array) -> pa.Array:
-        """An fd parameter: `<typechar>name` when the process has that fd, else the number."""
+        """An fd parameter as libsinsp resolves it: `<typechar[l4 char]>name` when the process has that fd
+        (`<4t>1.2.3.4:5->6.7.8.9:80`, `<f>/etc/passwd`), else the number."""
         numbers = values.fill_null(NO_FD).to_numpy(zero_copy_only=False)
-        idx = self.fd_table.lookup([self.pid, numbers], self.pos)
-        idx = np.where(self.fd_table.column("open", idx).fill_null(False).to_numpy(zero_copy_only=False), idx, -1)
+        idx = self._fd_indices(np.where(numbers >= 0, numbers, NO_FD))
         kinds = self.fd_table.column("type", idx)
-        text = pc.binary_join_element_wise("<", typechar_of(kinds), ">", self.fd_table.column("name", idx), "")
+        l4 = pc.fill_null(self.fd_table.column("l4proto", idx), "")
+        l4_char = pa.array([_L4_CHAR.get(v, "") for v in l4.to_pylist()], type=pa.string()) if len(l4) else l4
+        is_ip = pc.fill_null(pc.is_in(kinds, value_set=pa.array(["ipv4", "ipv6"])), False)
+        tag = pc.binary_join_element_wise(typechar_of(kinds), pc.if_else(is_ip, l4_char, ""), "")
+        text = pc.binary_join_element_wise("<", tag, ">", self.fd_table.column("name", idx), "")
         return pc.if_else(pc.is_valid(text), text, pc.cast(values, pa.string()))
 
     def raw_arg(self, param: str) -> pa.Array | None:
@@ -338,6 +430,34 @@ class _BatchView:
         if pa.types.is_list(values.type):
             return pc.binary_join(values, " ")
         return values
+
+
+_L4_CHAR = {"tcp": "t", "udp": "u", "icmp": "i", "raw": "r"}
+
+
+def _param_types(type_ids: np.ndarray, param: str) -> np.ndarray:
+    """The schema type (`ParamType`) of parameter `param` for each row's event type; NONE where absent."""
+    table = _PARAM_TYPE_TABLES.get(param)
+    if table is None:
+        table = np.zeros(len(PARAM_NAMES), dtype=np.int64)
+        for type_id, info in et.EVENTS.items():
+            for info_param in info.params:
+                if info_param.name == param and type_id < len(table):
+                    table[type_id] = int(info_param.type)
+        _PARAM_TYPE_TABLES[param] = table
+    return table[np.clip(type_ids, 0, len(table) - 1)]
+
+
+_PARAM_TYPE_TABLES: dict[str, np.ndarray] = {}
+
+
+def _errno_or_number(values: pa.Array, text: pa.Array) -> pa.Array:
+    """A negative errno-like value resolves to its name (`-2` -> `ENOENT`), as libsinsp's parameter text."""
+    ints = values.cast(pa.int64())
+    names = pa.array([et.errno_name(code) for code in range(0, -600, -1)], type=pa.string())
+    code = pc.negate(pc.min_element_wise(ints, 0))
+    named = names.take(pc.if_else(pc.less(code, 600), code, 0))
+    return pc.if_else(pc.fill_null(pc.and_(pc.less(ints, 0), pc.is_valid(named)), False), named, text)
 
 
 def _param_column(raw: RawBatch, param: str) -> str | None:
@@ -424,7 +544,8 @@ def _sname(v: _BatchView) -> pa.Array:
 
 
 def _container_id(v: _BatchView) -> pa.Array:
-    return pc.fill_null(v.thread("container_id"), HOST)
+    ids = pc.fill_null(v.thread("container_id"), HOST)
+    return pc.if_else(pa.array(v.no_thread), pa.scalar(None, pa.string()), ids)
 
 
 def _container_meta(name: str) -> Callable[[_BatchView], pa.Array]:
@@ -438,7 +559,27 @@ def _container_meta(name: str) -> Callable[[_BatchView], pa.Array]:
 
 
 def _fd_num(v: _BatchView) -> pa.Array:
-    return pa.array(v.fd_num, mask=v.fd_num == NO_FD, type=pa.int64())
+    """The thread's last-event fd: -1 for fd events that name none (an enter of an fd-creating call)."""
+    number = np.where(v.fd_num == NO_FD, -1, v.fd_num)
+    return pa.array(number, mask=~v.fd_event, type=pa.int64())
+
+
+def _fd_typechar(v: _BatchView) -> pa.Array:
+    guessed = pa.array(NULL_FD_TYPECHAR[np.clip(v.type_id, 0, len(NULL_FD_TYPECHAR) - 1)].tolist(), type=pa.string())
+    guessed = pc.if_else(pa.array(v.fd_event), guessed, pa.scalar(None, pa.string()))
+    return pc.if_else(pa.array(v.f_idx >= 0), typechar_of(v.fd("type")), guessed)
+
+
+def _fd_name(v: _BatchView) -> pa.Array:
+    return pc.if_else(pa.array(v.has_fd()), v.fd("name"), v.creator_name())
+
+
+def _directory_of(path: pa.Array) -> pa.Array:
+    """libsinsp's directory of a file path: up to the last '/', kept whole when it ends with '/', '/' when the
+    only '/' is the first character or there is none."""
+    parent = pc.replace_substring_regex(path, pattern=r"/[^/]+$", replacement="")
+    no_parent = pc.invert(pc.match_substring_regex(path, pattern=r"^.+/"))
+    return pc.if_else(pc.fill_null(no_parent, False), "/", parent)
 
 
 def _fd_ip_field(column: str) -> Callable[[_BatchView], pa.Array]:
@@ -465,11 +606,10 @@ def _fd_l4proto(v: _BatchView) -> pa.Array:
 
 def _fd_directory(v: _BatchView) -> pa.Array:
     kind, name = v.fd("type"), v.fd("name")
-    parent = pc.replace_substring_regex(name, pattern=r"/[^/]*$", replacement="")
-    parent = pc.if_else(pc.equal(parent, ""), "/", parent)
     is_file = pc.fill_null(pc.equal(kind, "file"), False)
     is_dir = pc.fill_null(pc.equal(kind, "directory"), False)
-    return pc.if_else(is_dir, name, pc.if_else(is_file, parent, pa.scalar(None, pa.string())))
+    known = pc.if_else(is_dir, name, pc.if_else(is_file, _directory_of(name), pa.scalar(None, pa.string())))
+    return pc.if_else(pa.array(v.f_idx >= 0), known, _directory_of(v.creator_name()))
 
 
 def _fd_filename(v: _BatchView) -> pa.Array:
@@ -532,8 +672,8 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "container.type": _container_meta("type"), "container.privileged": _container_meta("privileged"),
     "container.full_id": _container_meta("full_id"), "container.ip": _container_meta("ip"),
     "container.labels": _container_meta("labels"),
-    "fd.num": _fd_num, "fd.type": lambda v: v.fd("type"), "fd.typechar": lambda v: typechar_of(v.fd("type")),
-    "fd.name": lambda v: v.fd("name"), "fd.directory": _fd_directory, "fd.filename": _fd_filename,
+    "fd.num": _fd_num, "fd.type": lambda v: v.fd("type"), "fd.typechar": _fd_typechar,
+    "fd.name": _fd_name, "fd.directory": _fd_directory, "fd.filename": _fd_filename,
     "fd.l4proto": _fd_l4proto, "fd.sockfamily": _fd_sockfamily,
     "fd.cip": _fd_ip_field("cip"), "fd.sip": _fd_ip_field("sip"),
     "fd.cport": _fd_port("cport"), "fd.sport": _fd_port("sport"),

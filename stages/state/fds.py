@@ -60,6 +60,9 @@ class FdCounters:
 def initial_snapshot(fds: list[object], pid_of_tid: dict[int, int]) -> VersionTable:
     """Versions at position -1 from the capture's FD list (FdInfo-like objects), keyed by the owner's pid."""
     rows: dict[str, list] = {name: [] for name in FD_SCHEMA}
+    # libsinsp orders sockets read from /proc client -> server: an IPv4 socket whose local port is one some
+    # process listens on (an IPv4 server socket in the list) is the server end, so its ends are swapped.
+    server_ports = {info.sport for info in fds if info.type == 5}
     for info in fds:
         kind = SCAP_FD_TYPES.get(info.type, "unknown")
         pid = pid_of_tid.get(info.tid, info.tid)
@@ -68,6 +71,10 @@ def initial_snapshot(fds: list[object], pid_of_tid: dict[int, int]) -> VersionTa
         l4 = SCAP_L4.get(info.l4proto) if info.l4proto is not None else None
         if is_ip and server_only:
             name, cip, cport, sip, sport = f"{info.sip}:{info.sport}", None, None, info.sip, info.sport
+        elif info.type == 3 and info.sport in server_ports:
+            name = f"{info.dip}:{info.dport}->{info.sip}:{info.sport}"
+            cip, cport, sip, sport = info.dip, info.dport, info.sip, info.sport
+            server_only = True
         elif is_ip:
             name = f"{info.sip}:{info.sport}->{info.dip}:{info.dport}"
             cip, cport, sip, sport = info.sip, info.sport, info.dip, info.dport

@@ -201,10 +201,33 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
     new_process = (children & (param("arg.pid", pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)
                                == all_keys)) | (is_parent_side & ~is_thread)
     creator = np.where(is_parent_side, caller_tid, raw.ints("arg.ptid", default=-1)[all_rows])
+    creator_pos = 2 * all_rows - 1
+    creator, creator_pos = _fork_time_creator(snapshot, combined_keys, combined_pos, all_keys, all_rows,
+                                              children, is_parent_side & new_process, creator, creator_pos)
     put("fd_parent_tid", pa.array(np.where(new_process, creator, -1), type=pa.int64()), new_process)
-    put("fd_parent_pos", pa.array(2 * all_rows - 1, type=pa.int64()), new_process)
+    put("fd_parent_pos", pa.array(creator_pos, type=pa.int64()), new_process)
     # The child of an exec keeps its fd table: fd_parent stays inherited (CLOEXEC closes are not tracked).
     return PendingVersions([all_keys], all_pos, values, sets, base + 0)
+
+
+def _fork_time_creator(snapshot: VersionTable, keys: np.ndarray, pos: np.ndarray, child_keys: np.ndarray,
+                       rows: np.ndarray, children: np.ndarray, forks: np.ndarray, creator: np.ndarray,
+                       creator_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A child's fd table is its creator's as of the fork: when the parent's clone exit came first (it made
+    the child's earlier version), keep that moment rather than the child's own clone exit, since the parent
+    may close fds in between (a shell closing its pipe ends after forking)."""
+    n_snap = len(snapshot)
+    prev = _asof(keys, pos, child_keys, 2 * rows - 1)
+    pending_tid = np.where(forks, creator, -1)  # parent-side rows of new processes: creator at the fork
+    snap_tid = snapshot.columns["fd_parent_tid"].fill_null(-1).to_numpy(zero_copy_only=False)
+    snap_pos = snapshot.columns["fd_parent_pos"].fill_null(-1).to_numpy(zero_copy_only=False)
+    all_tid = np.concatenate([snap_tid, pending_tid])
+    all_pos = np.concatenate([snap_pos, np.where(forks, creator_pos, -1)])
+    # Positions from an earlier batch are already folded into the snapshot as -1: keep the child's own then.
+    earlier = children & (prev >= n_snap)
+    safe = np.maximum(prev, 0)
+    use = earlier & (all_tid[safe] >= 0)
+    return np.where(use, all_tid[safe], creator), np.where(use, all_pos[safe], creator_pos)
 
 
 def _basename(path: pa.Array) -> pa.Array:

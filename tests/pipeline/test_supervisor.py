@@ -201,3 +201,42 @@ def test_sighup_reloads_between_batches(tmp_path: Path) -> None:
     flips = [i for i in range(1, len(alerts)) if alerts[i]["reloads"] != alerts[i - 1]["reloads"]]
     assert flips  # old rules before, new rules after, nothing in between
     assert all(a["reloads"] == 1 for a in alerts[flips[-1]:])
+
+
+def test_output_failure_stops_everything(tmp_path: Path) -> None:
+    """If the output stage dies, nothing could drain: every stage is stopped and the status is 1 — no hang."""
+
+    def broken_sink():
+        raise RuntimeError("cannot open the outputs")
+
+    supervisor = Supervisor(workers=2, event_ring_bytes=1 << 16, alert_ring_bytes=1 << 16, ring_full="block",
+                            log=structlog.get_logger())
+    started = time.monotonic()
+    status = supervisor.run(
+        functools.partial(capture_stage, source=functools.partial(numbers, batches=10**6, size=100),
+                          prepare=lambda b: b),
+        functools.partial(worker_stage, make_processor=MultiplesOf),
+        functools.partial(output_stage, make_sink=broken_sink),
+    )
+    assert status == 1
+    assert time.monotonic() - started < 30
+    assert supervisor.control.counters.get("worker_restarts") == 0
+
+
+def test_capture_failure_drains_what_was_read(tmp_path: Path) -> None:
+    """A capture stage that dies mid-stream: the batches it handed over are still evaluated and delivered."""
+
+    def failing_source(control):
+        yield from numbers(control, batches=5)
+        raise RuntimeError("source broke")
+
+    out = tmp_path / "alerts.jsonl"
+    supervisor = Supervisor(workers=2, event_ring_bytes=1 << 20, alert_ring_bytes=1 << 20, ring_full="block",
+                            log=structlog.get_logger())
+    status = supervisor.run(
+        functools.partial(capture_stage, source=failing_source, prepare=lambda b: b),
+        functools.partial(worker_stage, make_processor=MultiplesOf),
+        functools.partial(output_stage, make_sink=lambda: FileSink(out)),
+    )
+    assert status == 1
+    assert [json.loads(line)["n"] for line in out.read_text().splitlines()] == list(range(0, 5000, 7))

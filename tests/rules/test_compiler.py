@@ -268,3 +268,22 @@ def test_compile_errors(node: ast.Node, message: str) -> None:
     """Conditions the compiler cannot evaluate fail at compile time with a typed error."""
     with pytest.raises(CompileError, match=message):
         compile_condition(node, registry=REGISTRY)
+
+
+@pytest.mark.parametrize(("text", "column", "expected"), [
+    ("evt.rawarg.fd > 2", pa.array([3, 2, None, -1, 70000], pa.int64()), [T, F, F, F, T]),
+    ("evt.rawarg.fd = 3", pa.array([3, 2, None, -1, 3], pa.int64()), [T, F, F, F, T]),
+    ("evt.rawarg.fd in (2, 3, x)", pa.array([3, 2, None, -1, 4], pa.int64()), [T, T, F, F, F]),
+    ("evt.rawarg.fd <= -1", pa.array([3, 2, None, -1, 4], pa.int64()), [F, F, F, T, F]),
+    ("evt.rawarg.fd = abc", pa.array([3, 2, None, -1, 4], pa.int64()), [F, F, F, F, F]),
+    ("evt.rawarg.size >= 4096", pa.array([4096, 1, None, 0, 1 << 40], pa.uint64()), [T, F, F, F, T]),
+    ("evt.rawarg.name = /etc", pa.array(["/etc", "x", None, "/etc", "2"]), [T, F, F, T, F]),
+])
+def test_dyn_field_constant_typed_like_its_column(text: str, column: pa.Array, expected: list[bool]) -> None:
+    """`evt.rawarg.NAME` (DYN) compares its constant as a value of the argument column's own type."""
+    field = parse_condition(text).lhs.text
+    batch = pa.record_batch({field: column})
+    assert compile_condition(parse_condition(text), registry=REGISTRY)(batch).tolist() == expected
+    from rules.scalar import evaluate
+
+    assert [evaluate(parse_condition(text), row, REGISTRY) for row in batch.to_pylist()] == expected

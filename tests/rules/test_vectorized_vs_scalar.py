@@ -40,6 +40,7 @@ FIELDS: dict[str, tuple[list[str], list[str]]] = {
     "proc.fdusage": (NUMBER_OPS, ["0", "0.5", "1", "-1", "2.25"]),
     "evt.is_open_read": (EQUALITY_OPS, ["true", "false"]),
     "fd.sip": (EQUALITY_OPS, ["10.1.2.3", "::1", "8.8.8.8", "0::1", "10.1.2.4"]),
+    "evt.rawarg.fd": (NUMBER_OPS, ["-1", "0", "3", "22", "x", "9223372036854775807"]),
     "fd.snet": (["=", "!=", "in", "intersects"], ["10.0.0.0/8", "8.8.8.8/32", "::/0", "0.0.0.0/0", "10.1.2.3"]),
 }
 STRING_FIELDS = ["proc.name", "proc.pname", "fd.name"]
@@ -124,6 +125,7 @@ ROW_VALUES = {
     "evt.is_open_read": (st.one_of(st.none(), st.booleans()), pa.bool_()),
     "fd.sip": (_maybe(ADDRESSES), pa.string()),
     "proc.aname[2]": (_maybe(NAMES), pa.string()),
+    "evt.rawarg.fd": (st.one_of(st.none(), st.sampled_from([-1, 0, 1, 3, 22, 70000])), pa.int64()),
 }
 
 
