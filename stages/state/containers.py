@@ -130,9 +130,13 @@ class ContainerState:
 
     def columns_for(self, ids: pa.Array, query_pos: np.ndarray, wanted: list[str]) -> dict[str, pa.Array]:
         """Metadata columns per event (null when unknown at that point), for the container ids given."""
-        id_values = ids.to_pylist()
-        query_keys = np.array([self.key_of.get(cid, -1) if cid is not None else -1 for cid in id_values],
-                              dtype=np.int64) if len(self.key_of) else np.full(len(id_values), -1, dtype=np.int64)
+        if self.key_of:
+            # Keys are numbered in insertion order, so a key's number is its place in `key_of`.
+            known = pa.array(list(self.key_of), type=pa.string())
+            query_keys = pc.index_in(ids.cast(pa.string()), value_set=known).fill_null(-1).to_numpy(
+                zero_copy_only=False).astype(np.int64)
+        else:
+            query_keys = np.full(len(ids), -1, dtype=np.int64)
         idx = asof_indices([np.asarray(self.keys, dtype=np.int64)], np.asarray(self.pos, dtype=np.int64),
                            [query_keys], query_pos)
         columns = {}

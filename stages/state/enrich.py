@@ -416,7 +416,7 @@ class _BatchView:
         idx = self._fd_indices(np.where(numbers >= 0, numbers, NO_FD))
         kinds = self.fd_table.column("type", idx)
         l4 = pc.fill_null(self.fd_table.column("l4proto", idx), "")
-        l4_char = pa.array([_L4_CHAR.get(v, "") for v in l4.to_pylist()], type=pa.string()) if len(l4) else l4
+        l4_char = _L4_CHARS.take(pc.fill_null(pc.index_in(l4, value_set=_L4_NAMES), len(_L4_NAMES)))
         is_ip = pc.fill_null(pc.is_in(kinds, value_set=pa.array(["ipv4", "ipv6"])), False)
         tag = pc.binary_join_element_wise(typechar_of(kinds), pc.if_else(is_ip, l4_char, ""), "")
         text = pc.binary_join_element_wise("<", tag, ">", self.fd_table.column("name", idx), "")
@@ -433,6 +433,8 @@ class _BatchView:
 
 
 _L4_CHAR = {"tcp": "t", "udp": "u", "icmp": "i", "raw": "r"}
+_L4_NAMES = pa.array(list(_L4_CHAR))
+_L4_CHARS = pa.array(list(_L4_CHAR.values()) + [""])  # the last entry serves protocols not in the table
 
 
 def _param_types(type_ids: np.ndarray, param: str) -> np.ndarray:

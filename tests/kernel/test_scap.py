@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import shutil
 import struct
 import subprocess
 from functools import cache
@@ -30,7 +29,7 @@ IPV6_CONN = "libs__test_libsinsp_e2e_resources_captures_single_ipv6_conn__10cce5
 ERROR_502 = "sysdig-inspect__capture-samples_502Error__947a737f.scap"
 
 if not CAPTURES:
-    pytest.skip(f"test data missing: {PEER}", allow_module_level=True)
+    raise RuntimeError(f"test data missing: {PEER} (../shared beside the repository)")
 
 
 def _read_tsv(name: str) -> list[dict[str, str]]:
@@ -134,7 +133,6 @@ def test_simple_filters_match_oracle(name, text):
     assert (pc.sum(pc.fill_null(mask, False)).as_py() or 0) == expected
 
 
-@pytest.mark.skipif(shutil.which("sysdig") is None, reason="sysdig binary not installed")
 @pytest.mark.parametrize("name", [n for n in NAMES if n != COMMENTS])
 def test_event_sequence_matches_sysdig(name):
     """sysdig -D is the judge: every event it prints has our evt.num, evt.type and evt.dir."""
@@ -147,7 +145,6 @@ def test_event_sequence_matches_sysdig(name):
     assert ours == theirs
 
 
-@pytest.mark.skipif(shutil.which("sysdig") is None, reason="sysdig binary not installed")
 def test_comments_capture_rejected_by_sysdig_but_read_here():
     """sysdig 0.29.3 cannot read the SHB options of curl_google_comments; we read it like curl_google."""
     out = subprocess.run(["sysdig", "-r", str(PEER / "captures" / COMMENTS)], capture_output=True, text=True,
