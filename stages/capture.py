@@ -24,8 +24,13 @@ SourceFactory = Callable[[Control], Iterable[pa.RecordBatch]]
 Prepare = Callable[[pa.RecordBatch], pa.RecordBatch]
 
 
-def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory, prepare: Prepare) -> None:
-    """Drain `source` into the worker rings until it ends or `stop` is set, then close the rings."""
+def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory, prepare: Prepare,
+                  on_reload: Callable[[], None] = lambda: None) -> None:
+    """Drain `source` into the worker rings until it ends or `stop` is set, then close the rings.
+
+    On a reload request, `on_reload` runs first (the source takes the new rules' fields and event types),
+    then every worker is told to reload before the next batch.
+    """
     log = get_logger("capture")
     counters = control.counters
     reloads_seen = control.reload_requests.value
@@ -35,6 +40,7 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
         for batch in _until_stopped(source(control), control):
             if control.reload_requests.value != reloads_seen:
                 reloads_seen = control.reload_requests.value
+                on_reload()
                 for ring in rings:
                     ring.write(RELOAD, b"", seq=seq, timeout=None)
                 counters.add("reloads")

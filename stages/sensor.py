@@ -55,9 +55,8 @@ def run_sensor(config: Config, duration: float | None = None) -> int:
         return 1
     load = functools.partial(load_ruleset, config)
     hostname = os.environ.get("SAKER_HOSTNAME") or socket.gethostname()
-    probe = RuleProcessor(lambda: result, rule_matching=config.rule_matching, hostname=hostname)
     try:
-        source = _source(config, probe.required_fields)
+        source = _source(config, functools.partial(rule_plan, load, log))
     except SourceUnavailable as exc:
         log.error("event source unavailable", engine=config.engine.kind, detail=str(exc))
         return 1
@@ -70,7 +69,7 @@ def run_sensor(config: Config, duration: float | None = None) -> int:
     started = time.monotonic()
     try:
         status = supervisor.run(
-            functools.partial(capture_stage, source=source.batches, prepare=source.prepare),
+            functools.partial(capture_stage, source=source.batches, prepare=source.prepare, on_reload=source.reload),
             functools.partial(worker_stage, make_processor=lambda _index: RuleProcessor(
                 load, rule_matching=config.rule_matching, hostname=hostname)),
             functools.partial(output_stage, make_sink=lambda: RouterSink(config)),
@@ -84,7 +83,21 @@ def run_sensor(config: Config, duration: float | None = None) -> int:
     return status
 
 
-def _source(config: Config, fields: set[str]) -> SyscallReplay:
+def rule_plan(load, log) -> tuple[set[str], frozenset[str] | None]:
+    """The fields and event types the configured syscall rules need (see stages.sources.Plan)."""
+    result = load()
+    if not result.ok:
+        raise SourceUnavailable("rules failed to load:\n" + "\n".join(m.render_text() for m in result.errors))
+    rules = [r for r in result.rules if r.source == "syscall" and r.enabled]
+    processor = RuleProcessor(lambda: result)
+    types: set[str] | None = set()
+    for rule in rules:
+        types = None if types is None or rule.event_types is None else types | rule.event_types
+    log.debug("rules plan", fields=len(processor.required_fields), event_types=None if types is None else len(types))
+    return processor.required_fields, None if types is None else frozenset(types)
+
+
+def _source(config: Config, plan) -> SyscallReplay:
     if config.engine.kind == "replay":
         if not config.engine.replay.path:
             raise SourceUnavailable("engine.kind is replay but no path: use --replay PATH or engine.replay.path")
@@ -93,7 +106,7 @@ def _source(config: Config, fields: set[str]) -> SyscallReplay:
             writer = CaptureWriter(config.capture.path, rotate_bytes=config.capture.rotate_bytes,
                                    rotate_seconds=config.capture.rotate_seconds,
                                    compression=config.capture.compression)
-        return SyscallReplay(config.engine.replay.path, fields=fields, batch_size=config.pipeline.batch_size,
+        return SyscallReplay(config.engine.replay.path, plan=plan, batch_size=config.pipeline.batch_size,
                              capture_to=writer)
     if config.engine.kind == "ebpf":
         raise SourceUnavailable("live eBPF capture is not in this build yet; replay a capture with --replay PATH")

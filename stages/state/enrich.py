@@ -111,14 +111,21 @@ class Enricher:
         self._enter_memo: dict[str, object] | None = None
         self._seen_tids = np.empty(0, dtype=np.int64)  # tids of non-switch events so far (see _threadless)
 
-    def enrich(self, raw_batch: pa.RecordBatch, fields: set[str]) -> pa.RecordBatch:
-        """`raw_batch` plus one column per requested field (absent when not extractable at all)."""
-        view = _BatchView(self, RawBatch(raw_batch))
-        columns = dict(zip(raw_batch.schema.names, raw_batch.columns))
+    def enrich(self, raw_batch: pa.RecordBatch, fields: set[str], rows: np.ndarray | None = None) -> pa.RecordBatch:
+        """`raw_batch` plus one column per requested field (absent when not extractable at all).
+
+        With `rows` (ascending positions), the state still advances over the whole batch but the result holds
+        only those rows, and fields are computed for them alone: the capture stage passes the rows some rule
+        can match, which are usually a small part of the stream.
+        """
+        full = _BatchView(self, RawBatch(raw_batch))
+        view = full if rows is None else full.restricted(np.asarray(rows, dtype=np.int64))
+        batch = view.raw.batch
+        columns = dict(zip(batch.schema.names, batch.columns))
         for name in sorted(fields):
             for column_name, values in view.field(name).items():
                 columns[column_name] = values
-        view.commit()
+        full.commit()
         return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
 
 
@@ -171,6 +178,27 @@ class _BatchView:
             unknown &= ~seen_before & ~earlier
         self._next_seen = np.union1d(self.owner._seen_tids, np.unique(self.tid[~passive]))
         return (self.tid == 0) | (skip & (self.type_id != PROCINFO_ID)) | unknown | exited
+
+    def restricted(self, rows: np.ndarray) -> "_BatchView":
+        """The same view over a subset of its rows, for field extraction only (state is not committed from it).
+
+        Every per-row array is indexed by `rows`; version tables stay whole (rows keep their positions, so
+        as-of lookups such as ancestors still see the state as of each event)."""
+        view = object.__new__(_BatchView)
+        view.__dict__.update(self.__dict__)
+        take = pa.array(rows, type=pa.int64())
+        for name, value in self.__dict__.items():
+            if isinstance(value, np.ndarray) and value.shape[:1] == (self.n,):
+                setattr(view, name, value[rows])
+            elif isinstance(value, pa.Array) and len(value) == self.n:
+                setattr(view, name, value.take(take))
+        view.enter = {name: values.take(take) for name, values in self.enter.items()}
+        view.ctx = EventContext(self.ctx.exits[rows], self.ctx.res[rows], self.ctx.pid[rows], self.ctx.cwd.take(take),
+                                self.ctx.fd_num[rows], view.enter, self.ctx.names.take(take))
+        view.raw = RawBatch(self.raw.batch.take(take))
+        view.n = len(rows)
+        view._ancestors = []
+        return view
 
     # --- joins ------------------------------------------------------------------------------------------
     def _match_enters(self) -> tuple[np.ndarray, dict[str, pa.Array]]:

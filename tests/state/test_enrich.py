@@ -131,3 +131,26 @@ def test_unknown_thread_has_unknown_user_and_no_name() -> None:
     assert batch.column("user.uid").to_pylist() == [4294967295]
     assert batch.column("user.name").to_pylist() == [None]
     assert batch.column("proc.name").to_pylist() == [None]
+
+
+def test_restricted_rows_equal_full_enrichment_taken() -> None:
+    """Enriching only some rows gives those rows' values of a full enrichment, and the same state after."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from kernel.scap import open_capture
+
+    capture_path = (Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "scap" / "captures"
+                    / "sysdig-inspect__capture-samples_502Error__947a737f.scap")
+    fields = {"proc.name", "proc.pname", "proc.aname", "proc.cmdline", "fd.name", "fd.sip", "fd.typechar",
+              "user.name", "container.id", "evt.arg.flags", "evt.res", "fd.directory"}
+    capture = open_capture(str(capture_path))
+    full_enricher, part_enricher = Enricher(capture), Enricher(capture)
+    for raw in capture.batches(4096):
+        rows = np.nonzero(np.arange(raw.num_rows) % 3 == 1)[0]
+        full = full_enricher.enrich(raw, fields).take(pa.array(rows))
+        part = part_enricher.enrich(raw, fields, rows=rows)
+        assert part.schema.names == full.schema.names
+        for name in full.schema.names:
+            assert part.column(name).equals(full.column(name)), name
