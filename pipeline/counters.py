@@ -31,18 +31,33 @@ WORKER_COUNTERS = (
     ("eval_ns", "time spent evaluating, nanoseconds"),
 )
 MAX_WORKERS = 256
+MAX_RULES = 4096  # per-rule counters beyond this many rules are not kept (the totals still are)
+OUTPUT_STATS = ("alerts_in", "delivered", "failed_attempts", "retried", "dropped_rate_limit", "spooled",
+                "spool_overflow", "queued", "spool_pending")
+# Event -> alert latency histogram bucket bounds, seconds (Prometheus convention: cumulative, plus +Inf).
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Counters:
     """Named uint64 slots for the sensor and for each worker."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, outputs: tuple[str, ...] = ()) -> None:
         if not 1 <= workers <= MAX_WORKERS:
             raise ValueError(f"workers must be 1..{MAX_WORKERS}")
         self.workers = workers
+        self.outputs = outputs
         size = len(SENSOR_COUNTERS) + workers * len(WORKER_COUNTERS)
         self._raw = mp.RawArray("Q", size)
         self._values = np.frombuffer(self._raw, dtype=np.uint64)
+        # per worker and rule: evaluated, matched
+        self._rules = np.frombuffer(mp.RawArray("Q", workers * MAX_RULES * 2), dtype=np.uint64).reshape(
+            workers, MAX_RULES, 2)
+        # per output: OUTPUT_STATS, written by the output stage
+        self._outputs = np.frombuffer(mp.RawArray("Q", max(1, len(outputs)) * len(OUTPUT_STATS)),
+                                      dtype=np.uint64).reshape(max(1, len(outputs)), len(OUTPUT_STATS))
+        # latency: one count per bucket plus +Inf; the sum in seconds apart (a float: it can be large)
+        self._latency = np.frombuffer(mp.RawArray("Q", len(LATENCY_BUCKETS) + 1), dtype=np.uint64)
+        self._latency_sum = np.frombuffer(mp.RawArray("d", 1), dtype=np.float64)
         self._sensor = {name: i for i, (name, _) in enumerate(SENSOR_COUNTERS)}
         self._worker = {name: i for i, (name, _) in enumerate(WORKER_COUNTERS)}
 
@@ -60,6 +75,38 @@ class Counters:
 
     def total_worker(self, name: str) -> int:
         return sum(self.get_worker(w, name) for w in range(self.workers))
+
+    def add_rules(self, worker: int, evaluated: np.ndarray, matched: np.ndarray) -> None:
+        """Add one batch's per-rule counts (indexed by rule position in the loaded rules)."""
+        n = min(len(evaluated), MAX_RULES)
+        self._rules[worker, :n, 0] += evaluated[:n].astype(np.uint64)
+        self._rules[worker, :n, 1] += matched[:n].astype(np.uint64)
+
+    def rule_totals(self) -> np.ndarray:
+        """(rules, 2) array: evaluated and matched per rule, summed over workers."""
+        return self._rules.sum(axis=0)
+
+    def set_outputs(self, stats: dict[str, dict[str, int]]) -> None:
+        """Store the output router's counters (output name -> OUTPUT_STATS values)."""
+        for row, name in enumerate(self.outputs):
+            values = stats.get(name)
+            if values is not None:
+                self._outputs[row] = [values.get(stat, 0) for stat in OUTPUT_STATS]
+
+    def output_stats(self) -> dict[str, dict[str, int]]:
+        return {name: dict(zip(OUTPUT_STATS, map(int, self._outputs[row]))) for row, name in enumerate(self.outputs)}
+
+    def observe_latencies(self, seconds: np.ndarray) -> None:
+        """Count event -> alert latencies into the histogram."""
+        if len(seconds) == 0:
+            return
+        slots = np.searchsorted(np.asarray(LATENCY_BUCKETS), seconds, side="left")
+        self._latency += np.bincount(slots, minlength=len(LATENCY_BUCKETS) + 1).astype(np.uint64)
+        self._latency_sum[0] += float(np.sum(seconds))
+
+    def latency(self) -> tuple[list[int], float]:
+        """Per-bucket (non-cumulative) counts including +Inf, and the sum in seconds."""
+        return [int(v) for v in self._latency], float(self._latency_sum[0])
 
     def snapshot(self) -> dict[str, int]:
         """Every sensor counter plus the workers' totals."""

@@ -100,6 +100,9 @@ class Ring:
 
     @property
     def used_bytes(self) -> int:
+        """Bytes written and not yet released (0 once this end is closed)."""
+        if self._closed_flag:
+            return 0
         return int(self._header[_WRITE] - self._header[_READ])
 
     # ---- writer -----------------------------------------------------------------------------------------

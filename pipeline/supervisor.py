@@ -51,16 +51,22 @@ class Supervisor:
     """Runs one capture stage, `workers` worker stages and one output stage until the source ends or a stop."""
 
     def __init__(self, *, workers: int, event_ring_bytes: int, alert_ring_bytes: int, ring_full: str,
-                 log: Any, max_restarts: int = 100) -> None:
+                 log: Any, max_restarts: int = 100, outputs: tuple[str, ...] = ()) -> None:
         remove_stale_segments()
         self.log = log
         self.max_restarts = max_restarts
-        self.control = Control(workers=workers, counters=Counters(workers))
+        self.control = Control(workers=workers, counters=Counters(workers, outputs))
         self.event_rings = [Ring(event_ring_bytes, full=ring_full) for _ in range(workers)]
         # Alerts are never dropped between stages: a worker waits for the output stage.
         self.alert_rings = [Ring(alert_ring_bytes, full="block") for _ in range(workers)]
         self._procs: dict[str, Any] = {}
         self._failed = False
+
+    def ring_depths(self) -> dict[str, int]:
+        """Bytes waiting in each ring (queue depths for the metrics)."""
+        depths = {f"event_ring_{i}": ring.used_bytes for i, ring in enumerate(self.event_rings)}
+        depths.update({f"alert_ring_{i}": ring.used_bytes for i, ring in enumerate(self.alert_rings)})
+        return depths
 
     def run(self, capture: CaptureFn, worker: WorkerFn, output: OutputFn, *, duration: float | None = None) -> int:
         """Run until every stage has finished; returns the exit status for the sensor."""

@@ -31,6 +31,7 @@ class RuleProcessor:
         self.hostname = hostname or socket.gethostname()
         self.log = get_logger("worker")
         self.rules, self.ruleset = self._build()
+        self.last_rule_counts: tuple | None = None  # (evaluated, matched) per rule for the last batch
 
     def _build(self) -> tuple[list, Ruleset]:
         result = self._load()
@@ -47,6 +48,7 @@ class RuleProcessor:
 
     def process(self, batch: pa.RecordBatch) -> list[dict]:
         matches = self.ruleset.evaluate(batch)
+        self.last_rule_counts = (matches.evaluated, matches.matched)
         if not len(matches):
             return []
         times = batch.column(TIME_COLUMN) if TIME_COLUMN in batch.schema.names else None

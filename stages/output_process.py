@@ -8,7 +8,10 @@ worker: dropped and counted.
 
 from __future__ import annotations
 
+import time
 from typing import Callable, Protocol
+
+import numpy as np
 
 from config.logs import get_logger
 from pipeline.messages import worker_for
@@ -23,7 +26,12 @@ class AlertSink(Protocol):
     def close(self) -> None: ...
 
 
-def output_stage(rings: list[Ring], control: Control, *, make_sink: Callable[[], AlertSink]) -> None:
+def output_stage(rings: list[Ring], control: Control, *, make_sink: Callable[[], AlertSink],
+                 measure_latency: bool = True) -> None:
+    """Deliver alerts in event order until every worker has closed its ring.
+
+    `measure_latency` counts event -> alert latency (live sources; a replay's events are as old as the capture).
+    """
     log = get_logger("output")
     sink = make_sink()
     counters = control.counters
@@ -57,8 +65,20 @@ def output_stage(rings: list[Ring], control: Control, *, make_sink: Callable[[],
                 if alerts:
                     sink.deliver(alerts)
                     counters.add("alerts_out", len(alerts))
+                    _observe(counters, sink, alerts if measure_latency else [])
                 pending[w] = None
                 expected += 1
     finally:
         sink.close()
+        if hasattr(sink, "stats"):
+            counters.set_outputs(sink.stats())
         log.debug("output drained", alerts=counters.get("alerts_out"))
+
+
+def _observe(counters, sink: AlertSink, alerts: list[dict]) -> None:
+    """Event -> alert latency of a delivered batch, and the outputs' own counters."""
+    now = time.time_ns()
+    if alerts:
+        counters.observe_latencies(np.array([(now - a["time_ns"]) / 1e9 for a in alerts if a.get("time_ns")]))
+    if hasattr(sink, "stats"):
+        counters.set_outputs(sink.stats())

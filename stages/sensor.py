@@ -20,7 +20,8 @@ from stages.capture import capture_stage
 from stages.evaluate import RuleProcessor
 from stages.output_process import output_stage
 from stages.sources import SourceUnavailable, SyscallReplay
-from stages.webserver import SensorCollector, WebServer
+from stages.output import OUTPUT_NAMES
+from stages.webserver import MetricsReporter, SensorCollector, WebServer
 from stages.worker import worker_stage
 
 from stages import VERSION
@@ -37,6 +38,9 @@ class RouterSink:
 
     def deliver(self, records: list[dict]) -> None:
         self.router.submit_many(Alert.from_record(r) for r in records)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return self.router.stats()
 
     def close(self) -> None:
         self.router.close()
@@ -64,18 +68,25 @@ def run_sensor(config: Config, duration: float | None = None) -> int:
     log.info("sensor starting", rules=len(result.rules), enabled=sum(r.enabled for r in result.rules),
              engine=config.engine.kind, workers=workers)
     supervisor = Supervisor(workers=workers, event_ring_bytes=config.pipeline.ring_bytes,
-                            alert_ring_bytes=ALERT_RING_BYTES, ring_full=config.pipeline.ring_full, log=log)
-    web = _webserver(config, supervisor)
+                            alert_ring_bytes=ALERT_RING_BYTES, ring_full=config.pipeline.ring_full, log=log,
+                            outputs=OUTPUT_NAMES)
+    collector = SensorCollector(supervisor.control.counters, VERSION, rule_names=[r.name for r in result.rules],
+                                gauges=supervisor.ring_depths)
+    web = _webserver(config, supervisor, collector)
+    reporter = MetricsReporter(collector, config.metrics, log) if config.metrics.enabled else None
     started = time.monotonic()
     try:
         status = supervisor.run(
             functools.partial(capture_stage, source=source.batches, prepare=source.prepare, on_reload=source.reload),
             functools.partial(worker_stage, make_processor=lambda _index: RuleProcessor(
                 load, rule_matching=config.rule_matching, hostname=hostname)),
-            functools.partial(output_stage, make_sink=lambda: RouterSink(config)),
+            functools.partial(output_stage, make_sink=lambda: RouterSink(config),
+                              measure_latency=config.engine.kind != "replay"),
             duration=duration,
         )
     finally:
+        if reporter is not None:
+            reporter.stop()
         if web is not None:
             web.stop()
     counters = supervisor.control.counters.snapshot()
@@ -113,13 +124,12 @@ def _source(config: Config, plan) -> SyscallReplay:
     raise SourceUnavailable("engine.kind none: no syscall source, and no other source is built yet")
 
 
-def _webserver(config: Config, supervisor: Supervisor) -> WebServer | None:
+def _webserver(config: Config, supervisor: Supervisor, collector: SensorCollector) -> WebServer | None:
     if not config.webserver.enabled:
         return None
     web = WebServer(address=config.webserver.listen_address, port=config.webserver.listen_port,
                     healthz_path=config.webserver.k8s_healthz_endpoint,
-                    metrics=config.webserver.prometheus_metrics_enabled,
-                    collector=SensorCollector(supervisor.control.counters, VERSION),
+                    metrics=config.webserver.prometheus_metrics_enabled, collector=collector,
                     healthy=supervisor.control.capture_running.is_set)
     web.start()
     return web

@@ -50,6 +50,9 @@ def worker_stage(index: int, events: Ring, alerts: Ring, control: Control, *, ma
                 counters.add_worker(index, "events_evaluated", batch.num_rows)
                 counters.add_worker(index, "batches_evaluated")
                 counters.add_worker(index, "alerts", len(produced))
+                rule_counts = getattr(processor, "last_rule_counts", None)
+                if rule_counts is not None:
+                    counters.add_rules(index, *rule_counts)
                 del batch
                 alerts.write(ALERTS, encode_alerts(produced), seq=message.seq, timeout=None)
             elif message.kind == RELOAD:

@@ -45,3 +45,32 @@ def test_healthz_and_metrics() -> None:
         assert "saker_rss_bytes 1234.0" in body
     finally:
         server.stop()
+
+
+def test_rule_output_and_latency_metrics() -> None:
+    """Per-rule evaluations/matches, per-output counters and the latency histogram reach /metrics."""
+    import numpy as np
+
+    counters = Counters(2, outputs=("stdout", "http"))
+    counters.add_rules(0, np.array([10, 4]), np.array([2, 0]))
+    counters.add_rules(1, np.array([5, 1]), np.array([1, 1]))
+    counters.set_outputs({"http": {"delivered": 7, "failed_attempts": 2}})
+    counters.observe_latencies(np.array([0.002, 0.03, 20.0]))
+    collector = SensorCollector(counters, "0.1.0", rule_names=["Rule A", "Rule B"])
+    server = WebServer(address="127.0.0.1", port=0, healthz_path="/healthz", metrics=True, collector=collector,
+                       healthy=lambda: True)
+    server.start()
+    try:
+        _, _, body = get(f"http://127.0.0.1:{server.port}/metrics")
+    finally:
+        server.stop()
+    assert 'saker_rule_evaluations_total{rule="Rule A"} 15.0' in body
+    assert 'saker_rule_matches_total{rule="Rule B"} 1.0' in body
+    assert 'saker_output_delivered_total{output="http"} 7.0' in body
+    assert 'saker_output_failed_attempts_total{output="http"} 2.0' in body
+    assert 'saker_event_alert_latency_seconds_bucket{le="0.005"} 1.0' in body
+    assert 'saker_event_alert_latency_seconds_bucket{le="0.05"} 2.0' in body
+    assert 'saker_event_alert_latency_seconds_bucket{le="+Inf"} 3.0' in body
+    summary = collector.summary()
+    assert summary["outputs"]["http"]["delivered"] == 7
+    assert summary["alerts_latency_mean_ms"] == round(1000 * 20.032 / 3, 3)
