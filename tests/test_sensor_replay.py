@@ -85,3 +85,50 @@ def test_live_engine_not_built_says_so(saker) -> None:
     proc = saker("-o", "webserver.enabled=false", "-M", "5")
     assert proc.returncode == 1
     assert "live eBPF capture is not in this build" in proc.stderr
+
+
+def test_alerts_reach_http_and_file_outputs(saker, tmp_path: Path) -> None:
+    """The same alerts arrive on stdout, in the file output and at an HTTP endpoint on loopback."""
+    import http.server
+    import threading
+
+    received: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    events_file = tmp_path / "events.json"
+    try:
+        proc = run_replay(saker, tmp_path, CAPTURE, "-o", "http_output.enabled=true",
+                          "-o", f"http_output.url=http://127.0.0.1:{server.server_address[1]}/alerts",
+                          "-o", "file_output.enabled=true", "-o", f"file_output.filename={events_file}")
+    finally:
+        server.shutdown()
+    assert proc.returncode == 0, proc.stderr
+    on_stdout = alerts_of(proc.stdout)
+    in_file = [json.loads(line) for line in events_file.read_text().splitlines()]
+    assert len(on_stdout) > 100
+    assert in_file == on_stdout
+    assert sorted(json.dumps(a, sort_keys=True) for a in received) == sorted(json.dumps(a, sort_keys=True)
+                                                                             for a in on_stdout)
+
+
+def test_text_alerts(saker, tmp_path: Path) -> None:
+    """With json_output false, alerts are Falco's text lines: time, priority, message."""
+    proc = saker("-c", "config/replay.yaml", "--replay", str(CAPTURE), "-r", str(write_rules(tmp_path)),
+                 "-o", "json_output=false", "-o", "webserver.enabled=false")
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    clock, rest = first.split(": ", 1)
+    assert len(clock) == len("00:44:29.900675021") and clock[2] == ":" and clock[8] == "."
+    assert rest.startswith("Warning curl opened /etc/")
