@@ -163,15 +163,23 @@ def list_rules(config: Config) -> int:
     return 0
 
 
-def dry_run(config: Config) -> int:
-    """`--dry-run`: load and check config and rules, start nothing."""
-    log = get_logger("main")
+def checked_rules(config: Config, log):
+    """The configured rules, warnings logged; None (errors printed on stderr) if they do not load."""
     result = load_ruleset(config)
     for message in result.warnings:
         log.warning("rules warning", detail=message.render_text())
     if not result.ok:
         for message in result.errors:
             print(message.render_text(), file=sys.stderr)
+        return None
+    return result
+
+
+def dry_run(config: Config) -> int:
+    """`--dry-run`: load and check config and rules, start nothing."""
+    log = get_logger("main")
+    result = checked_rules(config, log)
+    if result is None:
         return 1
     enabled = sum(1 for r in result.rules if r.enabled)
     log.info("dry run ok", rules_loaded=len(result.rules), rules_enabled=enabled,

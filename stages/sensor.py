@@ -47,15 +47,11 @@ class RouterSink:
 
 
 def run_sensor(config: Config, duration: float | None = None) -> int:
-    from stages.commands import load_ruleset
+    from stages.commands import checked_rules, load_ruleset
 
     log = get_logger("main")
-    result = load_ruleset(config)
-    for message in result.warnings:
-        log.warning("rules warning", detail=message.render_text())
-    if not result.ok:
-        for message in result.errors:
-            log.error("rules error", detail=message.render_text())
+    result = checked_rules(config, log)
+    if result is None:
         return 1
     load = functools.partial(load_ruleset, config)
     hostname = os.environ.get("SAKER_HOSTNAME") or socket.gethostname()
