@@ -28,14 +28,14 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
                   on_reload: Callable[[], None] = lambda: None) -> None:
     """Drain `source` into the worker rings until it ends or `stop` is set, then close the rings.
 
-    On a reload request, `on_reload` runs first (the source takes the new rules' fields and event types),
+    The source sets `control.capture_running` once it really captures (live: probes attached), which is what
+    /healthz reports. On a reload request, `on_reload` runs first (the source takes the new rules' fields and event types),
     then every worker is told to reload before the next batch.
     """
     log = get_logger("capture")
     counters = control.counters
     reloads_seen = control.reload_requests.value
     seq = 0
-    control.capture_running.set()
     try:
         for batch in _until_stopped(source(control), control):
             if control.reload_requests.value != reloads_seen:

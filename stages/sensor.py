@@ -1,7 +1,7 @@
 """The running sensor: check everything, then run capture -> workers -> output under the supervisor.
 
-Event sources: `engine.kind: replay` (a .scap file or Saker Arrow capture, `--replay PATH`) is built; live eBPF
-capture (`engine.kind: ebpf`, kernel/) is not yet, and asking for it stops with a message saying so.
+Event sources: `engine.kind: ebpf` (live capture of this host, kernel/) and `engine.kind: replay` (a .scap file
+or Saker Arrow capture, `--replay PATH`). Either can also write what it reads to Arrow files (`--capture`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from stages.arrow_capture import CaptureWriter
 from stages.capture import capture_stage
 from stages.evaluate import RuleProcessor
 from stages.output_process import output_stage
-from stages.sources import SourceUnavailable, SyscallReplay
+from stages.sources import EnrichingSource, LiveSource, SourceUnavailable, SyscallReplay
 from stages.output import OUTPUT_NAMES
 from stages.webserver import MetricsReporter, SensorCollector, WebServer
 from stages.worker import worker_stage
@@ -104,19 +104,18 @@ def rule_plan(load, log) -> tuple[set[str], frozenset[str] | None]:
     return processor.required_fields, None if types is None else frozenset(types)
 
 
-def _source(config: Config, plan) -> SyscallReplay:
+def _source(config: Config, plan) -> EnrichingSource:
+    writer = None
+    if config.capture.enabled:
+        writer = CaptureWriter(config.capture.path, rotate_bytes=config.capture.rotate_bytes,
+                               rotate_seconds=config.capture.rotate_seconds, compression=config.capture.compression)
     if config.engine.kind == "replay":
         if not config.engine.replay.path:
             raise SourceUnavailable("engine.kind is replay but no path: use --replay PATH or engine.replay.path")
-        writer = None
-        if config.capture.enabled:
-            writer = CaptureWriter(config.capture.path, rotate_bytes=config.capture.rotate_bytes,
-                                   rotate_seconds=config.capture.rotate_seconds,
-                                   compression=config.capture.compression)
         return SyscallReplay(config.engine.replay.path, plan=plan, batch_size=config.pipeline.batch_size,
                              capture_to=writer)
     if config.engine.kind == "ebpf":
-        raise SourceUnavailable("live eBPF capture is not in this build yet; replay a capture with --replay PATH")
+        return LiveSource(config, plan=plan, sensor_pid=os.getpid(), capture_to=writer)
     raise SourceUnavailable("engine.kind none: no syscall source, and no other source is built yet")
 
 

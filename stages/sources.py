@@ -1,8 +1,11 @@
-"""Syscall event sources for the capture stage: replay of Saker's Arrow captures and of .scap files.
+"""Syscall event sources for the capture stage: live eBPF capture, and replay of Saker's Arrow captures and of
+.scap files.
 
 A source is built in the main process and used only in the capture process: `batches(control)` yields raw
 event batches, `prepare(batch)` advances the state engine over a batch and returns it with the field columns
-the rules need (and nothing else, so the rings carry only what the workers read).
+the rules need, for the events a rule can match (exit events of the rules' event types) and nothing else, so
+the rings carry only what the workers read. `reload()` takes the fields and event types of the rules in force
+after a SIGHUP.
 
 As Falco does since libs dropped enter events, rules see exit events only: a .scap file's enter events feed
 the state engine (an exit's parameters may come from its enter) and are then left out of evaluation.
@@ -40,17 +43,11 @@ def is_scap(path: str) -> bool:
     return name.endswith(".scap") or name.endswith(".scap.gz")
 
 
-class SyscallReplay:
-    """Replay a .scap file or a folder/file of Saker Arrow captures, optionally writing a new capture."""
+class EnrichingSource:
+    """What every syscall source shares: the state engine, the rules' plan, and the optional Arrow capture."""
 
-    def __init__(self, path: str, *, plan: Plan, batch_size: int = 65536, capture_to: CaptureWriter | None = None):
-        if not Path(path).exists():
-            raise SourceUnavailable(f"{path}: no such capture file or folder")
-        if not is_scap(path):
-            capture_files(path)  # fail early on an empty folder
-        self.path = path
+    def __init__(self, *, plan: Plan, capture_to: CaptureWriter | None = None) -> None:
         self.plan = plan
-        self.batch_size = batch_size
         self.capture_to = capture_to
         self.enricher: Enricher | None = None
         self.reload()
@@ -68,22 +65,14 @@ class SyscallReplay:
         self.fields = set(fields) | BASE_FIELDS
         self.event_types = None if event_types is None else pa.array(sorted(event_types), type=pa.string())
 
-    def batches(self, _control: object = None) -> Iterator[pa.RecordBatch]:
-        if is_scap(self.path):
-            capture = open_capture(self.path)
-            self.enricher = Enricher(capture)
-            batches = capture.batches(self.batch_size)
-        else:
-            state = read_state(capture_files(self.path)[0])
-            self.enricher = restore(state) if state else Enricher()
-            batches = replay(self.path)
+    def _start(self, enricher: Enricher) -> None:
+        self.enricher = enricher
         if self.capture_to is not None:
             self.capture_to.state_snapshot = lambda: dump(self.enricher)
-        try:
-            yield from batches
-        finally:
-            if self.capture_to is not None:
-                self.capture_to.close()
+
+    def _stop(self) -> None:
+        if self.capture_to is not None:
+            self.capture_to.close()
 
     def prepare(self, raw: pa.RecordBatch) -> pa.RecordBatch:
         if self.capture_to is not None:
@@ -101,3 +90,71 @@ class SyscallReplay:
         if wanted is None:
             return np.arange(raw.num_rows)
         return np.flatnonzero(wanted.to_numpy(zero_copy_only=False))
+
+
+class SyscallReplay(EnrichingSource):
+    """Replay a .scap file or a folder/file of Saker Arrow captures, optionally writing a new capture."""
+
+    def __init__(self, path: str, *, plan: Plan, batch_size: int = 65536, capture_to: CaptureWriter | None = None):
+        if not Path(path).exists():
+            raise SourceUnavailable(f"{path}: no such capture file or folder")
+        if not is_scap(path):
+            capture_files(path)  # fail early on an empty folder
+        self.path = path
+        self.batch_size = batch_size
+        super().__init__(plan=plan, capture_to=capture_to)
+
+    def batches(self, control: object = None) -> Iterator[pa.RecordBatch]:
+        if control is not None:
+            control.capture_running.set()
+        if is_scap(self.path):
+            capture = open_capture(self.path)
+            self._start(Enricher(capture))
+            batches = capture.batches(self.batch_size)
+        else:
+            state = read_state(capture_files(self.path)[0])
+            self._start(restore(state) if state else Enricher())
+            batches = replay(self.path)
+        try:
+            yield from batches
+        finally:
+            self._stop()
+
+
+class LiveSource(EnrichingSource):
+    """Live eBPF capture of this host's syscalls (kernel/), seeded with the host's state from /proc."""
+
+    def __init__(self, config: object, *, plan: Plan, sensor_pid: int, capture_to: CaptureWriter | None = None):
+        from kernel.live import CaptureUnavailable, LiveCapture
+
+        super().__init__(plan=plan, capture_to=capture_to)
+        types = None if self.event_types is None else set(self.event_types.to_pylist())
+        try:
+            # The sensor's own processes (supervisor, workers, outputs, restarts) are not traced.
+            self.capture = LiveCapture(config, rule_event_types=types, ignore_descendants_of={sensor_pid})
+        except CaptureUnavailable as exc:
+            raise SourceUnavailable(str(exc)) from None
+
+    def reload(self) -> None:
+        super().reload()
+        capture = getattr(self, "capture", None)
+        if capture is not None and self.event_types is not None:
+            untraced = set(self.event_types.to_pylist()) - set(capture.syscalls)
+            if untraced:
+                get_logger("capture").warning("reloaded rules use syscalls not traced until a restart",
+                                              syscalls=sorted(untraced))
+
+    def batches(self, control: object) -> Iterator[pa.RecordBatch]:
+        self.capture.started = control.capture_running  # set once the probes are attached
+        started = False
+        try:
+            for raw in self.capture.batches(control):
+                if not started:
+                    self._start(Enricher(self.capture.metadata))
+                    started = True
+                yield raw
+        finally:
+            self._stop()
+
+    def kernel_counters(self):
+        return self.capture.counters()

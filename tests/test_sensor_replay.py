@@ -80,13 +80,6 @@ def test_missing_replay_file(saker, tmp_path: Path) -> None:
     assert "no such capture file or folder" in proc.stderr
 
 
-def test_live_engine_not_built_says_so(saker) -> None:
-    """Until live capture lands, asking for it is a clear error, not a sensor that watches nothing."""
-    proc = saker("-o", "webserver.enabled=false", "-M", "5")
-    assert proc.returncode == 1
-    assert "live eBPF capture is not in this build" in proc.stderr
-
-
 def test_alerts_reach_http_and_file_outputs(saker, tmp_path: Path) -> None:
     """The same alerts arrive on stdout, in the file output and at an HTTP endpoint on loopback."""
     import http.server

@@ -29,7 +29,7 @@ rendering), latency fields, `fd.nameraw`, `fd.name_changed`, `proc.exe_ino*`, re
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -47,7 +47,7 @@ from stages.state.sockets import decode_tuple
 from stages.state.threads import ThreadState, thread_pid
 from stages.state.threads import initial_snapshot as initial_threads
 from stages.state.users import UNKNOWN_UID, Directory
-from stages.state.versions import VersionTable, gather
+from stages.state.versions import VersionTable, gather_two
 
 MAX_ANCESTORS = 32
 ENTER_PARAMS: dict[str, pa.DataType] = {
@@ -192,7 +192,7 @@ class _BatchView:
                 setattr(view, name, value[rows])
             elif isinstance(value, pa.Array) and len(value) == self.n:
                 setattr(view, name, value.take(take))
-        view.enter = {name: values.take(take) for name, values in self.enter.items()}
+        view.enter = self.enter.restricted(rows)
         view.ctx = EventContext(self.ctx.exits[rows], self.ctx.res[rows], self.ctx.pid[rows], self.ctx.cwd.take(take),
                                 self.ctx.fd_num[rows], view.enter, self.ctx.names.take(take))
         view.raw = RawBatch(self.raw.batch.take(take))
@@ -213,29 +213,34 @@ class _BatchView:
         tids = np.concatenate([memo["tid"], self.tid[enter_rows]])
         types = np.concatenate([memo["type_id"], self.type_id[enter_rows]])
         pos = np.concatenate([np.full(len(memo["tid"]), -1, dtype=np.int64), 2 * enter_rows])
-        take = pa.array(enter_rows, type=pa.int64())
-        params = {}
-        for name, kind in ENTER_PARAMS.items():
-            if name == "first_fd":
-                current = pa.array(self.first_fd[enter_rows], mask=self.first_fd[enter_rows] == NO_FD, type=kind)
-            elif raw.has(name):
-                current = raw.arrow(name, kind).take(take)
-            else:
-                current = pa.nulls(len(enter_rows), type=kind)
-            params[name] = pa.concat_arrays([memo["params"][name], current])
+        n_memo = len(memo["tid"])
         found = asof_indices([tids], pos, [self.tid], self.pos - 1)
+        # Enter versions by "global" index: the memo's first, then this batch's rows (no copy of either).
+        global_of = np.concatenate([np.arange(n_memo, dtype=np.int64), n_memo + enter_rows])
+        found_global = np.where(found >= 0, global_of[np.maximum(found, 0)] if len(global_of) else 0, -1)
         # libsinsp's m_lastevent_fd: set by every enter (its fd, -1 when it names none), kept by a non-matching
         # exit, 0 for a thread with no enter yet (the value a new thread starts with).
-        last_fd = params["first_fd"].fill_null(-1).to_numpy(zero_copy_only=False)
-        self.last_enter_fd = np.where(found >= 0, last_fd[np.maximum(found, 0)] if len(last_fd) else 0, 0)
+        memo_fd = memo["params"]["first_fd"].fill_null(-1).to_numpy(zero_copy_only=False)
+        last_fd = np.concatenate([memo_fd, np.where(self.first_fd == NO_FD, -1, self.first_fd)])
+        self.last_enter_fd = np.where(found_global >= 0, last_fd[np.maximum(found_global, 0)], 0)
         ok = self.exits & (found >= 0)
         if len(types):
             ok &= np.where(found >= 0, types[np.maximum(found, 0)], -1) == self.type_id - 1
-        index = np.where(ok, found, -1)
+        index = np.where(ok, found_global, -1)
+        params = _EnterParams(memo["params"], self._enter_column, index)
         last = latest_per_key([tids], pos)
         self._next_memo = {"tid": tids[last], "type_id": types[last],
-                           "params": {k: v.take(pa.array(last, type=pa.int64())) for k, v in params.items()}}
-        return index, {name: gather(values, index) for name, values in params.items()}
+                           "params": {k: params.values_at(k, global_of[last]) for k in ENTER_PARAMS}}
+        return index, params
+
+    def _enter_column(self, name: str) -> pa.Array:
+        """This batch's column of an enter parameter (every row; only enter rows are ever gathered)."""
+        kind = ENTER_PARAMS[name]
+        if name == "first_fd":
+            return pa.array(self.first_fd, mask=self.first_fd == NO_FD, type=kind)
+        if self.raw.has(name):
+            return self.raw.arrow(name, kind)
+        return pa.nulls(self.n, type=kind)
 
     def _first_param_fds(self) -> np.ndarray:
         """The first parameter of fd-using events (libsinsp: an fd-using event's fd is its first parameter)."""
@@ -369,8 +374,8 @@ class _BatchView:
         rows = np.nonzero(np.isin(self.type_id, list(_OPENAT_EXITS)) & self.fd_event)[0]
         if len(rows):
             take = pa.array(rows, type=pa.int64())
-            names = _param(self.raw, self.ctx, "arg.name").take(take).to_pylist()
-            dirfds = _param(self.raw, self.ctx, "arg.dirfd").take(take).to_pylist()
+            names = _param(self.raw, self.ctx, "arg.name", rows).to_pylist()
+            dirfds = _param(self.raw, self.ctx, "arg.dirfd", rows).to_pylist()
             cwd = self.thread("cwd").take(take).to_pylist()
             result[rows] = [resolve_path(name, dirfd, c) if name is not None else None
                             for name, dirfd, c in zip(names, dirfds, cwd)]
@@ -458,6 +463,50 @@ class _BatchView:
         if pa.types.is_list(values.type):
             return pc.binary_join(values, " ")
         return values
+
+
+class _EnterParams(Mapping):
+    """Parameters of each row's matching enter event (null where none), gathered per parameter on first use
+    from the enter memo of earlier batches followed by this batch's columns."""
+
+    def __init__(self, memo: dict[str, pa.Array], batch_column: Callable[[str], pa.Array], index: np.ndarray):
+        self.memo = memo
+        self.batch_column = batch_column
+        self.index = index
+        self._columns: dict[str, pa.Array] = {}
+        self._batch: dict[str, pa.Array] = {}
+
+    def values_at(self, name: str, indices: np.ndarray) -> pa.Array:
+        if name not in self._batch:
+            self._batch[name] = self.batch_column(name)
+        return gather_two(self.memo[name], self._batch[name], indices)
+
+    def at(self, name: str, rows: np.ndarray) -> pa.Array:
+        """The parameter for the given rows only."""
+        if name in self._columns:
+            return self._columns[name].take(pa.array(np.asarray(rows, dtype=np.int64), type=pa.int64()))
+        return self.values_at(name, self.index[rows])
+
+    def restricted(self, rows: np.ndarray) -> "_EnterParams":
+        view = _EnterParams(self.memo, self.batch_column, self.index[rows])
+        view._batch = self._batch
+        return view
+
+    def __getitem__(self, name: str) -> pa.Array:
+        if name not in ENTER_PARAMS:
+            raise KeyError(name)
+        if name not in self._columns:
+            self._columns[name] = self.values_at(name, self.index)
+        return self._columns[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in ENTER_PARAMS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ENTER_PARAMS)
+
+    def __len__(self) -> int:
+        return len(ENTER_PARAMS)
 
 
 _L4_CHAR = {"tcp": "t", "udp": "u", "icmp": "i", "raw": "r"}

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from stages.state.flags import PPM_O_DIRECTORY
 from stages.state.raw import RawBatch
 from stages.state.sockets import decode_sockaddr, decode_tuple, family_type, l4proto_of
-from stages.state.versions import PendingVersions, VersionTable, empty_table, materialize
+from stages.state.versions import BatchVersions, PendingVersions, VersionTable, empty_table, lookup_over, materialize
 
 FD_SCHEMA: dict[str, pa.DataType] = {
     "pid": pa.int64(), "fd": pa.int64(), "type": pa.string(), "name": pa.string(), "l4proto": pa.string(),
@@ -151,12 +151,7 @@ class _Builder:
         idx = pa.array(order, type=pa.int64())
         values = {k: v.take(idx) for k, v in values.items()}
         sets = {k: v[order] for k, v in sets.items()}
-        from stages.state.asof import asof_indices
-
-        keys_pid = np.concatenate([snapshot.keys[0], pids])
-        keys_fd = np.concatenate([snapshot.keys[1], fds])
-        all_pos = np.concatenate([snapshot.pos, pos])
-        base = asof_indices([keys_pid, keys_fd], all_pos, [base_pid, base_fd], 2 * rows - 1)
+        base = lookup_over(snapshot, [pids, fds], pos, [base_pid, base_fd], 2 * rows - 1)
         base = np.where(has_base, base, -1)
         return PendingVersions([pids, fds], pos, values, sets, base)
 
@@ -169,7 +164,7 @@ class FdState:
         self.max_fds = max_fds
         self.counters = FdCounters(live=len(self.snapshot))
 
-    def versions_for(self, raw: RawBatch, ctx: "EventContext") -> VersionTable:
+    def versions_for(self, raw: RawBatch, ctx: "EventContext") -> BatchVersions:
         builder = _Builder()
         _opens(raw, ctx, builder)
         _sockets(raw, ctx, builder)
@@ -177,12 +172,18 @@ class FdState:
         _dups_and_closes(raw, ctx, builder)
         return materialize(self.snapshot, builder.pending(self.snapshot), FD_SCHEMA)
 
-    def commit(self, table: VersionTable) -> None:
+    def commit(self, table: BatchVersions) -> None:
         """Keep the latest open version per (pid, fd); closed fds are dropped; cap the table size."""
-        latest = table.snapshot()
-        is_open = latest.columns["open"].fill_null(False).to_numpy(zero_copy_only=False)
-        self.counters.pruned_closed += int((~is_open).sum())
-        latest = latest.take(np.nonzero(is_open)[0])
+        closed = 0
+
+        def keep(column) -> np.ndarray:
+            nonlocal closed
+            is_open = column("open").fill_null(False).to_numpy(zero_copy_only=False)
+            closed = int((~is_open).sum())
+            return is_open
+
+        latest = table.snapshot_after(keep)
+        self.counters.pruned_closed += closed
         if len(latest) > self.max_fds:
             self.counters.pruned_cap += len(latest) - self.max_fds
             latest = latest.take(np.arange(len(latest) - self.max_fds, len(latest)))
@@ -206,12 +207,18 @@ class EventContext:
 NO_FD = -(1 << 40)
 
 
-def _param(raw: RawBatch, ctx: EventContext, name: str) -> pa.Array:
-    """A parameter from the row itself, else from its matching enter event."""
-    own = raw.arrow(name) if raw.has(name) else None
-    entered = ctx.enter.get(name)
+def _param(raw: RawBatch, ctx: EventContext, name: str, rows: np.ndarray) -> pa.Array:
+    """A parameter of the given rows from the row itself, else from its matching enter event."""
+    take = pa.array(np.asarray(rows, dtype=np.int64), type=pa.int64())
+    own = raw.arrow(name).take(take) if raw.has(name) else None
+    if name not in ctx.enter:
+        entered = None
+    elif hasattr(ctx.enter, "at"):
+        entered = ctx.enter.at(name, rows)  # gathers only these rows
+    else:
+        entered = ctx.enter[name].take(take)
     if own is None:
-        return entered if entered is not None else pa.nulls(raw.n, type=pa.int64())
+        return entered if entered is not None else pa.nulls(len(rows), type=pa.int64())
     if entered is None:
         return own
     return pc.coalesce(own, entered.cast(own.type))
@@ -223,9 +230,9 @@ def _opens(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
     if len(rows) == 0:
         return
     take = pa.array(rows, type=pa.int64())
-    names = _param(raw, ctx, "arg.name").take(take).to_pylist()
-    flags = _param(raw, ctx, "arg.flags").take(take)
-    dirfds = _param(raw, ctx, "arg.dirfd").take(take).to_pylist()
+    names = _param(raw, ctx, "arg.name", rows).to_pylist()
+    flags = _param(raw, ctx, "arg.flags", rows)
+    dirfds = _param(raw, ctx, "arg.dirfd", rows).to_pylist()
     cwds = ctx.cwd.take(take).to_pylist()
     paths = [resolve_path(name, dirfd, cwd) for name, dirfd, cwd in zip(names, dirfds, cwds)]
     flag_values = flags.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
@@ -250,10 +257,9 @@ def _sockets(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
     # socket(): type from the domain, l4 protocol guessed from type/proto (shown once the socket has an address).
     rows = np.nonzero(raw.type_in({"socket"}) & exits & (ctx.res >= 0))[0]
     if len(rows):
-        take = pa.array(rows, type=pa.int64())
-        domain = _param(raw, ctx, "arg.domain").take(take).to_pylist()
-        stype = _param(raw, ctx, "arg.type").take(take).to_pylist()
-        proto = _param(raw, ctx, "arg.proto").take(take).to_pylist()
+        domain = _param(raw, ctx, "arg.domain", rows).to_pylist()
+        stype = _param(raw, ctx, "arg.type", rows).to_pylist()
+        proto = _param(raw, ctx, "arg.proto", rows).to_pylist()
         kinds = [family_type(d) or "unknown" for d in domain]
         l4 = [l4proto_of(t, p) if k in ("ipv4", "ipv6") else None for k, t, p in zip(kinds, stype, proto)]
         builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows,
@@ -331,7 +337,7 @@ def _dups_and_closes(raw: RawBatch, ctx: EventContext, builder: _Builder) -> Non
     """dup: the new fd is a copy of the source fd's version; close: a tombstone after the event."""
     rows = np.nonzero(raw.type_in({"dup", "dup2", "dup3"}) & ctx.exits & (ctx.res >= 0) & (ctx.fd_num != NO_FD))[0]
     if len(rows):
-        source = _param(raw, ctx, "arg.fd").cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)[rows]
+        source = _param(raw, ctx, "arg.fd", rows).cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)
         source = np.where(raw.ints("arg.oldfd", default=-1)[rows] >= 0, raw.ints("arg.oldfd")[rows], source)
         builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows, {}, base_keys=(ctx.pid[rows], source))
     rows = np.nonzero(raw.type_in({"close"}) & ctx.exits & (ctx.res >= 0) & (ctx.fd_num != NO_FD))[0]

@@ -27,7 +27,14 @@ class RawBatch:
         return name in self.names
 
     def arrow(self, name: str, kind: pa.DataType | None = None) -> pa.Array:
-        """The column (chunks combined), or all-null of `kind` when absent."""
+        """The column (chunks combined, dictionaries decoded), or all-null of `kind` when absent (memoized)."""
+        key = ("arrow", name, kind)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = self._arrow(name, kind)
+        return cached
+
+    def _arrow(self, name: str, kind: pa.DataType | None) -> pa.Array:
         if name not in self.names:
             return pa.nulls(self.n, type=kind or pa.null())
         column = self.batch.column(name)
@@ -55,18 +62,47 @@ class RawBatch:
     def valid(self, name: str) -> np.ndarray:
         if name not in self.names:
             return np.zeros(self.n, dtype=bool)
-        return self.arrow(name).is_valid().to_numpy(zero_copy_only=False)
+        key = ("valid", name)
+        if key not in self._cache:
+            column = self.batch.column(name)
+            if column.null_count == 0:
+                self._cache[key] = np.ones(self.n, dtype=bool)
+            else:
+                self._cache[key] = column.is_valid().to_numpy(zero_copy_only=False)
+        return self._cache[key]
+
+    def codes(self, name: str) -> tuple[np.ndarray, pa.Array]:
+        """A text column as (int32 code per row, -1 where null; distinct values): the decoder's dictionary
+        column as is, a plain column encoded once. Membership tests then cost one lookup per distinct value."""
+        key = ("codes", name)
+        if key not in self._cache:
+            column = self.batch.column(name) if name in self.names else pa.nulls(self.n, type=pa.string())
+            if isinstance(column, pa.ChunkedArray):
+                column = column.combine_chunks()
+            if not pa.types.is_dictionary(column.type):
+                column = pc.dictionary_encode(column)
+            indices = column.indices.cast(pa.int32()).fill_null(-1).to_numpy(zero_copy_only=False)
+            self._cache[key] = (indices, column.dictionary.cast(pa.string()))
+        return self._cache[key]
+
+    def text_in(self, name: str, values: Iterable[str]) -> np.ndarray:
+        """Rows whose text column `name` is one of `values` (memoized per value set)."""
+        values = frozenset(values)
+        key = ("in", name, values)
+        if key not in self._cache:
+            indices, dictionary = self.codes(name)
+            mask = _membership(dictionary, values)[indices]
+            mask.flags.writeable = False  # shared by every caller of this batch
+            self._cache[key] = mask
+        return self._cache[key]
 
     def type_in(self, names: Iterable[str]) -> np.ndarray:
         """Rows whose `evt.type` is one of `names`."""
-        column = self.arrow("evt.type", pa.string())
-        return pc.fill_null(pc.is_in(column, value_set=pa.array(sorted(names), type=pa.string())),
-                            False).to_numpy(zero_copy_only=False)
+        return self.text_in("evt.type", names)
 
     def is_exit(self) -> np.ndarray:
         if "evt.dir" in self.names:
-            return pc.fill_null(pc.equal(self.arrow("evt.dir", pa.string()), "<"), False).to_numpy(
-                zero_copy_only=False)
+            return self.text_in("evt.dir", ("<",))
         return (self.ints("evt.type_id") & 1) == 1
 
     def rows_pos(self) -> np.ndarray:
@@ -94,3 +130,23 @@ class RawBatch:
         text = self.strings(name)
         parts = pc.split_pattern(pc.utf8_rtrim(text, characters="\0"), pattern="\0")
         return parts.cast(pa.list_(pa.string()))
+
+
+# Membership tables of the last dictionary seen, per value set: the decoder gives every batch the same
+# dictionary, so the string comparisons run once per stream rather than once per batch.
+_MEMBERSHIP: dict[frozenset[str], tuple[pa.Array, np.ndarray]] = {}
+
+
+def _membership(dictionary: pa.Array, values: frozenset[str]) -> np.ndarray:
+    """Per dictionary entry, whether it is one of `values`; one extra False entry at the end serves nulls (-1)."""
+    cached = _MEMBERSHIP.get(values)
+    if cached is not None and (cached[0] is dictionary or cached[0].equals(dictionary)):
+        return cached[1]
+    lookup = np.zeros(len(dictionary) + 1, dtype=bool)
+    if len(dictionary):
+        lookup[:-1] = pc.fill_null(pc.is_in(dictionary, value_set=pa.array(sorted(values), type=pa.string())),
+                                   False).to_numpy(zero_copy_only=False)
+    if len(_MEMBERSHIP) > 256:
+        _MEMBERSHIP.clear()
+    _MEMBERSHIP[values] = (dictionary, lookup)
+    return lookup

@@ -22,7 +22,8 @@ import pyarrow.compute as pc
 
 from stages.state.containers import container_ids
 from stages.state.raw import RawBatch
-from stages.state.versions import (PendingVersions, VersionTable, empty_table, materialize, nullable_indices)
+from stages.state.versions import (BatchVersions, PendingVersions, VersionTable, empty_table, lookup_over, materialize,
+                                   nullable_indices)
 
 STRINGS = pa.list_(pa.string())
 THREAD_SCHEMA: dict[str, pa.DataType] = {
@@ -38,12 +39,16 @@ THREAD_SCHEMA: dict[str, pa.DataType] = {
 }
 # Derived per version after inheritance is resolved.
 DERIVED_SCHEMA: dict[str, pa.DataType] = {
-    "cmdline": pa.string(), "args_text": pa.string(), "container_id": pa.string(), "exeline": pa.string(),
+    "cmdline": pa.string(), "exeline": pa.string(), "args_text": pa.string(), "container_id": pa.string(),
 }
 
 EXEC_NAMES = frozenset({"execve", "execveat"})
 CLONE_NAMES = frozenset({"clone", "clone3", "fork", "vfork"})
 EXIT_NAMES = frozenset({"procexit"})
+CWD_NAMES = frozenset({"chdir"})
+UID_NAMES = frozenset({"setuid", "setresuid"})
+GID_NAMES = frozenset({"setgid", "setresgid"})
+NO_ID = 0xFFFFFFFF  # setres*id's "leave unchanged"
 PPM_CL_CLONE_THREAD = 1 << 13
 COMM_LEN = 15
 
@@ -67,27 +72,30 @@ class ThreadState:
         self.exit_grace_ns = exit_grace_ns
         self.counters = ThreadCounters(live=len(self.snapshot))
 
-    def versions_for(self, raw: RawBatch) -> VersionTable:
-        """The snapshot plus this batch's thread versions, inherited fields and derived columns resolved."""
+    def versions_for(self, raw: RawBatch) -> BatchVersions:
+        """The snapshot plus this batch's thread versions (inherited fields and derived columns resolved when
+        first gathered)."""
         rows, keys, pos, base_keys = _phase_one_rows(raw)
         candidates = _parent_side_rows(raw)
         if len(candidates):
-            known = _asof(np.concatenate([self.snapshot.keys[0], keys]),
-                          np.concatenate([self.snapshot.pos, pos]),
-                          raw.ints("evt.rawres")[candidates], 2 * candidates)
+            known = lookup_over(self.snapshot, [keys], pos, [raw.ints("evt.rawres")[candidates]], 2 * candidates)
             candidates = candidates[known < 0]
         pending = _pending(raw, self.snapshot, rows, keys, pos, base_keys, candidates)
-        table = materialize(self.snapshot, pending, THREAD_SCHEMA)
-        _derive(table)
-        return table
+        return materialize(self.snapshot, pending, THREAD_SCHEMA | DERIVED_SCHEMA, _derive, DERIVED_SCHEMA)
 
-    def commit(self, table: VersionTable, now_ns: int) -> None:
+    def commit(self, table: BatchVersions, now_ns: int) -> None:
         """Keep the latest version per tid; drop threads exited longer than the grace period; cap the size."""
-        latest = table.snapshot()
-        exit_ts = latest.columns["exit_ts"].fill_null(-1).to_numpy(zero_copy_only=False)
-        keep = (exit_ts < 0) | (now_ns - exit_ts <= self.exit_grace_ns)
-        self.counters.pruned_exited += int((~keep).sum())
-        latest = latest.take(np.nonzero(keep)[0])
+        pruned = 0
+
+        def keep(column) -> np.ndarray:
+            nonlocal pruned
+            exit_ts = column("exit_ts").fill_null(-1).to_numpy(zero_copy_only=False)
+            kept = (exit_ts < 0) | (now_ns - exit_ts <= self.exit_grace_ns)
+            pruned = int((~kept).sum())
+            return kept
+
+        latest = table.snapshot_after(keep)
+        self.counters.pruned_exited += pruned
         if len(latest) > self.max_threads:
             start = latest.columns["start_ts"].fill_null(0).to_numpy(zero_copy_only=False)
             newest = np.sort(np.argsort(start, kind="stable")[-self.max_threads:])
@@ -95,12 +103,6 @@ class ThreadState:
             latest = latest.take(newest)
         self.snapshot = latest
         self.counters.live = len(latest)
-
-
-def _asof(keys: np.ndarray, pos: np.ndarray, query_keys: np.ndarray, query_pos: np.ndarray) -> np.ndarray:
-    from stages.state.asof import asof_indices
-
-    return asof_indices([keys], pos, [query_keys], query_pos)
 
 
 def _phase_one_rows(raw: RawBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -111,7 +113,9 @@ def _phase_one_rows(raw: RawBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     execs = raw.type_in(EXEC_NAMES) & exits & (res == 0)
     children = raw.type_in(CLONE_NAMES) & exits & (res == 0)
     procexits = raw.type_in(EXIT_NAMES)
-    rows = np.nonzero(execs | children | procexits)[0]
+    # chdir and set*id change one field of the calling thread (its other fields are inherited).
+    changes = raw.type_in(CWD_NAMES | UID_NAMES | GID_NAMES) & exits & (res == 0)
+    rows = np.nonzero(execs | children | procexits | changes)[0]
     keys = tid[rows]
     # A procexit takes effect after the event itself; the others are visible to the event that makes them.
     pos = 2 * rows + procexits[rows].astype(np.int64)
@@ -140,9 +144,7 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
     all_rows, all_keys, all_pos = all_rows[order], all_keys[order], all_pos[order]
     all_base_keys, is_parent_side = all_base_keys[order], is_parent_side[order]
 
-    combined_keys = np.concatenate([snapshot.keys[0], all_keys])
-    combined_pos = np.concatenate([snapshot.pos, all_pos])
-    base = _asof(combined_keys, combined_pos, all_base_keys, 2 * all_rows - 1)
+    base = lookup_over(snapshot, [all_keys], all_pos, [all_base_keys], 2 * all_rows - 1)
 
     n = len(all_rows)
     take = pa.array(all_rows, type=pa.int64())
@@ -183,6 +185,7 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
     put("start_ts", rawtime, children | is_parent_side)
     put("exit_ts", rawtime, procexit)
     put("exe_from_memfd", pa.nulls(n, type=pa.bool_()), np.zeros(n, dtype=bool))
+    _put_identity_changes(raw, all_rows, is_parent_side, param, values, sets)
 
     # Parent side: the child is a copy of the caller with its own tid; a thread keeps the caller's pid.
     flags = raw.ints("arg.flags")[all_rows]
@@ -202,54 +205,77 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
                                == all_keys)) | (is_parent_side & ~is_thread)
     creator = np.where(is_parent_side, caller_tid, raw.ints("arg.ptid", default=-1)[all_rows])
     creator_pos = 2 * all_rows - 1
-    creator, creator_pos = _fork_time_creator(snapshot, combined_keys, combined_pos, all_keys, all_rows,
-                                              children, is_parent_side & new_process, creator, creator_pos)
+    creator, creator_pos = _fork_time_creator(snapshot, all_keys, all_pos, all_rows, children,
+                                              is_parent_side & new_process, creator, creator_pos)
     put("fd_parent_tid", pa.array(np.where(new_process, creator, -1), type=pa.int64()), new_process)
     put("fd_parent_pos", pa.array(creator_pos, type=pa.int64()), new_process)
     # The child of an exec keeps its fd table: fd_parent stays inherited (CLOEXEC closes are not tracked).
     return PendingVersions([all_keys], all_pos, values, sets, base + 0)
 
 
-def _fork_time_creator(snapshot: VersionTable, keys: np.ndarray, pos: np.ndarray, child_keys: np.ndarray,
-                       rows: np.ndarray, children: np.ndarray, forks: np.ndarray, creator: np.ndarray,
+def _put_identity_changes(raw: RawBatch, rows: np.ndarray, parent_side: np.ndarray, param, values: dict,
+                          sets: dict) -> None:
+    """cwd after chdir to an absolute path; uid/gid after setuid/setresuid/setgid/setresgid (the effective id
+    when the call gives one; the parameters come with the exit in live capture)."""
+    chdir = raw.type_in(CWD_NAMES)[rows] & ~parent_side
+    if chdir.any():
+        path = param("arg.path", pa.string())
+        absolute = pc.fill_null(pc.starts_with(path, "/"), False).to_numpy(zero_copy_only=False)
+        mask = chdir & absolute
+        values["cwd"] = pc.if_else(pa.array(mask), path, values["cwd"])
+        sets["cwd"] = sets["cwd"] | mask
+    for names, single, effective, column in ((UID_NAMES, "arg.uid", "arg.euid", "uid"),
+                                             (GID_NAMES, "arg.gid", "arg.egid", "gid")):
+        calls = raw.type_in(names)[rows] & ~parent_side
+        if not calls.any():
+            continue
+        value = pc.coalesce(param(effective, pa.int64()), param(single, pa.int64()))
+        known = (value.fill_null(NO_ID).to_numpy(zero_copy_only=False) & NO_ID) != NO_ID
+        mask = calls & known
+        values[column] = pc.if_else(pa.array(mask), value.cast(values[column].type), values[column])
+        sets[column] = sets[column] | mask
+
+
+def _fork_time_creator(snapshot: VersionTable, child_keys: np.ndarray, pos: np.ndarray, rows: np.ndarray,
+                       children: np.ndarray, forks: np.ndarray, creator: np.ndarray,
                        creator_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A child's fd table is its creator's as of the fork: when the parent's clone exit came first (it made
     the child's earlier version), keep that moment rather than the child's own clone exit, since the parent
     may close fds in between (a shell closing its pipe ends after forking)."""
     n_snap = len(snapshot)
-    prev = _asof(keys, pos, child_keys, 2 * rows - 1)
+    prev = lookup_over(snapshot, [child_keys], pos, [child_keys], 2 * rows - 1)
     pending_tid = np.where(forks, creator, -1)  # parent-side rows of new processes: creator at the fork
-    snap_tid = snapshot.columns["fd_parent_tid"].fill_null(-1).to_numpy(zero_copy_only=False)
-    snap_pos = snapshot.columns["fd_parent_pos"].fill_null(-1).to_numpy(zero_copy_only=False)
-    all_tid = np.concatenate([snap_tid, pending_tid])
-    all_pos = np.concatenate([snap_pos, np.where(forks, creator_pos, -1)])
+    pending_pos = np.where(forks, creator_pos, -1)
     # Positions from an earlier batch are already folded into the snapshot as -1: keep the child's own then.
     earlier = children & (prev >= n_snap)
-    safe = np.maximum(prev, 0)
-    use = earlier & (all_tid[safe] >= 0)
-    return np.where(use, all_tid[safe], creator), np.where(use, all_pos[safe], creator_pos)
+    safe = np.where(earlier, prev - n_snap, 0)
+    use = earlier & (pending_tid[safe] >= 0)
+    return np.where(use, pending_tid[safe], creator), np.where(use, pending_pos[safe], creator_pos)
 
 
 def _basename(path: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(path, pattern=r"^.*/", replacement="")
 
 
-def _derive(table: VersionTable) -> None:
-    """cmdline (comm + args, as proc.cmdline), args text, exeline and container id of every version."""
-    args = table.columns["args"]
+def _derive(column) -> dict[str, pa.Array]:
+    """cmdline (comm + args, as proc.cmdline), args text, exeline and container id, from a version table's
+    columns (`column(name)`)."""
+    args = column("args")
     if len(args):
         args_text = pc.binary_join(args.fill_null(pa.scalar([], type=STRINGS)), " ")
     else:
         args_text = pa.array([], type=pa.string())
-    comm = table.columns["comm"]
+    comm = column("comm")
     has_args = pc.greater(pc.list_value_length(args).fill_null(0), 0) if len(args) else pa.array([], pa.bool_())
     spaced = pc.binary_join_element_wise(comm, args_text, " ")
-    table.columns["cmdline"] = pc.if_else(has_args, spaced, comm) if len(comm) else pa.array([], pa.string())
-    exe = table.columns["exe"]
-    table.columns["exeline"] = (pc.if_else(has_args, pc.binary_join_element_wise(exe, args_text, " "), exe)
-                                if len(exe) else pa.array([], pa.string()))
-    table.columns["args_text"] = args_text
-    table.columns["container_id"] = container_ids(table.columns["cgroups"])
+    exe = column("exe")
+    return {
+        "cmdline": pc.if_else(has_args, spaced, comm) if len(comm) else pa.array([], pa.string()),
+        "exeline": (pc.if_else(has_args, pc.binary_join_element_wise(exe, args_text, " "), exe)
+                    if len(exe) else pa.array([], pa.string())),
+        "args_text": args_text,
+        "container_id": container_ids(column("cgroups")),
+    }
 
 
 def initial_snapshot(threads: Iterable[object]) -> VersionTable:
@@ -270,7 +296,7 @@ def initial_snapshot(threads: Iterable[object]) -> VersionTable:
     columns = {name: pa.array(values, type=THREAD_SCHEMA[name]) for name, values in rows.items()}
     n = len(rows["tid"])
     table = VersionTable([np.asarray(rows["tid"], dtype=np.int64)], np.full(n, -1, dtype=np.int64), columns)
-    _derive(table)
+    table.columns.update(_derive(table.columns.__getitem__))
     return table
 
 

@@ -1,0 +1,179 @@
+"""Kernel struct layouts read from the running kernel's BTF (``/sys/kernel/btf/vmlinux``).
+
+The installed kernel headers may belong to another kernel than the running one, so the eBPF programs never
+dereference kernel structs through header types: every offset they need is looked up here, by name, and
+passed to the C code as a constant (``kernel.loader``). The BTF blob is simple: a header, a type section (one
+record per type, ids from 1, each followed by kind-specific data) and a string section.
+
+``Btf.offset("task_struct", "real_parent")`` gives a byte offset; dotted paths walk into embedded structs
+(``"fs_struct", "pwd.dentry"``) and members of anonymous unions/structs are found as if they were direct
+members, as C sees them.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+VMLINUX = Path("/sys/kernel/btf/vmlinux")
+_MAGIC = 0xEB9F
+_HEADER = struct.Struct("<HBBIIIII")
+_TYPE = struct.Struct("<III")
+_MEMBER = struct.Struct("<III")
+
+KIND_INT, KIND_PTR, KIND_ARRAY, KIND_STRUCT, KIND_UNION, KIND_ENUM, KIND_FWD, KIND_TYPEDEF = 1, 2, 3, 4, 5, 6, 7, 8
+KIND_VOLATILE, KIND_CONST, KIND_RESTRICT, KIND_FUNC, KIND_FUNC_PROTO, KIND_VAR, KIND_DATASEC = 9, 10, 11, 12, 13, 14, 15
+KIND_FLOAT, KIND_DECL_TAG, KIND_TYPE_TAG, KIND_ENUM64 = 16, 17, 18, 19
+_MODIFIERS = frozenset({KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST, KIND_RESTRICT, KIND_TYPE_TAG})
+# Bytes of kind-specific data after the 12-byte type record: fixed, or per vlen entry.
+_FIXED_EXTRA = {KIND_INT: 4, KIND_ARRAY: 12, KIND_VAR: 4, KIND_DECL_TAG: 4}
+_PER_VLEN = {KIND_STRUCT: 12, KIND_UNION: 12, KIND_ENUM: 8, KIND_FUNC_PROTO: 8, KIND_DATASEC: 12, KIND_ENUM64: 12}
+
+
+class BtfError(RuntimeError):
+    """The BTF blob is missing or does not describe a struct/member the probes need."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Type:
+    kind: int
+    name: str
+    size_or_type: int
+    vlen: int
+    kind_flag: bool
+    extra_at: int  # where the kind-specific data starts in the blob
+
+
+class Btf:
+    """Index of one BTF blob: types by id, structs and unions by name."""
+
+    def __init__(self, data: bytes) -> None:
+        if len(data) < _HEADER.size:
+            raise BtfError("BTF blob too short")
+        magic, _version, _flags, hdr_len, type_off, type_len, str_off, str_len = _HEADER.unpack_from(data)
+        if magic != _MAGIC:
+            raise BtfError(f"not a BTF blob (magic {magic:#x})")
+        self._data = data
+        self._strings = data[hdr_len + str_off: hdr_len + str_off + str_len]
+        self._types: list[_Type | None] = [None]  # type id 0 is void
+        self._by_name: dict[str, int] = {}
+        self._parse(hdr_len + type_off, hdr_len + type_off + type_len)
+
+    @classmethod
+    def from_kernel(cls, path: Path = VMLINUX) -> "Btf":
+        try:
+            return cls(path.read_bytes())
+        except OSError as exc:
+            raise BtfError(f"cannot read {path} ({exc.strerror}); the kernel must be built with "
+                           "CONFIG_DEBUG_INFO_BTF=y") from None
+
+    def _name(self, offset: int) -> str:
+        end = self._strings.index(b"\0", offset)
+        return self._strings[offset:end].decode()
+
+    def _parse(self, start: int, end: int) -> None:
+        at = start
+        data = self._data
+        while at < end:
+            name_off, info, size_or_type = _TYPE.unpack_from(data, at)
+            kind = (info >> 24) & 0x1F
+            vlen = info & 0xFFFF
+            extra = at + _TYPE.size
+            at = extra + _FIXED_EXTRA.get(kind, 0) + _PER_VLEN.get(kind, 0) * vlen
+            name = self._name(name_off) if name_off else ""
+            self._types.append(_Type(kind, name, size_or_type, vlen, bool(info >> 31), extra))
+            if name and kind in (KIND_STRUCT, KIND_UNION):
+                # Keep the first complete definition of a name (forward declarations are KIND_FWD).
+                self._by_name.setdefault(name, len(self._types) - 1)
+
+    def _resolve(self, type_id: int) -> int:
+        """Strip typedefs and qualifiers."""
+        while True:
+            entry = self._types[type_id]
+            if entry is None or entry.kind not in _MODIFIERS:
+                return type_id
+            type_id = entry.size_or_type
+
+    def _members(self, type_id: int):
+        entry = self._types[type_id]
+        for i in range(entry.vlen):
+            name_off, member_type, offset = _MEMBER.unpack_from(self._data, entry.extra_at + 12 * i)
+            bits = offset & 0xFFFFFF if entry.kind_flag else offset
+            yield (self._name(name_off) if name_off else ""), member_type, bits
+
+    def _find_member(self, type_id: int, name: str) -> tuple[int, int] | None:
+        """(bit offset, member type id) of `name` in struct/union `type_id`, looking into anonymous members."""
+        for member_name, member_type, bits in self._members(type_id):
+            if member_name == name:
+                return bits, member_type
+            if not member_name:
+                inner = self._resolve(member_type)
+                if self._types[inner].kind in (KIND_STRUCT, KIND_UNION):
+                    found = self._find_member(inner, name)
+                    if found is not None:
+                        return bits + found[0], found[1]
+        return None
+
+    def struct_id(self, struct_name: str) -> int:
+        type_id = self._by_name.get(struct_name)
+        if type_id is None:
+            raise BtfError(f"struct {struct_name} is not in the kernel's BTF")
+        return type_id
+
+    def offset(self, struct_name: str, path: str) -> int:
+        """Byte offset of member `path` (dotted for embedded structs) from the start of `struct_name`."""
+        type_id = self.struct_id(struct_name)
+        total_bits = 0
+        for part in path.split("."):
+            found = self._find_member(type_id, part)
+            if found is None:
+                raise BtfError(f"struct {struct_name} has no member {path} in the kernel's BTF")
+            bits, member_type = found
+            total_bits += bits
+            type_id = self._resolve(member_type)
+        if total_bits % 8:
+            raise BtfError(f"{struct_name}.{path} is a bitfield")
+        return total_bits // 8
+
+    def size(self, struct_name: str) -> int:
+        return self._types[self.struct_id(struct_name)].size_or_type
+
+    @cached_property
+    def type_count(self) -> int:
+        return len(self._types) - 1
+
+
+# Every kernel field the probes read, as (constant name in the C code, struct, member path).
+PROBE_OFFSETS: tuple[tuple[str, str, str], ...] = (
+    ("OFF_TASK_REAL_PARENT", "task_struct", "real_parent"),
+    ("OFF_TASK_TGID", "task_struct", "tgid"),
+    ("OFF_TASK_PID", "task_struct", "pid"),
+    ("OFF_TASK_MM", "task_struct", "mm"),
+    ("OFF_TASK_FILES", "task_struct", "files"),
+    ("OFF_TASK_LOGINUID", "task_struct", "loginuid"),
+    ("OFF_TASK_EXIT_CODE", "task_struct", "exit_code"),
+    ("OFF_MM_ARG_START", "mm_struct", "arg_start"),
+    ("OFF_MM_ARG_END", "mm_struct", "arg_end"),
+    ("OFF_MM_ENV_START", "mm_struct", "env_start"),
+    ("OFF_MM_ENV_END", "mm_struct", "env_end"),
+    ("OFF_FILES_FDT", "files_struct", "fdt"),
+    ("OFF_FDT_MAX_FDS", "fdtable", "max_fds"),
+    ("OFF_FDT_FD", "fdtable", "fd"),
+    ("OFF_FILE_PRIVATE", "file", "private_data"),
+    ("OFF_SOCKET_SK", "socket", "sk"),
+    ("OFF_SKC_DADDR", "sock_common", "skc_daddr"),
+    ("OFF_SKC_RCV_SADDR", "sock_common", "skc_rcv_saddr"),
+    ("OFF_SKC_DPORT", "sock_common", "skc_dport"),
+    ("OFF_SKC_NUM", "sock_common", "skc_num"),
+    ("OFF_SKC_FAMILY", "sock_common", "skc_family"),
+    ("OFF_SKC_V6_DADDR", "sock_common", "skc_v6_daddr"),
+    ("OFF_SKC_V6_RCV_SADDR", "sock_common", "skc_v6_rcv_saddr"),
+)
+
+
+def probe_offsets(btf: Btf | None = None) -> dict[str, int]:
+    """The offsets the probes are compiled with (``PROBE_OFFSETS``), from the running kernel's BTF."""
+    btf = btf or Btf.from_kernel()
+    return {const: btf.offset(struct_name, path) for const, struct_name, path in PROBE_OFFSETS}

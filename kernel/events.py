@@ -1,0 +1,312 @@
+"""Probe records (copied out of the rings) -> raw event batches in the `kernel.scap` event model.
+
+Column contract: the same as `kernel.scap.decode` (``evt.num``, ``evt.rawtime``, ``evt.cpu``, ``thread.tid``,
+``evt.type_id``, ``evt.type``, ``evt.dir``, ``evt.category``, ``evt.is_internal``, ``evt.rawres`` and one
+``arg.<name>`` column per parameter, one Arrow type per name), with these live-capture facts:
+
+* every event is an exit event (``evt.dir`` = ``<``), except ``procexit`` (id 186, ``>``, as in captures);
+* ``evt.type`` is the syscall's own name (``dup2``, ``accept4``, ``memfd_create``...); ``evt.type_id`` is the
+  0.29.3 table's exit event of that syscall, 1 (generic) where that table has none;
+* ``evt.rawres`` is the return value of every syscall event (generic ones included);
+* records of the three rings are merged in timestamp order; ``evt.num`` counts from 1 over the stream.
+
+Vectorized: one pass of numpy per column and per distinct syscall of the batch; Python loops run only over
+the rare rows that need text work (exec's cwd and path, socket addresses).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import struct
+
+import numpy as np
+import pyarrow as pa
+
+from kernel import convert
+from kernel.records import AREA_LEN_INDEX, HEADER, LAYOUTS, NOT_A_SYSCALL, RINGBUF_HEADER, SOCK_TUPLE_LEN, RecordLayout
+from kernel.scap import event_table as et
+from kernel.scap.decode import CATEGORY_NAMES, _strlist_column, _until_first_nul, _varlen_column
+from kernel.syscalls import BY_NR, SYSCALLS, Syscall, sc_code
+
+PROCEXIT_ID = 186
+TYPE_NAMES: tuple[str, ...] = tuple(sorted({s.type_name for s in SYSCALLS} | {"procexit"}))
+_TYPE_INDEX = {name: i for i, name in enumerate(TYPE_NAMES)}
+_CATEGORY_INDEX = {name: i for i, name in enumerate(CATEGORY_NAMES)}
+_GENERIC_CATEGORY = {"memfd_create": et.Category.MEMORY, "chown": et.Category.FILE, "lchown": et.Category.FILE,
+                     "fchown": et.Category.FILE, "fchownat": et.Category.FILE}
+
+
+def _per_nr_tables() -> tuple[np.ndarray, np.ndarray]:
+    type_idx = np.zeros(65536, dtype=np.int32)
+    cat_idx = np.zeros(65536, dtype=np.int32)
+    for spec in SYSCALLS:
+        type_idx[spec.nr] = _TYPE_INDEX[spec.type_name]
+        if spec.event == et.GENERIC_X:
+            category = _GENERIC_CATEGORY.get(spec.name, et.syscall_category(sc_code(spec.name)))
+        else:
+            category = et.EVENTS[spec.event].category
+        cat_idx[spec.nr] = _CATEGORY_INDEX[et.category_name(category)]
+    type_idx[NOT_A_SYSCALL] = _TYPE_INDEX["procexit"]
+    cat_idx[NOT_A_SYSCALL] = _CATEGORY_INDEX[et.category_name(et.Category.PROCESS)]
+    return type_idx, cat_idx
+
+
+_TYPE_BY_NR, _CATEGORY_BY_NR = _per_nr_tables()
+_TYPE_DICTIONARY = pa.array(TYPE_NAMES)
+_DIR_DICTIONARY = pa.array([">", "<"])
+_CATEGORY_DICTIONARY = pa.array(CATEGORY_NAMES)
+_STRLIST_COLUMNS = frozenset({"arg.args", "arg.env"})
+_BINARY_COLUMNS = frozenset({"arg.tuple", "arg.addr.bytes"})
+
+
+class _Columns:
+    """Accumulates the arg columns of one batch: ints, strings (segments of the buffer) and binary values."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.ints: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.segments: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self.objects: dict[str, list[tuple[np.ndarray, list]]] = {}
+
+    def put_int(self, name: str, rows: np.ndarray, values: np.ndarray) -> None:
+        if name not in self.ints:
+            self.ints[name] = (np.zeros(self.n, dtype=np.int64), np.zeros(self.n, dtype=bool))
+        out, valid = self.ints[name]
+        out[rows] = values
+        valid[rows] = True
+
+    def put_segments(self, name: str, rows: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> None:
+        self.segments.setdefault(name, []).append((rows, offsets.astype(np.int64), np.maximum(lengths.astype(np.int64), 0)))
+
+    def put_objects(self, name: str, rows: np.ndarray, values: list) -> None:
+        self.objects.setdefault(name, []).append((rows, values))
+
+    def arrays(self, buf: np.ndarray) -> dict[str, pa.Array]:
+        out: dict[str, pa.Array] = {}
+        for name, (values, valid) in self.ints.items():
+            out[name] = pa.array(values, mask=~valid)
+        for name, parts in self.segments.items():
+            rows = np.concatenate([p[0] for p in parts])
+            offsets = np.concatenate([p[1] for p in parts])
+            lengths = np.concatenate([p[2] for p in parts])
+            order = np.argsort(rows, kind="stable")
+            rows, offsets, lengths = rows[order], offsets[order], lengths[order]
+            if name in _STRLIST_COLUMNS:
+                out[name] = _strlist_column(buf, rows, offsets, lengths, self.n)
+            else:
+                lengths = _until_first_nul(buf, offsets, lengths) if len(rows) else lengths
+                out[name] = _varlen_column(buf, rows, offsets, lengths, self.n, pa.string())
+        for name, parts in self.objects.items():
+            values: list = [None] * self.n
+            for rows, items in parts:
+                for row, item in zip(rows.tolist(), items):
+                    values[row] = item
+            out[name] = pa.array(values, type=pa.binary() if name in _BINARY_COLUMNS else pa.string())
+        return out
+
+
+class BatchBuilder:
+    """Turns spans of copied records into raw event batches; keeps the event counter across batches."""
+
+    def __init__(self, clock_offset_ns: int, *, proc_root: str = "/proc") -> None:
+        self.clock_offset_ns = clock_offset_ns
+        self.next_num = 1
+        self.proc_root = proc_root
+        self._buf = np.zeros(0, dtype=np.uint8)
+
+    def build(self, buf: np.ndarray, spans: list[tuple[RecordLayout, int, int]]) -> pa.RecordBatch | None:
+        """`spans`: (layout, byte offset in `buf`, record count) of each ring's copied records."""
+        parts = [(layout, offset, count) for layout, offset, count in spans if count]
+        if not parts:
+            return None
+        self._buf = buf
+        # One gather of the 88-byte headers of every record (rings concatenated, then timestamp order).
+        raw = np.concatenate([buf[offset: offset + count * layout.slot].reshape(count, layout.slot)
+                              [:, RINGBUF_HEADER: RINGBUF_HEADER + HEADER.itemsize] for layout, offset, count in parts])
+        record_at = np.concatenate([offset + RINGBUF_HEADER + layout.slot * np.arange(count, dtype=np.int64)
+                                    for layout, offset, count in parts])
+        ts = raw[:, :8].copy().view("<u8").ravel()
+        if len(ts) > 1 and (ts[1:] < ts[:-1]).any():
+            order = np.argsort(ts, kind="stable")
+            raw, record_at = raw[order], record_at[order]
+        table = raw.view(HEADER).ravel()
+        h = {name: table[name] for name in HEADER.names}
+        n = len(table)
+        nr = h["nr"].astype(np.int64)
+        evt = h["evt"]
+        is_syscall = nr != NOT_A_SYSCALL
+        columns: dict[str, pa.Array] = {
+            "evt.num": pa.array(np.arange(self.next_num, self.next_num + n, dtype=np.uint64)),
+            "evt.rawtime": pa.array(h["ts"] + np.uint64(self.clock_offset_ns)),
+            "evt.cpu": pa.array(h["cpu"].astype(np.int16)),
+            "thread.tid": pa.array(h["tid"].astype(np.int64)),
+            "evt.type_id": pa.array(evt),
+            "evt.type": pa.DictionaryArray.from_arrays(pa.array(_TYPE_BY_NR[nr]), _TYPE_DICTIONARY),
+            "evt.dir": pa.DictionaryArray.from_arrays(pa.array((evt & 1).astype(np.int32)), _DIR_DICTIONARY),
+            "evt.category": pa.DictionaryArray.from_arrays(pa.array(_CATEGORY_BY_NR[nr]), _CATEGORY_DICTIONARY),
+            "evt.is_internal": pa.array(np.zeros(n, dtype=bool)),
+            "evt.rawres": pa.array(h["res"], mask=~is_syscall),
+        }
+        self.next_num += n
+        args = _Columns(n)
+        present, inverse = np.unique(nr, return_inverse=True)
+        grouped = np.argsort(inverse, kind="stable")
+        bounds = np.searchsorted(inverse[grouped], np.arange(len(present) + 1))
+        for g, code in enumerate(present.tolist()):
+            rows = grouped[bounds[g]: bounds[g + 1]]
+            if code == NOT_A_SYSCALL:
+                _procexit(args, rows, h)
+            else:
+                self._syscall(args, BY_NR[code], rows, h, record_at, buf)
+        columns.update(dict(sorted(args.arrays(buf).items())))
+        return pa.RecordBatch.from_pydict(columns)
+
+    def _syscall(self, args: _Columns, spec: Syscall, rows: np.ndarray, h: dict, record_at: np.ndarray,
+                 buf: np.ndarray) -> None:
+        layout_areas = _AREAS[spec.ring]
+        if spec.event == et.GENERIC_X:
+            args.put_int("arg.ID", rows, np.full(len(rows), sc_code(spec.name), dtype=np.int64))
+        for column, source in spec.columns:
+            if source == "res":
+                args.put_int(column, rows, h["res"][rows])
+            elif source.startswith("a"):
+                index, _, conversion = source[1:].partition(":")
+                values = h["a"][rows, int(index)]
+                args.put_int(column, rows, convert.CONVERTERS[conversion or "int"](values))
+            elif source in layout_areas:
+                offset = layout_areas[source]
+                args.put_segments(column, rows, record_at[rows] + offset, h["len"][rows, AREA_LEN_INDEX[source]])
+            elif source == "@tid":
+                args.put_int(column, rows, h["tid"][rows].astype(np.int64))
+            elif source == "@pid":
+                args.put_int(column, rows, h["pid"][rows].astype(np.int64))
+            elif source == "@creat":
+                args.put_int(column, rows, np.full(len(rows), convert.CREAT_FLAGS, dtype=np.int64))
+            elif source == "@exec":
+                self._exec(args, rows, h, record_at)
+            elif source.startswith("@tuple") or source == "@sockaddr":
+                _sockets(args, column, source, rows, h, record_at, buf)
+            else:
+                raise ValueError(f"{spec.name}: unknown column source {source}")
+        if spec.handler == "exit_clone":
+            _clone_flags(args, spec, rows, h)
+
+    def _exec(self, args: _Columns, rows: np.ndarray, h: dict, record_at: np.ndarray) -> None:
+        areas = _AREAS["big"]
+        ok = h["res"][rows] == 0
+        good, bad = rows[ok], rows[~ok]
+        buf_args = record_at[good] + areas["b0"]
+        total = h["len"][good, 2].astype(np.int64)
+        args.put_segments("arg.exe", bad, record_at[bad] + areas["s0"], h["len"][bad, 0])
+        if len(good):
+            self._exec_success(args, good, h, record_at, buf_args, total)
+
+    def _exec_success(self, args, good, h, record_at, buf_args, total) -> None:
+        areas = _AREAS["big"]
+        buf = self._buf
+        exe_len = _until_first_nul(buf, buf_args, total)
+        args.put_segments("arg.exe", good, buf_args, exe_len)
+        rest = np.maximum(total - exe_len - 1, 0)
+        args.put_segments("arg.args", good, buf_args + exe_len + 1, rest)
+        args.put_segments("arg.env", good, record_at[good] + areas["b1"], h["len"][good, 3])
+        args.put_segments("arg.comm", good, record_at[good] + areas["s1"], h["len"][good, 1])
+        cwds, paths = [], []
+        path_at = record_at[good] + areas["s0"]
+        path_len = h["len"][good, 0].astype(np.int64)
+        for pid, at, length in zip(h["pid"][good].tolist(), path_at.tolist(), path_len.tolist()):
+            cwd = _readlink(f"{self.proc_root}/{pid}/cwd")
+            path = bytes(buf[at: at + length]).split(b"\0", 1)[0].decode("utf-8", "replace") if length else None
+            if path and not path.startswith("/") and cwd:
+                path = posixpath.normpath(posixpath.join(cwd, path))
+            cwds.append(cwd)
+            paths.append(path)
+        args.put_objects("arg.cwd", good, cwds)
+        args.put_objects("arg.trusted_exepath", good, paths)
+
+
+def _readlink(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+_AREAS = {ring: {area: at for area, (at, _size) in layout.areas.items()} for ring, layout in LAYOUTS.items()}
+
+
+def _procexit(args: _Columns, rows: np.ndarray, h: dict) -> None:
+    code = h["a"][rows, 0].astype(np.int64)
+    args.put_int("arg.status", rows, code)
+    args.put_int("arg.ret", rows, code >> 8)
+    args.put_int("arg.sig", rows, code & 0x7F)
+    args.put_int("arg.core", rows, (code >> 7) & 1)
+
+
+def _clone_flags(args: _Columns, spec: Syscall, rows: np.ndarray, h: dict) -> None:
+    """fork/vfork take no flags; in the child (result 0) the flags are unknown but a thread is recognisable."""
+    flags = convert.clone_flags(h["a"][rows, 0])
+    if spec.name == "fork":
+        flags[:] = 0
+    elif spec.name == "vfork":
+        flags[:] = convert.PPM_CL_CLONE_VFORK | convert.PPM_CL_CLONE_VM
+    child = h["res"][rows] == 0
+    thread = h["tid"][rows] != h["pid"][rows]
+    flags = np.where(child & thread, flags | convert.PPM_CL_CLONE_THREAD, flags)
+    args.put_int("arg.flags", rows, flags)
+
+
+# --- socket addresses (scap-format.md section 6: addresses in network order, ports little-endian) ----------
+
+def _user_sockaddr(raw: bytes) -> tuple[int, bytes, int, str] | None:
+    """(family, address bytes, port, unix path) of a user `struct sockaddr`."""
+    if len(raw) < 2:
+        return None
+    family = struct.unpack_from("<H", raw)[0]
+    if family == 2 and len(raw) >= 8:
+        return 2, raw[4:8], struct.unpack_from(">H", raw, 2)[0], ""
+    if family == 10 and len(raw) >= 24:
+        return 10, raw[8:24], struct.unpack_from(">H", raw, 2)[0], ""
+    if family == 1:
+        return 1, b"", 0, raw[2:].split(b"\0", 1)[0].decode("utf-8", "replace")
+    return None
+
+
+def _scap_sockaddr(addr: tuple[int, bytes, int, str] | None) -> bytes | None:
+    if addr is None:
+        return None
+    family, ip, port, path = addr
+    if family == 1:
+        return b"\x01" + path.encode() + b"\0"
+    return bytes([family]) + ip + port.to_bytes(2, "little")
+
+
+def _sockets(args: _Columns, column: str, source: str, rows: np.ndarray, h: dict, record_at: np.ndarray,
+             buf: np.ndarray) -> None:
+    base = HEADER.itemsize
+    values = []
+    for row in rows.tolist():
+        at = int(record_at[row]) + base
+        tuple_len, addr_len = int(h["len"][row, 0]), int(h["len"][row, 1])
+        raw_tuple = bytes(buf[at: at + tuple_len]) if tuple_len == SOCK_TUPLE_LEN else b""
+        user = _user_sockaddr(bytes(buf[at + SOCK_TUPLE_LEN: at + SOCK_TUPLE_LEN + addr_len])) if addr_len else None
+        values.append(_scap_sockaddr(user) if source == "@sockaddr" else _tuple(source, raw_tuple, user))
+    args.put_objects(column, rows, values)
+
+
+def _tuple(source: str, raw: bytes, user) -> bytes | None:
+    if not raw:
+        return None
+    family, lport, rport = struct.unpack_from("<HHH", raw)
+    width = 4 if family == 2 else 16
+    local, remote = raw[8: 8 + width], raw[24: 24 + width]
+    if family == 1:
+        path = user[3] if user and user[0] == 1 else ""
+        return b"\x01" + raw[8:16] + bytes(8) + path.encode() + b"\0"
+    if family not in (2, 10):
+        return None
+    if source == "@tuple_dest" and user is not None and user[0] == family:
+        remote, rport = user[1], user[2]
+    if source == "@tuple_in":  # accept: the peer (client) first, then our end (server)
+        return bytes([family]) + remote + rport.to_bytes(2, "little") + local + lport.to_bytes(2, "little")
+    return bytes([family]) + local + lport.to_bytes(2, "little") + remote + rport.to_bytes(2, "little")

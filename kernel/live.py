@@ -1,0 +1,156 @@
+"""Live syscall capture: the eBPF probes, the span readers of their rings and the batch builder, as a source of
+raw event batches for the capture stage (`stages.sources.LiveSource` adds the state engine).
+
+    capture = LiveCapture(config, rule_event_types=types)
+    for raw in capture.batches(control):     # in the capture process; stops when control.stop is set
+        ...                                  # capture.metadata: the host's threads, fds, users from /proc
+
+`batches` loads and attaches the probes (so nothing is traced before the capture process runs), then reads
+the host's state from /proc (threads, fds, users: `kernel.procfs`) to seed the state engine, then drains the
+rings: when `pipeline.batch_size` records are waiting or the oldest waiting one is `pipeline.flush_ms` old,
+all three rings are copied out (one memcpy each), merged by timestamp and turned into one raw batch. It waits
+on the ring map fds with epoll when idle. The probes are detached and unloaded when the generator ends,
+also on errors and on close().
+
+The sensor's own processes are not traced: the capture process itself is always ignored (by tgid, in the
+kernel); `ignore_pids` adds more, `ignore_descendants_of` ignores processes with all the children they fork
+from then on (the sensor passes its supervisor's pid, which ignores workers and outputs, restarts included;
+existing descendants are found in /proc at start).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import time
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from kernel import procfs
+from kernel.drops import KernelCounters, read_counters
+from kernel.events import BatchBuilder
+from kernel.loader import IGNORE, IGNORE_WITH_CHILDREN, CaptureUnavailable, Probes, check_requirements
+from kernel.records import LAYOUTS
+from kernel.ringreader import RingReader
+from kernel.syscalls import needed_syscalls
+
+RINGS = ("small", "path", "big")
+MAX_ROWS_PER_DRAIN = 65536  # per ring: bounds the copy buffer and a batch's latency
+IDLE_SLEEP_S = 0.002
+
+__all__ = ["CaptureUnavailable", "LiveCapture"]
+
+
+class LiveCapture:
+    """Raw event batches from the running kernel."""
+
+    def __init__(self, config: object, *, rule_event_types: Iterable[str] | None = None,
+                 ignore_pids: Iterable[int] = (), ignore_descendants_of: Iterable[int] = ()) -> None:
+        check_requirements()
+        pipeline = getattr(config, "pipeline", None)
+        engine = getattr(config, "engine", None)
+        self.batch_size = int(getattr(pipeline, "batch_size", 8192))
+        self.flush_s = int(getattr(pipeline, "flush_ms", 20)) / 1000
+        self.ring_bytes = int(getattr(engine, "ring_bytes", 16 << 20))
+        self.syscalls = needed_syscalls(None if rule_event_types is None else set(rule_event_types),
+                                        getattr(config, "base_syscalls", None))
+        self.ignore_pids = set(ignore_pids)
+        self.ignore_descendants_of = set(ignore_descendants_of)
+        self.probes: Probes | None = None
+        self.metadata: procfs.HostState | None = None
+        self.events_read = 0
+        self.started = None  # set to a threading/multiprocessing Event by callers that want to know
+
+    # --- the source interface -----------------------------------------------------------------------------
+    def batches(self, control: object) -> Iterator[pa.RecordBatch]:
+        """Raw event batches until `control.stop` is set; `metadata` is ready before the first one."""
+        probes = Probes.load(self.syscalls, ring_bytes=self.ring_bytes,
+                             ignore=self.ignore_pids | {os.getpid()},
+                             ignore_with_children=self.ignore_descendants_of)
+        self.probes = probes
+        readers: list[RingReader] = []
+        epoll = select.epoll()
+        try:
+            probes.ignore(_descendants(self.ignore_descendants_of), IGNORE_WITH_CHILDREN)
+            readers = [RingReader(probes.ring_fd(ring), probes.ring_bytes[ring], LAYOUTS[ring]) for ring in RINGS]
+            for reader in readers:
+                epoll.register(reader.fd, select.EPOLLIN)
+            builder = BatchBuilder(time.time_ns() - time.monotonic_ns())
+            self.metadata = procfs.scan()
+            if self.started is not None:
+                self.started.set()
+            yield from self._drain_loop(control, readers, builder, epoll)
+        finally:
+            epoll.close()
+            for reader in readers:
+                reader.close()
+            self.probes = None
+            probes.close()
+
+    def counters(self) -> KernelCounters | None:
+        """Kernel counters (events written, dropped) while the probes are loaded; None otherwise."""
+        probes = self.probes
+        return read_counters(probes) if probes is not None and probes.bpf is not None else None
+
+    # --- draining -----------------------------------------------------------------------------------------
+    def _drain_loop(self, control, readers, builder, epoll) -> Iterator[pa.RecordBatch]:
+        limits = [min(reader.size // reader.slot, MAX_ROWS_PER_DRAIN) for reader in readers]
+        buf = np.empty(sum(limit * reader.slot for limit, reader in zip(limits, readers)), dtype=np.uint8)
+        oldest: float | None = None
+        while not control.stop.is_set():
+            waiting = sum(reader.waiting() for reader in readers)
+            if waiting == 0:
+                oldest = None
+                epoll.poll(self.flush_s)
+                continue
+            now = time.monotonic()
+            oldest = now if oldest is None else oldest
+            if waiting < self.batch_size and now - oldest < self.flush_s:
+                time.sleep(min(self.flush_s - (now - oldest), IDLE_SLEEP_S))
+                continue
+            oldest = None
+            batch = self._drain(readers, limits, builder, buf)
+            if batch is not None:
+                yield batch
+        batch = self._drain(readers, limits, builder, buf)
+        if batch is not None:
+            yield batch
+
+    def _drain(self, readers, limits, builder: BatchBuilder, buf: np.ndarray) -> pa.RecordBatch | None:
+        spans = []
+        at = 0
+        for reader, limit in zip(readers, limits):
+            count = reader.read_into(buf, at, limit)
+            spans.append((reader.layout, at, count))
+            at += limit * reader.slot
+        batch = builder.build(buf, spans)
+        if batch is not None:
+            self.events_read += batch.num_rows
+        return batch
+
+
+def _descendants(roots: Iterable[int], proc: str = "/proc") -> set[int]:
+    """Every living process below `roots` (from the PPid of each /proc entry)."""
+    roots = set(roots)
+    if not roots:
+        return set()
+    parent_of: dict[int, int] = {}
+    for entry in os.listdir(proc):
+        if entry.isdigit():
+            try:
+                with open(f"{proc}/{entry}/stat", "rb") as handle:
+                    stat = handle.read().decode("utf-8", "replace")
+                parent_of[int(entry)] = int(stat[stat.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found: set[int] = set()
+    frontier = set(roots)
+    while frontier:
+        frontier = {pid for pid, parent in parent_of.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+IGNORE_MODES = (IGNORE, IGNORE_WITH_CHILDREN)

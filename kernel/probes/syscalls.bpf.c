@@ -1,0 +1,556 @@
+// Saker's syscall probes (eBPF, compiled by BCC through kernel/loader.py).
+//
+// kernel/loader.py prepends #define lines for: every OFF_* kernel struct offset (read from the running
+// kernel's BTF by kernel/btf.py, never from headers), RING_*_PAGES (ring sizes) and the record layout
+// sizes below are checked against kernel/records.py at load time.
+//
+// Flow: one program stashes the six raw arguments of every traced syscall at sys_enter (per-thread LRU hash
+// keyed by pid_tgid); at sys_exit a handler program (chosen per syscall by the loader) builds one fixed-size
+// record with the result, the stashed arguments and, depending on the handler, user strings, a socket tuple
+// or exec data, and submits it to one of three BPF ring buffers (small / path / big records). The sensor's own
+// processes are skipped (hash `ignored` keyed by tgid; value 2 = also ignore the children it forks).
+// Records that do not fit in a full ring are counted per CPU (`counters`), never waited for.
+
+#define STR_LEN 256
+#define ARGS_LEN 1024
+#define ENV_LEN 512
+#define SOCK_TUPLE_LEN 40
+#define SOCKADDR_MAX 128
+#define NOARG 255
+
+// Header flags (truncation and context markers), mirrored in kernel/records.py.
+#define F_S0_TRUNC 1
+#define F_S1_TRUNC 2
+#define F_ARGS_TRUNC 4
+#define F_ENV_TRUNC 8
+#define F_NO_STASH 16
+
+// Per-syscall configuration flags (struct conf.flags), mirrored in kernel/syscalls.py.
+#define CF_SOCK_FD_RES 1
+#define CF_MSGHDR 2
+#define CF_CLONE3 4
+#define CF_EXECAT 8
+#define CF_FCNTL_DUP 16
+#define CF_OPENAT2 32
+
+// Counter slots, mirrored in kernel/drops.py.
+#define C_EVENTS 0
+#define C_DROPS 1
+#define C_NO_STASH 2
+
+#define PPME_PROCEXIT_1_E 186
+
+struct hdr {
+    u64 ts;
+    u32 tid;
+    u32 pid;
+    s64 res;
+    u16 evt;
+    u16 nr;
+    u16 cpu;
+    u16 flags;
+    u16 len[4];
+    u64 a[6];
+};
+
+struct small_rec {
+    struct hdr h;
+};
+
+struct path_rec {
+    struct hdr h;
+    char s0[STR_LEN];
+};
+
+struct big_rec {
+    struct hdr h;
+    char s0[STR_LEN];
+    char s1[STR_LEN];
+    char b0[ARGS_LEN];
+    char b1[ENV_LEN];
+};
+
+struct conf {
+    u16 evt;
+    u8 s0;
+    u8 s1;
+    u8 s2;
+    u8 flags;
+    u8 pad[2];
+};
+
+struct stash {
+    u64 a[6];
+};
+
+struct exec_path {
+    u16 len;
+    char name[STR_LEN];
+};
+
+BPF_RINGBUF_OUTPUT(ring_small, RING_SMALL_PAGES);
+BPF_RINGBUF_OUTPUT(ring_path, RING_PATH_PAGES);
+BPF_RINGBUF_OUTPUT(ring_big, RING_BIG_PAGES);
+BPF_ARRAY(conf, struct conf, 512);
+BPF_TABLE("lru_hash", u64, struct stash, stash, 16384);
+BPF_TABLE("lru_hash", u64, struct exec_path, exec_paths, 4096);
+BPF_HASH(ignored, u32, u8, 16384);
+BPF_PERCPU_ARRAY(counters, u64, 4);
+BPF_PERCPU_ARRAY(exec_scratch, struct exec_path, 1);
+
+static __always_inline void count(u32 slot) {
+    u64 *value = counters.lookup(&slot);
+    if (value)
+        *value += 1;
+}
+
+static __always_inline u64 read_u64(u64 addr) {
+    u64 value = 0;
+    bpf_probe_read_kernel(&value, sizeof(value), (void *)addr);
+    return value;
+}
+
+static __always_inline u32 read_u32(u64 addr) {
+    u32 value = 0;
+    bpf_probe_read_kernel(&value, sizeof(value), (void *)addr);
+    return value;
+}
+
+static __always_inline u16 read_u16(u64 addr) {
+    u16 value = 0;
+    bpf_probe_read_kernel(&value, sizeof(value), (void *)addr);
+    return value;
+}
+
+static __always_inline int is_ignored(u64 id) {
+    u32 tgid = id >> 32;
+    return ignored.lookup(&tgid) != 0;
+}
+
+// The stashed arguments of this thread's syscall (zeros and F_NO_STASH when the enter was not seen).
+static __always_inline u16 take_stash(u64 id, struct stash *out) {
+    struct stash *found = stash.lookup(&id);
+    if (!found) {
+        count(C_NO_STASH);
+        return F_NO_STASH;
+    }
+    __builtin_memcpy(out, found, sizeof(*out));
+    stash.delete(&id);
+    return 0;
+}
+
+static __always_inline void fill_hdr(struct hdr *h, u64 id, u16 nr, s64 ret, u16 evt, u16 flags, struct stash *s) {
+    h->ts = bpf_ktime_get_ns();
+    h->tid = (u32)id;
+    h->pid = id >> 32;
+    h->res = ret;
+    h->evt = evt;
+    h->nr = nr;
+    h->cpu = bpf_get_smp_processor_id();
+    h->flags = flags;
+    h->len[0] = 0;
+    h->len[1] = 0;
+    h->len[2] = 0;
+    h->len[3] = 0;
+    h->a[0] = s->a[0];
+    h->a[1] = s->a[1];
+    h->a[2] = s->a[2];
+    h->a[3] = s->a[3];
+    h->a[4] = s->a[4];
+    h->a[5] = s->a[5];
+}
+
+static __always_inline struct conf *conf_of(u32 nr) {
+    return conf.lookup(&nr);
+}
+
+// A user string into `dst` (STR_LEN bytes); its length with the NUL goes to *len; truncation sets `trunc`.
+static __always_inline u16 read_str(char *dst, u64 ptr, u16 *len, u16 trunc) {
+    long n = bpf_probe_read_user_str(dst, STR_LEN, (void *)ptr);
+    if (n <= 0) {
+        *len = 0;
+        return 0;
+    }
+    *len = (u16)n;
+    return n >= STR_LEN ? trunc : 0;
+}
+
+// --- sys_enter: stash the raw arguments -----------------------------------------------------------------
+
+int on_enter(void *ctx) {
+    u64 id = bpf_get_current_pid_tgid();
+    if (is_ignored(id))
+        return 0;
+    struct stash s = {};
+    bpf_probe_read_kernel(&s.a, sizeof(s.a), (char *)ctx + 16);
+    stash.update(&id, &s);
+    return 0;
+}
+
+// --- sys_exit handlers ----------------------------------------------------------------------------------
+
+struct exit_args {
+    u16 nr;
+    s64 ret;
+    u64 id;
+};
+
+static __always_inline void exit_args_of(void *ctx, struct exit_args *e) {
+    int nr = 0;
+    s64 ret = 0;
+    bpf_probe_read_kernel(&nr, sizeof(nr), (char *)ctx + 8);
+    bpf_probe_read_kernel(&ret, sizeof(ret), (char *)ctx + 16);
+    e->nr = (u16)nr;
+    e->ret = ret;
+    e->id = bpf_get_current_pid_tgid();
+}
+
+// Result and arguments only.
+int exit_small(void *ctx) {
+    struct exit_args e;
+    exit_args_of(ctx, &e);
+    struct stash s = {};
+    u16 flags = take_stash(e.id, &s);
+    if (is_ignored(e.id))
+        return 0;
+    struct conf *c = conf_of(e.nr);
+    if (!c)
+        return 0;
+    // fcntl: only the commands that duplicate an fd (F_DUPFD, F_DUPFD_CLOEXEC) change state.
+    if ((c->flags & CF_FCNTL_DUP) && s.a[1] != 0 && s.a[1] != 1030)
+        return 0;
+    struct small_rec *r = ring_small.ringbuf_reserve(sizeof(struct small_rec));
+    if (!r) {
+        count(C_DROPS);
+        return 0;
+    }
+    fill_hdr(&r->h, e.id, e.nr, e.ret, c->evt, flags, &s);
+    ring_small.ringbuf_submit(r, 0);
+    count(C_EVENTS);
+    return 0;
+}
+
+// Result, arguments and one user string (a path or a name) from argument c->s0.
+int exit_str(void *ctx) {
+    struct exit_args e;
+    exit_args_of(ctx, &e);
+    struct stash s = {};
+    u16 flags = take_stash(e.id, &s);
+    if (is_ignored(e.id))
+        return 0;
+    struct conf *c = conf_of(e.nr);
+    if (!c)
+        return 0;
+    u8 s0 = c->s0;
+    u16 evt = c->evt;
+    u8 cflags = c->flags;
+    struct path_rec *r = ring_path.ringbuf_reserve(sizeof(struct path_rec));
+    if (!r) {
+        count(C_DROPS);
+        return 0;
+    }
+    if (cflags & CF_OPENAT2) {
+        // struct open_how { u64 flags; u64 mode; u64 resolve; } replaces the pointer and size arguments.
+        u64 how[3] = {};
+        bpf_probe_read_user(&how, sizeof(how), (void *)s.a[2]);
+        s.a[2] = how[0];
+        s.a[3] = how[1];
+        s.a[4] = how[2];
+    }
+    fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
+    if (s0 < 6)
+        r->h.flags |= read_str(r->s0, s.a[s0 & 7], &r->h.len[0], F_S0_TRUNC);
+    ring_path.ringbuf_submit(r, 0);
+    count(C_EVENTS);
+    return 0;
+}
+
+// Result, arguments and up to three user strings (rename/link/symlink pairs, mount's dev, dir and type).
+int exit_str2(void *ctx) {
+    struct exit_args e;
+    exit_args_of(ctx, &e);
+    struct stash s = {};
+    u16 flags = take_stash(e.id, &s);
+    if (is_ignored(e.id))
+        return 0;
+    struct conf *c = conf_of(e.nr);
+    if (!c)
+        return 0;
+    u8 s0 = c->s0, s1 = c->s1, s2 = c->s2;
+    u16 evt = c->evt;
+    struct big_rec *r = ring_big.ringbuf_reserve(sizeof(struct big_rec));
+    if (!r) {
+        count(C_DROPS);
+        return 0;
+    }
+    fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
+    if (s0 < 6)
+        r->h.flags |= read_str(r->s0, s.a[s0 & 7], &r->h.len[0], F_S0_TRUNC);
+    if (s1 < 6)
+        r->h.flags |= read_str(r->s1, s.a[s1 & 7], &r->h.len[1], F_S1_TRUNC);
+    if (s2 < 6)
+        read_str(r->b0, s.a[s2 & 7], &r->h.len[2], 0);
+    ring_big.ringbuf_submit(r, 0);
+    count(C_EVENTS);
+    return 0;
+}
+
+// The socket behind `fd` of the current task (0 when there is none).
+static __always_inline u64 sock_of_fd(u64 fd) {
+    u64 task = bpf_get_current_task();
+    u64 files = read_u64(task + OFF_TASK_FILES);
+    u64 fdt = read_u64(files + OFF_FILES_FDT);
+    u32 max_fds = read_u32(fdt + OFF_FDT_MAX_FDS);
+    if (fd >= max_fds)
+        return 0;
+    u64 fd_array = read_u64(fdt + OFF_FDT_FD);
+    u64 file = read_u64(fd_array + fd * 8);
+    if (!file)
+        return 0;
+    u64 socket = read_u64(file + OFF_FILE_PRIVATE);
+    if (!socket)
+        return 0;
+    return read_u64(socket + OFF_SOCKET_SK);
+}
+
+// Raw tuple at dst: u16 family, u16 local port, u16 remote port (host order), u16 0, local addr[16],
+// remote addr[16]. Unix sockets: local addr = the sock's address (its identity), remote = 0.
+static __always_inline u16 read_tuple(char *dst, u64 sk) {
+    if (!sk)
+        return 0;
+    u16 family = read_u16(sk + OFF_SKC_FAMILY);
+    u16 lport = read_u16(sk + OFF_SKC_NUM);
+    u16 rport = read_u16(sk + OFF_SKC_DPORT);
+    rport = (rport >> 8) | (rport << 8);
+    __builtin_memcpy(dst, &family, 2);
+    __builtin_memcpy(dst + 2, &lport, 2);
+    __builtin_memcpy(dst + 4, &rport, 2);
+    if (family == 2) {
+        bpf_probe_read_kernel(dst + 8, 4, (void *)(sk + OFF_SKC_RCV_SADDR));
+        bpf_probe_read_kernel(dst + 24, 4, (void *)(sk + OFF_SKC_DADDR));
+    } else if (family == 10) {
+        bpf_probe_read_kernel(dst + 8, 16, (void *)(sk + OFF_SKC_V6_RCV_SADDR));
+        bpf_probe_read_kernel(dst + 24, 16, (void *)(sk + OFF_SKC_V6_DADDR));
+    } else if (family == 1) {
+        __builtin_memcpy(dst + 8, &sk, 8);
+    } else {
+        return 0;
+    }
+    return SOCK_TUPLE_LEN;
+}
+
+// Socket calls: the socket's tuple (fd = argument 0, or the result for accept) and the user's sockaddr
+// (argument c->s0 with its length in c->s1, or the msg_name of a msghdr).
+int exit_sock(void *ctx) {
+    struct exit_args e;
+    exit_args_of(ctx, &e);
+    struct stash s = {};
+    u16 flags = take_stash(e.id, &s);
+    if (is_ignored(e.id))
+        return 0;
+    struct conf *c = conf_of(e.nr);
+    if (!c)
+        return 0;
+    u8 s0 = c->s0, s1 = c->s1, cflags = c->flags;
+    u16 evt = c->evt;
+    struct path_rec *r = ring_path.ringbuf_reserve(sizeof(struct path_rec));
+    if (!r) {
+        count(C_DROPS);
+        return 0;
+    }
+    fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
+    u64 fd = (cflags & CF_SOCK_FD_RES) ? (u64)e.ret : (u64)(u32)s.a[0];
+    if (e.ret >= 0 || e.ret == -115)  // -EINPROGRESS: a non-blocking connect has its local address
+        r->h.len[0] = read_tuple(r->s0, sock_of_fd(fd));
+    u64 addr = 0, addrlen = 0;
+    if (cflags & CF_MSGHDR) {
+        if (s0 < 6) {
+            u64 msg = s.a[s0 & 7];
+            bpf_probe_read_user(&addr, 8, (void *)msg);
+            u32 namelen = 0;
+            bpf_probe_read_user(&namelen, 4, (void *)(msg + 8));
+            addrlen = namelen;
+        }
+    } else if (s0 < 6 && s1 < 6) {
+        addr = s.a[s0 & 7];
+        addrlen = s.a[s1 & 7];
+    }
+    if (addr && addrlen) {
+        u32 n = addrlen > SOCKADDR_MAX ? SOCKADDR_MAX : (u32)addrlen;
+        if (n > SOCKADDR_MAX)
+            n = SOCKADDR_MAX;
+        if (bpf_probe_read_user(r->s0 + SOCK_TUPLE_LEN, n, (void *)addr) == 0)
+            r->h.len[1] = n;
+    }
+    ring_path.ringbuf_submit(r, 0);
+    count(C_EVENTS);
+    return 0;
+}
+
+static __always_inline u32 parent_tgid(u64 task) {
+    return read_u32(read_u64(task + OFF_TASK_REAL_PARENT) + OFF_TASK_TGID);
+}
+
+// clone/clone3/fork/vfork, in the parent (result = child tid) and in the child (result 0).
+// a[] = clone flags (raw; 0 in the child, whose arguments were never stashed), parent tgid, uid, gid,
+// loginuid; s0 = comm.
+int exit_clone(void *ctx) {
+    struct exit_args e;
+    exit_args_of(ctx, &e);
+    struct stash s = {};
+    u16 flags = e.ret == 0 ? 0 : take_stash(e.id, &s);
+    if (is_ignored(e.id))
+        return 0;
+    struct conf *c = conf_of(e.nr);
+    if (!c)
+        return 0;
+    u16 evt = c->evt;
+    u8 cflags = c->flags;
+    struct path_rec *r = ring_path.ringbuf_reserve(sizeof(struct path_rec));
+    if (!r) {
+        count(C_DROPS);
+        return 0;
+    }
+    u64 clone_flags = s.a[0];
+    if ((cflags & CF_CLONE3) && e.ret != 0)
+        bpf_probe_read_user(&clone_flags, 8, (void *)s.a[0]);
+    u64 task = bpf_get_current_task();
+    u64 ugid = bpf_get_current_uid_gid();
+    s.a[0] = e.ret == 0 ? 0 : clone_flags;
+    s.a[1] = parent_tgid(task);
+    s.a[2] = (u32)ugid;
+    s.a[3] = ugid >> 32;
+    s.a[4] = read_u32(task + OFF_TASK_LOGINUID);
+    s.a[5] = 0;
+    fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
+    bpf_get_current_comm(r->s0, 16);
+    r->h.len[0] = 16;
+    ring_path.ringbuf_submit(r, 0);
+    count(C_EVENTS);
+    return 0;
+}
+
+// sched_process_exec fires inside a successful execve, before its exit: keep the path the kernel executed.
+TRACEPOINT_PROBE(sched, sched_process_exec) {
+    u64 id = bpf_get_current_pid_tgid();
+    if (is_ignored(id))
+        return 0;
+    u32 zero = 0;
+    struct exec_path *p = exec_scratch.lookup(&zero);
+    if (!p)
+        return 0;
+    unsigned short loc = args->data_loc_filename & 0xFFFF;
+    long n = bpf_probe_read_kernel_str(p->name, STR_LEN, (char *)args + loc);
+    p->len = n > 0 ? (u16)n : 0;
+    exec_paths.update(&id, p);
+    return 0;
+}
+
+// execve/execveat. Success: s0 = executed path, s1 = comm, b0 = the argv area, b1 = the env area (both
+// NUL-separated, capped); failure: s0 = the filename argument. a[] = parent tgid, loginuid, uid, gid, full
+// argv length, full env length.
+int exit_exec(void *ctx) {
+    struct exit_args e;
+    exit_args_of(ctx, &e);
+    struct stash s = {};
+    u16 flags = take_stash(e.id, &s);
+    if (is_ignored(e.id))
+        return 0;
+    struct conf *c = conf_of(e.nr);
+    if (!c)
+        return 0;
+    u16 evt = c->evt;
+    u8 cflags = c->flags;
+    struct big_rec *r = ring_big.ringbuf_reserve(sizeof(struct big_rec));
+    if (!r) {
+        count(C_DROPS);
+        return 0;
+    }
+    u64 filename = (cflags & CF_EXECAT) ? s.a[1] : s.a[0];
+    u64 task = bpf_get_current_task();
+    u64 ugid = bpf_get_current_uid_gid();
+    s.a[0] = parent_tgid(task);
+    s.a[1] = read_u32(task + OFF_TASK_LOGINUID);
+    s.a[2] = (u32)ugid;
+    s.a[3] = ugid >> 32;
+    s.a[4] = 0;
+    s.a[5] = 0;
+    fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
+    bpf_get_current_comm(r->s1, 16);
+    r->h.len[1] = 16;
+    if (e.ret != 0) {
+        r->h.flags |= read_str(r->s0, filename, &r->h.len[0], F_S0_TRUNC);
+        ring_big.ringbuf_submit(r, 0);
+        count(C_EVENTS);
+        return 0;
+    }
+    struct exec_path *p = exec_paths.lookup(&e.id);
+    if (p) {
+        u16 n = p->len;
+        if (n > STR_LEN)
+            n = STR_LEN;
+        bpf_probe_read_kernel(r->s0, n, p->name);
+        r->h.len[0] = n;
+        exec_paths.delete(&e.id);
+    }
+    u64 mm = read_u64(task + OFF_TASK_MM);
+    u64 arg_start = read_u64(mm + OFF_MM_ARG_START);
+    u64 arg_end = read_u64(mm + OFF_MM_ARG_END);
+    u64 env_start = read_u64(mm + OFF_MM_ENV_START);
+    u64 env_end = read_u64(mm + OFF_MM_ENV_END);
+    u64 args_len = arg_end > arg_start ? arg_end - arg_start : 0;
+    u64 env_len = env_end > env_start ? env_end - env_start : 0;
+    r->h.a[4] = args_len;
+    r->h.a[5] = env_len;
+    u32 n = args_len > ARGS_LEN ? ARGS_LEN : (u32)args_len;
+    if (args_len > ARGS_LEN)
+        r->h.flags |= F_ARGS_TRUNC;
+    if (n > ARGS_LEN)
+        n = ARGS_LEN;
+    if (bpf_probe_read_user(r->b0, n, (void *)arg_start) == 0)
+        r->h.len[2] = n;
+    u32 m = env_len > ENV_LEN ? ENV_LEN : (u32)env_len;
+    if (env_len > ENV_LEN)
+        r->h.flags |= F_ENV_TRUNC;
+    if (m > ENV_LEN)
+        m = ENV_LEN;
+    if (bpf_probe_read_user(r->b1, m, (void *)env_start) == 0)
+        r->h.len[3] = m;
+    ring_big.ringbuf_submit(r, 0);
+    count(C_EVENTS);
+    return 0;
+}
+
+// A thread ends (exit, exit_group, fatal signal): procexit with the exit code in a[0].
+TRACEPOINT_PROBE(sched, sched_process_exit) {
+    u64 id = bpf_get_current_pid_tgid();
+    u32 tgid = id >> 32;
+    if (is_ignored(id)) {
+        if ((u32)id == tgid)
+            ignored.delete(&tgid);  // the pid may be reused by an unrelated process
+        return 0;
+    }
+    struct small_rec *r = ring_small.ringbuf_reserve(sizeof(struct small_rec));
+    if (!r) {
+        count(C_DROPS);
+        return 0;
+    }
+    struct stash s = {};
+    s.a[0] = read_u32(bpf_get_current_task() + OFF_TASK_EXIT_CODE);
+    fill_hdr(&r->h, id, 0xFFFF, 0, PPME_PROCEXIT_1_E, 0, &s);
+    ring_small.ringbuf_submit(r, 0);
+    count(C_EVENTS);
+    return 0;
+}
+
+// Children of a process ignored with its descendants (value 2) are ignored too, from their first event.
+TRACEPOINT_PROBE(sched, sched_process_fork) {
+    u32 parent = bpf_get_current_pid_tgid() >> 32;
+    u8 *mode = ignored.lookup(&parent);
+    if (!mode || *mode != 2)
+        return 0;
+    u32 child = args->child_pid;
+    u8 follow = 2;
+    ignored.update(&child, &follow);
+    return 0;
+}

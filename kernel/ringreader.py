@@ -1,0 +1,81 @@
+"""Span reader of a BPF ring buffer map: whole spans of records at once, no callback per event.
+
+The map fd is mmap'ed the way libbpf does it: the consumer page read/write at offset 0, the producer page and
+the data area read-only at offset one page, the data area mapped twice in a row so that a span that wraps is
+contiguous. A read takes the producer and consumer positions, views the waiting span as fixed-size records
+(every record of a ring has the same size), stops at the first record whose header still has the busy bit
+(reserved, not yet submitted), copies the span out in one `memcpy` into the caller's buffer and then stores
+the new consumer position, which frees the space for the kernel.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+
+import numpy as np
+
+from kernel.records import BUSY_BIT, DISCARD_BIT, RINGBUF_HEADER, RecordLayout
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+class RingFormatError(RuntimeError):
+    """A record whose length is not the ring's record size: the probes and `kernel.records` disagree."""
+
+
+class RingReader:
+    """One ring of fixed-size records."""
+
+    def __init__(self, map_fd: int, data_size: int, layout: RecordLayout) -> None:
+        if data_size & (data_size - 1) or data_size % PAGE:
+            raise ValueError(f"ring size {data_size} is not a power-of-two number of pages")
+        self.fd = map_fd
+        self.size = data_size
+        self.mask = data_size - 1
+        self.layout = layout
+        self.slot = layout.slot
+        self._consumer_map = mmap.mmap(map_fd, PAGE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
+        self._producer_map = mmap.mmap(map_fd, PAGE + 2 * data_size, mmap.MAP_SHARED, mmap.PROT_READ, offset=PAGE)
+        self._consumer = np.frombuffer(self._consumer_map, dtype="<u8", count=1)
+        self._producer = np.frombuffer(self._producer_map, dtype="<u8", count=1)
+        self._data = np.frombuffer(self._producer_map, dtype=np.uint8, offset=PAGE)
+
+    def waiting(self) -> int:
+        """Records submitted or reserved and not consumed yet."""
+        return int(self._producer[0] - self._consumer[0]) // self.slot
+
+    def read_into(self, out: np.ndarray, at: int, limit: int) -> int:
+        """Copy up to `limit` complete records into `out[at:]` (bytes, slot by slot); return how many."""
+        consumer = int(self._consumer[0])
+        producer = int(self._producer[0])
+        count = min((producer - consumer) // self.slot, limit, (len(out) - at) // self.slot)
+        if count <= 0:
+            return 0
+        start = consumer & self.mask
+        headers = np.ndarray((count,), dtype="<u4", buffer=self._data, offset=start, strides=(self.slot,))
+        busy = (headers & np.uint32(BUSY_BIT)) != 0
+        if busy.any():
+            count = int(np.argmax(busy))
+            if count == 0:
+                return 0
+            headers = headers[:count]
+        lengths = headers & np.uint32(~(BUSY_BIT | DISCARD_BIT) & 0xFFFFFFFF)
+        if (lengths != self.layout.size).any():
+            bad = int(lengths[np.argmax(lengths != self.layout.size)])
+            raise RingFormatError(f"ring {self.layout.ring}: record of {bad} bytes, expected {self.layout.size}")
+        nbytes = count * self.slot
+        out[at: at + nbytes] = self._data[start: start + nbytes]
+        self._consumer[0] = consumer + nbytes
+        return count
+
+    def close(self) -> None:
+        # numpy views keep the mappings alive; drop them first so the mmaps can close.
+        self._consumer = self._producer = self._data = None
+        self._consumer_map.close()
+        self._producer_map.close()
+
+
+def records_view(buf: np.ndarray, offset: int, count: int, layout: RecordLayout, dtype: np.dtype) -> np.ndarray:
+    """The headers of `count` records copied at `buf[offset:]`, as a strided structured array."""
+    return np.ndarray((count,), dtype=dtype, buffer=buf, offset=offset + RINGBUF_HEADER, strides=(layout.slot,))

@@ -1,0 +1,325 @@
+"""Live eBPF capture against real commands: each scenario runs in a child process while the capture runs in this
+test process; its events are found after enrichment by the state engine (pid, ppid, exe, args, path, address,
+result). Runs as root (CI: `pytest -m root`); skipped without root."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pyarrow.compute as pc
+import pytest
+
+pytestmark = pytest.mark.root
+
+if os.geteuid() != 0:
+    pytest.skip("live capture needs root", allow_module_level=True)
+
+from kernel.convert import CREAT_FLAGS, open_flags  # noqa: E402
+from kernel.live import LiveCapture  # noqa: E402
+from kernel.syscalls import needed_syscalls  # noqa: E402
+from stages.state.enrich import Enricher  # noqa: E402
+
+FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.ppid", "proc.name", "proc.exe",
+          "proc.exepath", "proc.args", "proc.cmdline", "fd.name", "fd.rip", "fd.rport", "fd.lip", "fd.typechar",
+          "evt.arg.target", "evt.arg.linkpath", "evt.arg.oldpath", "evt.arg.newpath", "evt.rawarg.request",
+          "evt.rawarg.uid", "evt.arg.name", "evt.rawarg.flags", "evt.dir", "evt.num", "user.uid", "proc.cwd"}
+DEADLINE_S = 60
+TEST_PID = os.getpid()
+
+
+def _config(ring_bytes: int = 4 << 20) -> SimpleNamespace:
+    return SimpleNamespace(pipeline=SimpleNamespace(batch_size=4096, flush_ms=10),
+                           engine=SimpleNamespace(ring_bytes=ring_bytes), base_syscalls=None)
+
+
+def _python(code: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code], **kwargs)
+
+
+class Scenarios:
+    """Runs every scenario once and remembers the pids and facts the tests look for."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.pids: dict[str, int] = {}
+        self.facts: dict[str, object] = {}
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._exec_with_args()
+            self._opens()
+            self._connect()
+            self._links()
+            self._ptrace()
+            self._memfd_exec()
+            self._setuid()
+        except BaseException as exc:  # surfaced by the fixture
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def _wait(self, name: str, proc: subprocess.Popen) -> None:
+        self.pids[name] = proc.pid
+        assert proc.wait(timeout=30) == 0, f"scenario {name} failed"
+
+    def _exec_with_args(self) -> None:
+        self._wait("echo", subprocess.Popen(["/bin/echo", "saker-live-arg", "second arg"], stdout=subprocess.DEVNULL))
+
+    def _opens(self) -> None:
+        path = self.tmp / "opened.txt"
+        self.facts["open_path"] = str(path)
+        code = ("import os, ctypes\n"
+                f"fd = os.open({str(path)!r}, os.O_CREAT | os.O_WRONLY, 0o640); os.close(fd)\n"
+                "fd = os.open('opened.txt', os.O_RDONLY); os.close(fd)\n"
+                "libc = ctypes.CDLL(None, use_errno=True)\n"
+                "fd = libc.syscall(2, %r, 0, 0); os.close(fd)\n"
+                "libc.syscall(85, %r, 0o600)\n") % (str(path).encode(), str(self.tmp / "created").encode())
+        # The relative open resolves against the cwd the child was started in (read at its exec).
+        self._wait("open", _python(code, cwd=self.tmp))
+
+    def _connect(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+        self.facts["port"] = port
+        proc = _python(f"import socket; s = socket.create_connection(('127.0.0.1', {port})); s.close()")
+        conn, _ = listener.accept()
+        conn.close()
+        listener.close()
+        self._wait("connect", proc)
+
+    def _links(self) -> None:
+        target, link, hard = self.tmp / "target", self.tmp / "symlink", self.tmp / "hardlink"
+        target.write_text("x")
+        self.facts.update(target=str(target), symlink=str(link), hardlink=str(hard))
+        self._wait("links", _python(f"import os; os.symlink({str(target)!r}, {str(link)!r}); "
+                                    f"os.link({str(target)!r}, {str(hard)!r})"))
+
+    def _ptrace(self) -> None:
+        self._wait("ptrace", _python("import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
+                                     "assert libc.ptrace(0, 0, None, None) == 0"))
+
+    def _memfd_exec(self) -> None:
+        code = ("import os\n"
+                "fd = os.memfd_create('saker-memfd', 0)\n"
+                "os.write(fd, open('/bin/true', 'rb').read())\n"
+                "os.execv(f'/proc/self/fd/{fd}', ['saker-memfd-true', 'from-memfd'])\n")
+        self._wait("memfd", _python(code))
+
+    def _setuid(self) -> None:
+        self._wait("setuid", _python("import os; os.setuid(65534); os.close(os.open('/dev/null', os.O_RDONLY))"))
+
+
+@pytest.fixture(scope="module", name="captured")
+def fixture_captured(tmp_path_factory):
+    """One live capture while every scenario runs; returns (rows, scenarios, capture)."""
+    scenarios = Scenarios(tmp_path_factory.mktemp("live"))
+    capture = LiveCapture(_config(), rule_event_types=None)
+    capture.started = threading.Event()
+    control = SimpleNamespace(stop=threading.Event())
+    rows: list[dict] = []
+
+    def drive() -> None:
+        if capture.started.wait(DEADLINE_S):
+            scenarios.run()
+        else:
+            scenarios.error = TimeoutError("capture did not start")
+            scenarios.done.set()
+
+    threading.Thread(target=drive, daemon=True).start()
+    deadline = time.monotonic() + DEADLINE_S
+    watchdog = threading.Timer(DEADLINE_S, control.stop.set)
+    watchdog.start()
+    finished_at = None
+    enricher = None
+    try:
+        for raw in capture.batches(control):
+            enricher = enricher or Enricher(capture.metadata)
+            enriched = enricher.enrich(raw, FIELDS)
+            rows += enriched.filter(pc.equal(enriched.column("evt.dir"), "<")).to_pylist()
+            if scenarios.done.is_set():
+                # Every scenario has exited: stop once its last event (the setuid child's exit) is in.
+                finished_at = finished_at or time.monotonic()
+                last = scenarios.pids.get("setuid")
+                if any(r["evt.type"] == "setuid" and r["proc.pid"] == last for r in rows) or \
+                        time.monotonic() - finished_at > 5 or time.monotonic() > deadline:
+                    control.stop.set()
+    finally:
+        watchdog.cancel()
+        control.stop.set()
+    if scenarios.error is not None:
+        raise scenarios.error
+    return rows, scenarios, capture
+
+
+def _events(rows, pid, evt_type=None):
+    return [r for r in rows if r["proc.pid"] == pid and (evt_type is None or r["evt.type"] in
+                                                          ((evt_type,) if isinstance(evt_type, str) else evt_type))]
+
+
+def test_exec_with_arguments_has_pid_ppid_exe_and_args(captured):
+    """The echo child's execve shows its pid, this test as parent, argv[0] as exe and the arguments."""
+    rows, scenarios, _ = captured
+    pid = scenarios.pids["echo"]
+    execs = _events(rows, pid, "execve")
+    assert len(execs) == 1
+    event = execs[0]
+    assert event["evt.res"] == "SUCCESS"
+    assert event["proc.ppid"] == TEST_PID
+    assert event["proc.exe"] == "/bin/echo"
+    assert event["proc.exepath"] == "/bin/echo"
+    assert event["proc.name"] == "echo"
+    assert event["proc.args"] == "saker-live-arg second arg"
+    assert event["evt.dir"] == "<"
+
+
+def test_child_side_clone_links_the_child_to_this_process(captured):
+    """Before its exec the child is a copy of this process (clone exit in the child, result 0)."""
+    rows, scenarios, _ = captured
+    pid = scenarios.pids["echo"]
+    clones = [r for r in _events(rows, pid, ("clone", "clone3", "vfork", "fork")) if r["evt.rawres"] == 0]
+    assert clones, "no child-side clone exit"
+    assert clones[0]["proc.ppid"] == TEST_PID
+    assert clones[0]["thread.tid"] == pid
+
+
+def test_open_openat_creat_resolve_paths_and_flags(captured):
+    """openat (absolute and relative to the cwd), open and creat give the file's full path in fd.name."""
+    rows, scenarios, _ = captured
+    pid, path = scenarios.pids["open"], scenarios.facts["open_path"]
+    opens = [r for r in _events(rows, pid, ("openat", "open")) if r["fd.name"] == path]
+    kinds = sorted((r["evt.type"], r["evt.arg.name"]) for r in opens)
+    assert kinds == sorted([("open", path), ("openat", "opened.txt"), ("openat", path)])
+    created = [r for r in opens if r["evt.arg.name"] == path and r["evt.type"] == "openat"][0]
+    expected = int(open_flags(np.array([os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC], dtype=np.uint64))[0])
+    assert created["evt.rawarg.flags"] in (expected, expected & ~(1 << 12))
+    assert all(r["evt.res"] == "SUCCESS" and r["fd.typechar"] == "f" for r in opens)
+    creat = _events(rows, pid, "creat")
+    assert [r["fd.name"] for r in creat] == [str(Path(path).parent / "created")]
+    assert creat[0]["evt.rawarg.flags"] == CREAT_FLAGS
+
+
+def test_connect_to_loopback_listener_has_address_and_port(captured):
+    """The connect exit names the loopback listener as remote address and port of the socket."""
+    rows, scenarios, _ = captured
+    pid, port = scenarios.pids["connect"], scenarios.facts["port"]
+    connects = _events(rows, pid, "connect")
+    assert len(connects) == 1
+    event = connects[0]
+    assert event["evt.res"] == "SUCCESS"
+    assert (event["fd.rip"], event["fd.rport"], event["fd.lip"]) == ("127.0.0.1", port, "127.0.0.1")
+    assert event["fd.name"].endswith(f"->127.0.0.1:{port}")
+    assert event["proc.ppid"] == TEST_PID
+
+
+def test_symlink_and_link_carry_both_paths(captured):
+    """symlink(at) and link(at) exits carry the target and the new path."""
+    rows, scenarios, _ = captured
+    pid, facts = scenarios.pids["links"], scenarios.facts
+    symlinks = _events(rows, pid, ("symlink", "symlinkat"))
+    assert [(r["evt.arg.target"], r["evt.arg.linkpath"], r["evt.res"]) for r in symlinks] == \
+        [(facts["target"], facts["symlink"], "SUCCESS")]
+    links = _events(rows, pid, ("link", "linkat"))
+    assert [(r["evt.arg.oldpath"], r["evt.arg.newpath"], r["evt.res"]) for r in links] == \
+        [(facts["target"], facts["hardlink"], "SUCCESS")]
+
+
+def test_ptrace_traceme(captured):
+    """PTRACE_TRACEME is seen with the driver's request code (PPM_PTRACE_TRACEME = 1) and success."""
+    rows, scenarios, _ = captured
+    traces = _events(rows, scenarios.pids["ptrace"], "ptrace")
+    assert [(r["evt.rawarg.request"], r["evt.res"]) for r in traces] == [(1, "SUCCESS")]
+
+
+def test_memfd_create_then_exec_from_memfd(captured):
+    """memfd_create returns an fd; the exec through /proc/self/fd/N keeps pid, parent and the new argv."""
+    rows, scenarios, _ = captured
+    pid = scenarios.pids["memfd"]
+    memfds = _events(rows, pid, "memfd_create")
+    assert len(memfds) == 1 and memfds[0]["evt.rawres"] >= 3
+    assert memfds[0]["evt.arg.name"] == "saker-memfd"
+    fd = memfds[0]["evt.rawres"]
+    execs = [r for r in _events(rows, pid, "execve") if r["proc.exe"] == "saker-memfd-true"]
+    assert len(execs) == 1
+    event = execs[0]
+    assert (event["evt.res"], event["proc.args"], event["proc.ppid"]) == ("SUCCESS", "from-memfd", TEST_PID)
+    assert event["proc.exepath"] == f"/proc/self/fd/{fd}"
+
+
+def test_setuid_to_nobody(captured):
+    """setuid(65534) succeeds and carries the new uid."""
+    rows, scenarios, _ = captured
+    events = _events(rows, scenarios.pids["setuid"], "setuid")
+    assert [(r["evt.rawarg.uid"], r["evt.res"]) for r in events] == [(65534, "SUCCESS")]
+    assert events[0]["user.uid"] == 65534  # the state engine applies the new uid from that event on
+    after = [r for r in _events(rows, scenarios.pids["setuid"], ("open", "openat")) if r["fd.name"] == "/dev/null"]
+    assert [r["user.uid"] for r in after] == [65534]
+
+
+def test_chdir_moves_the_cwd(captured):
+    """A process started in a folder (chdir before exec) has that cwd, and relative paths resolve there."""
+    rows, scenarios, _ = captured
+    opens = [r for r in _events(rows, scenarios.pids["open"], "openat") if r["evt.arg.name"] == "opened.txt"]
+    assert [r["proc.cwd"] for r in opens] == [str(scenarios.tmp)]
+
+
+def test_own_process_is_not_traced_and_numbers_count_from_one(captured):
+    """Nothing from the capturing process itself; evt.num is 1, 2, 3... over the stream."""
+    rows, _, capture = captured
+    assert not [r for r in rows if r["proc.pid"] == TEST_PID]
+    nums = [r["evt.num"] for r in rows]
+    assert nums == sorted(nums) and nums[0] >= 1
+    assert capture.events_read >= len(rows)
+
+
+def _bpf_fds() -> list[str]:
+    out = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        if target.startswith("anon_inode:bpf") or target == "anon_inode:[perf_event]":
+            out.append(target)
+    return out
+
+
+def test_probes_are_gone_after_the_capture(captured):
+    """After the generator ends no BPF program, map or tracepoint link of ours is left in this process."""
+    _, _, capture = captured
+    assert capture.probes is None
+    assert _bpf_fds() == []
+
+
+def test_stop_before_any_event_cleans_up():
+    """A capture stopped at once still loads, yields at most one batch and unloads everything."""
+    capture = LiveCapture(_config(1 << 20), rule_event_types={"openat"})
+    control = SimpleNamespace(stop=threading.Event())
+    control.stop.set()
+    batches = list(capture.batches(control))
+    assert len(batches) <= 1
+    assert _bpf_fds() == []
+
+
+def test_needed_syscalls_follows_rules_and_base_set():
+    """Rules' event types plus the state base set; `!name` excludes; unknown names are ignored."""
+    base = SimpleNamespace(custom_set=[], repair=False, all=False)
+    chosen = needed_syscalls({"ptrace", "no_such_call"}, base)
+    assert "ptrace" in chosen and "execve" in chosen and "close" in chosen and "no_such_call" not in chosen
+    assert "setuid" not in chosen
+    custom = SimpleNamespace(custom_set=["setuid", "!close"], repair=False, all=False)
+    assert needed_syscalls({"openat"}, custom) == frozenset({"openat", "setuid"})
+    assert "kill" in needed_syscalls(None, None)
