@@ -64,6 +64,10 @@ class Counters:
     def add(self, name: str, amount: int = 1) -> None:
         self._values[self._sensor[name]] += np.uint64(amount)
 
+    def set(self, name: str, value: int) -> None:
+        """For totals read from elsewhere (the kernel's drop counters)."""
+        self._values[self._sensor[name]] = np.uint64(value)
+
     def get(self, name: str) -> int:
         return int(self._values[self._sensor[name]])
 

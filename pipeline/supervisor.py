@@ -40,6 +40,7 @@ class Control:
     stop: Any = field(default_factory=CTX.Event)
     reload_requests: Any = field(default_factory=lambda: CTX.Value("Q", 0, lock=False))
     capture_running: Any = field(default_factory=CTX.Event)
+    internal: Ring | None = None  # the sensor's own alerts (drops...), capture -> output, not in event order
 
 
 CaptureFn = Callable[[list[Ring], Control], None]
@@ -59,6 +60,7 @@ class Supervisor:
         self.event_rings = [Ring(event_ring_bytes, full=ring_full) for _ in range(workers)]
         # Alerts are never dropped between stages: a worker waits for the output stage.
         self.alert_rings = [Ring(alert_ring_bytes, full="block") for _ in range(workers)]
+        self.control.internal = Ring(1 << 20, full="drop")
         self._procs: dict[str, Any] = {}
         self._failed = False
 
@@ -80,7 +82,7 @@ class Supervisor:
         finally:
             self._restore_signals(previous)
             self._reap()
-            for ring in self.event_rings + self.alert_rings:
+            for ring in self.event_rings + self.alert_rings + [self.control.internal]:
                 ring.close()
 
     # ---- processes ----------------------------------------------------------------------------------------

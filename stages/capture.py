@@ -25,7 +25,8 @@ Prepare = Callable[[pa.RecordBatch], pa.RecordBatch]
 
 
 def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory, prepare: Prepare,
-                  on_reload: Callable[[], None] = lambda: None) -> None:
+                  on_reload: Callable[[], None] = lambda: None,
+                  make_poll: Callable[[Control], Callable[[], None]] | None = None) -> None:
     """Drain `source` into the worker rings until it ends or `stop` is set, then close the rings.
 
     The source sets `control.capture_running` once it really captures (live: probes attached), which is what
@@ -36,8 +37,11 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
     counters = control.counters
     reloads_seen = control.reload_requests.value
     seq = 0
+    poll = make_poll(control) if make_poll is not None else None
     try:
         for batch in _until_stopped(source(control), control):
+            if poll is not None:
+                poll()
             if control.reload_requests.value != reloads_seen:
                 reloads_seen = control.reload_requests.value
                 on_reload()

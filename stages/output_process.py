@@ -41,6 +41,7 @@ def output_stage(rings: list[Ring], control: Control, *, make_sink: Callable[[],
     expected = 0
     try:
         while not all(closed) or any(p is not None for p in pending):
+            _deliver_internal(control, sink)
             w = worker_for(expected, workers)
             if pending[w] is None and not closed[w]:
                 try:
@@ -68,11 +69,22 @@ def output_stage(rings: list[Ring], control: Control, *, make_sink: Callable[[],
                     _observe(counters, sink, alerts if measure_latency else [])
                 pending[w] = None
                 expected += 1
+        _deliver_internal(control, sink)
     finally:
         sink.close()
         if hasattr(sink, "stats"):
             counters.set_outputs(sink.stats())
         log.debug("output drained", alerts=counters.get("alerts_out"))
+
+
+def _deliver_internal(control: Control, sink: AlertSink) -> None:
+    """The sensor's own alerts (drops...): delivered as they come, outside event order."""
+    ring = control.internal
+    while ring is not None and (message := ring.read(timeout=0)) is not None:
+        alerts = decode_alerts(message.payload)
+        ring.release()
+        sink.deliver(alerts)
+        control.counters.add("alerts_out", len(alerts))
 
 
 def _observe(counters, sink: AlertSink, alerts: list[dict]) -> None:

@@ -17,12 +17,14 @@ from pipeline.supervisor import Supervisor
 from stages.alert import Alert
 from stages.arrow_capture import CaptureWriter
 from stages.capture import capture_stage
+from pipeline.messages import ALERTS
+from stages.drops import DropMonitor
 from stages.evaluate import RuleProcessor
 from stages.output_process import output_stage
 from stages.sources import EnrichingSource, LiveSource, SourceUnavailable, SyscallReplay
 from stages.output import OUTPUT_NAMES
 from stages.webserver import MetricsReporter, SensorCollector, WebServer
-from stages.worker import worker_stage
+from stages.worker import encode_alerts, worker_stage
 
 from stages import VERSION
 ALERT_RING_BYTES = 16 << 20
@@ -73,7 +75,8 @@ def run_sensor(config: Config, duration: float | None = None) -> int:
     started = time.monotonic()
     try:
         status = supervisor.run(
-            functools.partial(capture_stage, source=source.batches, prepare=source.prepare, on_reload=source.reload),
+            functools.partial(capture_stage, source=source.batches, prepare=source.prepare, on_reload=source.reload,
+                              make_poll=functools.partial(_drop_monitor, config, source, hostname)),
             functools.partial(worker_stage, make_processor=lambda _index: RuleProcessor(
                 load, rule_matching=config.rule_matching, hostname=hostname)),
             functools.partial(output_stage, make_sink=lambda: RouterSink(config),
@@ -117,6 +120,18 @@ def _source(config: Config, plan) -> EnrichingSource:
     if config.engine.kind == "ebpf":
         return LiveSource(config, plan=plan, sensor_pid=os.getpid(), capture_to=writer)
     raise SourceUnavailable("engine.kind none: no syscall source, and no other source is built yet")
+
+
+def _drop_monitor(config: Config, source: EnrichingSource, hostname: str, control):
+    """The kernel drop monitor's poll function for the capture stage (live capture only)."""
+    read = getattr(source, "kernel_counters", None)
+    if read is None:
+        return lambda: None
+
+    def emit(record: dict) -> None:
+        control.internal.write(ALERTS, encode_alerts([record]))
+
+    return DropMonitor(config.syscall_event_drops, read, control.counters, emit, hostname=hostname).poll
 
 
 def _webserver(config: Config, supervisor: Supervisor, collector: SensorCollector) -> WebServer | None:
