@@ -8,6 +8,10 @@ buffers) of raw event batches of one source. A new file starts when the current 
                  event (an Arrow IPC stream of the state tables, written by the state engine), and
   saker.version  the capture format version,
 so a replay can start at any file of the folder.
+
+Raw batches do not all have the same columns (a batch carries only the `arg.*` parameters its events use). A
+file's schema is the union of every column seen so far in the capture: a batch lacking some of them gets
+null columns, and only a column never seen before starts a new file — which soon stops happening.
 """
 
 from __future__ import annotations
@@ -43,14 +47,24 @@ class CaptureWriter:
         self._sink: pa.OSFile | None = None
         self._schema: pa.Schema | None = None
         self._opened_at = 0.0
+        self._columns: dict[str, pa.DataType] = {}  # every column seen, in first-seen order
 
     def write(self, batch: pa.RecordBatch) -> None:
-        """Append a batch; rotate first if the current file is full or old, or the schema changed."""
+        """Append a batch; rotate first if the current file is full or old, or the batch brings a new column."""
         if batch.num_rows == 0:
             return
-        if self._writer is None or self._must_rotate(batch.schema):
-            self._open(batch.schema)
-        self._writer.write_batch(batch.replace_schema_metadata(self._schema.metadata))
+        new = [field for field in batch.schema if field.name not in self._columns]
+        for field in new:
+            self._columns[field.name] = field.type
+        if self._writer is None or new or self._must_rotate():
+            self._open(pa.schema(list(self._columns.items())))
+        self._writer.write_batch(self._conform(batch))
+
+    def _conform(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The batch with the file's columns, in its order; absent ones null."""
+        arrays = [batch.column(name) if name in batch.schema.names else pa.nulls(batch.num_rows, type=kind)
+                  for name, kind in self._columns.items()]
+        return pa.RecordBatch.from_arrays(arrays, schema=self._schema)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -58,12 +72,8 @@ class CaptureWriter:
             self._sink.close()
             self._writer = None
 
-    def _must_rotate(self, schema: pa.Schema) -> bool:
-        return (
-            not schema.remove_metadata().equals(self._schema.remove_metadata())
-            or self._sink.tell() >= self.rotate_bytes
-            or time.monotonic() - self._opened_at >= self.rotate_seconds
-        )
+    def _must_rotate(self) -> bool:
+        return self._sink.tell() >= self.rotate_bytes or time.monotonic() - self._opened_at >= self.rotate_seconds
 
     def _open(self, schema: pa.Schema) -> None:
         self.close()

@@ -51,3 +51,19 @@ def test_missing_capture(tmp_path: Path) -> None:
         capture_files(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such capture"):
         capture_files(tmp_path / "nope.arrow")
+
+
+def test_batches_with_different_columns_share_a_file(tmp_path: Path) -> None:
+    """Batches carrying different parameter columns go to one file (union schema, nulls where absent)."""
+    first = pa.record_batch({"evt.num": pa.array([1, 2], pa.uint64()), "arg.fd": pa.array([3, 4], pa.int64())})
+    second = pa.record_batch({"evt.num": pa.array([3], pa.uint64()), "arg.name": pa.array(["/etc/passwd"])})
+    third = pa.record_batch({"evt.num": pa.array([4], pa.uint64()), "arg.fd": pa.array([5], pa.int64())})
+    with CaptureWriter(tmp_path) as writer:
+        for b in (first, second, third):
+            writer.write(b)
+    files = capture_files(tmp_path)
+    assert len(files) == 2  # the second batch brought a new column; the third fits the second file
+    rows = [row for b in replay(tmp_path) for row in b.to_pylist()]
+    assert [r["evt.num"] for r in rows] == [1, 2, 3, 4]
+    assert rows[2]["arg.name"] == "/etc/passwd" and rows[2]["arg.fd"] is None
+    assert rows[3]["arg.fd"] == 5 and rows[3]["arg.name"] is None
