@@ -11,7 +11,7 @@ says `ring_full: drop` (live: never stall the kernel) — counted, never silent 
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import pyarrow as pa
 
@@ -29,7 +29,9 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
                   make_poll: Callable[[Control], Callable[[], None]] | None = None) -> None:
     """Drain `source` into the worker rings until it ends or `stop` is set, then close the rings.
 
-    The source sets `control.capture_running` once it really captures (live: probes attached), which is what
+    The source ends its batches when `control.stop` is set, after handing over what it has already read (a
+    live source drains the kernel's rings one last time), so nothing captured is lost on SIGTERM. It sets
+    `control.capture_running` once it really captures (live: probes attached), which is what
     /healthz reports. On a reload request, `on_reload` runs first (the source takes the new rules' fields and event types),
     then every worker is told to reload before the next batch.
     """
@@ -39,7 +41,9 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
     seq = 0
     poll = make_poll(control) if make_poll is not None else None
     try:
-        for batch in _until_stopped(source(control), control):
+        for batch in source(control):
+            if batch.num_rows == 0:
+                continue
             if poll is not None:
                 poll()
             if control.reload_requests.value != reloads_seen:
@@ -60,11 +64,3 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
         for ring in rings:
             ring.close_writer()
         log.info("capture stopped", batches=seq, events=counters.get("events_in"))
-
-
-def _until_stopped(batches: Iterable[pa.RecordBatch], control: Control) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        if batch.num_rows:
-            yield batch
-        if control.stop.is_set():
-            return

@@ -116,7 +116,10 @@ class SyscallReplay(EnrichingSource):
             self._start(restore(state) if state else Enricher())
             batches = replay(self.path)
         try:
-            yield from batches
+            for batch in batches:
+                yield batch
+                if control is not None and control.stop.is_set():
+                    return  # a replay stops at once on SIGTERM; what it yielded is still delivered
         finally:
             self._stop()
 

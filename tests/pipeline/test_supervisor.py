@@ -27,8 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def numbers(control, *, batches: int, size: int = 1000, pause: float = 0.0):
+    """A source of numbered batches that ends early when the sensor is stopped, as real sources do."""
     for b in range(batches):
         yield pa.record_batch({"n": pa.array(range(b * size, (b + 1) * size), pa.int64())})
+        if control.stop.is_set():
+            return
         if pause:
             time.sleep(pause)
 
