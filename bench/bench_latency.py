@@ -1,0 +1,141 @@
+"""Event -> alert latency of the live sensor under a steady syscall load (run as root).
+
+Starts `run.py` on the live engine with the 25 stable Falco rules plus one probe rule, runs bench/loadgen.c at
+a steady rate of openat+close syscalls (default 100,000 syscalls/s, on /etc/hostname, which no rule flags), and
+meanwhile opens a probe file 20 times a second from this process. For each probe the latency is the time from
+just before the open() call to the moment its alert line is read from the sensor's stdout: the whole path
+kernel -> ring -> capture -> worker -> output -> stdout. Prints p50/p90/p99/max, the sensor's drops, and its
+total RSS.
+
+    .venv/bin/python bench/bench_latency.py [--rate 100000] [--seconds 10] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_capture import build_loadgen  # noqa: E402
+from bench_pipeline import tree_rss_bytes  # noqa: E402
+
+STABLE_RULES = ROOT.parent / "shared" / "peer" / "falco-rules" / "falco_rules.yaml"
+PROBE_RULE = """
+- rule: Latency probe
+  desc: bench probe
+  condition: evt.type in (open, openat) and fd.name startswith {prefix}
+  output: "probe %fd.name"
+  priority: NOTICE
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=100_000, help="background syscalls per second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root: live capture loads eBPF programs")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        loadgen = build_loadgen(folder)
+        prefix = str(folder / "probe-")
+        rules = folder / "probe.yaml"
+        rules.write_text(PROBE_RULE.format(prefix=prefix))
+        port = free_port()
+        sensor = subprocess.Popen(
+            [sys.executable, str(ROOT / "run.py"), "-r", str(STABLE_RULES), "-r", str(rules), "-o", "json_output=true",
+             "-o", "file_output.enabled=false", "-o", f"webserver.listen_port={port}", "-o", "log_level=info",
+             "-o", f"pipeline.workers={args.workers}"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        stderr_lines: list[str] = []
+        threading.Thread(target=lambda: stderr_lines.extend(sensor.stderr), daemon=True).start()
+        try:
+            deadline = time.monotonic() + 60
+            while not healthy(port):
+                if time.monotonic() > deadline or sensor.poll() is not None:
+                    sys.exit("sensor did not start:\n" + "".join(stderr_lines[-20:]))
+                time.sleep(0.1)
+            load = subprocess.Popen([str(loadgen), str(args.seconds + 2), str(args.rate)], stdout=subprocess.PIPE,
+                                    text=True)
+            time.sleep(1)  # let the load reach its rate
+            latencies, peak_rss = [], 0
+            sent: dict[str, float] = {}
+            end = time.monotonic() + args.seconds
+            n = 0
+            while time.monotonic() < end:
+                path = f"{prefix}{n}"
+                sent[path] = time.monotonic()
+                with open(path, "w"):
+                    pass
+                n += 1
+                wait_until = time.monotonic() + 0.05
+                while time.monotonic() < wait_until:
+                    ready, _, _ = select.select([sensor.stdout], [], [], max(0.0, wait_until - time.monotonic()))
+                    if ready:
+                        line = sensor.stdout.readline()
+                        if line.startswith("{"):
+                            alert = json.loads(line)
+                            name = alert["output_fields"].get("fd.name")
+                            if name in sent:
+                                latencies.append(time.monotonic() - sent.pop(name))
+                peak_rss = max(peak_rss, tree_rss_bytes(sensor.pid))
+            # collect the stragglers
+            deadline = time.monotonic() + 5
+            while sent and time.monotonic() < deadline:
+                ready, _, _ = select.select([sensor.stdout], [], [], 0.2)
+                if ready:
+                    line = sensor.stdout.readline()
+                    if line.startswith("{"):
+                        name = json.loads(line)["output_fields"].get("fd.name")
+                        if name in sent:
+                            latencies.append(time.monotonic() - sent.pop(name))
+            calls, seconds = load.communicate()[0].split()
+        finally:
+            sensor.terminate()
+            sensor.wait(timeout=60)
+        final = [json.loads(line) for line in stderr_lines if '"sensor stopped"' in line]
+        counters = final[-1] if final else {}
+        lat = np.array(latencies) * 1000
+        print(f"background load: {int(calls) / float(seconds):,.0f} syscalls/s (openat+close) for {float(seconds):.1f} s; "
+              f"workers: {args.workers}; rules: 25 stable + 1 probe")
+        print(f"probes: {n} sent, {len(lat)} alerted, {len(sent)} missing")
+        if len(lat):
+            print(f"event -> alert latency ms: p50 {np.percentile(lat, 50):.1f}  p90 {np.percentile(lat, 90):.1f}  "
+                  f"p99 {np.percentile(lat, 99):.1f}  max {lat.max():.1f}")
+        print(f"sensor: events in {counters.get('events_in', 0):,}, kernel drops "
+              f"{counters.get('events_dropped_kernel', 0):,}, ring drops {counters.get('events_dropped_ring', 0):,}; "
+              f"peak RSS of the process tree {peak_rss / 2**20:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
