@@ -39,7 +39,7 @@ from kernel.scap import event_table as et
 from rules.columns import ALTERNATIVE_COLUMNS
 from stages.state.asof import asof_indices, latest_per_key
 from stages.state.containers import HOST, ContainerState
-from stages.state.fds import AT_FDCWD, NO_FD, EventContext, FdState, _param, resolve_path, typechar_of
+from stages.state.fds import NO_FD, EventContext, FdState, _param, resolve_paths, typechar_of
 from stages.state.fds import initial_snapshot as initial_fds
 from stages.state.flags import FLAGS_TABLE_BY_EVENT, PPM_O_RDONLY, PPM_O_WRONLY, render_flags_column
 from stages.state.raw import RawBatch
@@ -369,16 +369,16 @@ class _BatchView:
                 decoded = [decode_tuple(v) for v in values]
                 result[rows] = [d.name if d is not None else "" for d in decoded]
             else:
-                cwd = self.thread("cwd").take(pa.array(rows, type=pa.int64())).to_pylist()
-                result[rows] = [resolve_path(name, AT_FDCWD, c) if name else "" for name, c in zip(values, cwd)]
+                take = pa.array(rows, type=pa.int64())
+                names = self.raw.arrow(column).take(take).cast(pa.string())
+                paths = resolve_paths(pc.if_else(pc.equal(names, ""), pa.scalar(None, pa.string()), names),
+                                      self.thread("cwd").take(take))
+                result[rows] = paths.fill_null("").to_pylist()
         rows = np.nonzero(np.isin(self.type_id, list(_OPENAT_EXITS)) & self.fd_event)[0]
         if len(rows):
             take = pa.array(rows, type=pa.int64())
-            names = _param(self.raw, self.ctx, "arg.name", rows).to_pylist()
-            dirfds = _param(self.raw, self.ctx, "arg.dirfd", rows).to_pylist()
-            cwd = self.thread("cwd").take(take).to_pylist()
-            result[rows] = [resolve_path(name, dirfd, c) if name is not None else None
-                            for name, dirfd, c in zip(names, dirfds, cwd)]
+            result[rows] = resolve_paths(_param(self.raw, self.ctx, "arg.name", rows),
+                                         self.thread("cwd").take(take)).to_pylist()
         return pa.array(result.tolist(), type=pa.string())
 
     def ancestor_field(self, column: str, level_text: str | None) -> pa.Array:
@@ -387,9 +387,17 @@ class _BatchView:
             if level == 0:
                 return self.thread(column)
             return self.thread_table.column(column, self.ancestor(level))
-        levels = [self.ancestor(level) for level in range(1, MAX_ANCESTORS + 1)]
+        levels = []
+        for level in range(1, MAX_ANCESTORS + 1):
+            found = self.ancestor(level)
+            if not (found >= 0).any():
+                break  # no row has an ancestor this far up: neither further up
+            levels.append(found)
+        if not levels:
+            return pa.ListArray.from_arrays(pa.array(np.zeros(self.n + 1, dtype=np.int32)),
+                                            self.thread_table.column(column, np.zeros(0, dtype=np.int64)))
         matrix = np.stack(levels, axis=1)
-        present = np.cumprod(matrix >= 0, axis=1).astype(bool)
+        present = np.logical_and.accumulate(matrix >= 0, axis=1)
         lengths = present.sum(axis=1)
         flat = matrix[present]
         values = self.thread_table.column(column, flat)

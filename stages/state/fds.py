@@ -230,16 +230,31 @@ def _opens(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
     if len(rows) == 0:
         return
     take = pa.array(rows, type=pa.int64())
-    names = _param(raw, ctx, "arg.name", rows).to_pylist()
     flags = _param(raw, ctx, "arg.flags", rows)
-    dirfds = _param(raw, ctx, "arg.dirfd", rows).to_pylist()
-    cwds = ctx.cwd.take(take).to_pylist()
-    paths = [resolve_path(name, dirfd, cwd) for name, dirfd, cwd in zip(names, dirfds, cwds)]
+    paths = resolve_paths(_param(raw, ctx, "arg.name", rows), ctx.cwd.take(take)).to_pylist()
     flag_values = flags.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
     kinds = np.where((flag_values & PPM_O_DIRECTORY) != 0, "directory", "file").tolist()
     fds = ctx.res[rows]
     builder.add(rows, ctx.pid[rows], fds, 2 * rows, {"type": kinds, "name": paths, "flags": flag_values.tolist(),
                                                      "open": True, "has_tuple": False, "is_server": False})
+
+
+# A path needs normalizing in Python only if it is relative or has //, /./, /../, or a trailing / . or ..
+_NEEDS_WORK = r"^[^/]|//|/\./|/\.\./|/\.$|/\.\.$|./$"
+
+
+def resolve_paths(names: pa.Array, cwds: pa.Array) -> pa.Array:
+    """`resolve_path` over columns: clean absolute paths (nearly all) pass through untouched; only the others
+    are joined and normalized one by one."""
+    names = names.cast(pa.string())
+    slow = pc.fill_null(pc.match_substring_regex(names, _NEEDS_WORK), False)
+    rows = np.flatnonzero(slow.to_numpy(zero_copy_only=False))
+    if len(rows) == 0:
+        return names
+    take = pa.array(rows, type=pa.int64())
+    fixed = [resolve_path(name, None, cwd) for name, cwd in zip(names.take(take).to_pylist(),
+                                                                 cwds.take(take).to_pylist())]
+    return pc.replace_with_mask(names, slow, pa.array(fixed, type=pa.string()))
 
 
 def resolve_path(name: str | None, dirfd: int | None, cwd: str | None) -> str | None:
