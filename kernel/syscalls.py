@@ -176,11 +176,11 @@ BY_NR: dict[int, Syscall] = {s.nr: s for s in SYSCALLS}
 PROCEXIT = "procexit"  # sched:sched_process_exit, always traced (threads must end)
 
 # What the state engine needs whatever the rules say (Falco's base_syscalls idea): thread creation and
-# exec, the fd table (creation, duplication, close, socket addresses) and the working directory.
+# exec, the fd table (creation, duplication, close, socket addresses), the working directory and the user.
 STATE_SYSCALLS = frozenset({
     "clone", "clone3", "fork", "vfork", "execve", "execveat", "open", "openat", "openat2", "creat", "close",
     "dup", "dup2", "dup3", "fcntl", "socket", "connect", "accept", "accept4", "bind", "chdir", "fchdir",
-    "memfd_create",
+    "memfd_create", "setuid", "setresuid", "setgid", "setresgid",
 })
 # base_syscalls.repair: the smallest set that keeps process and fd state right.
 REPAIR_SYSCALLS = frozenset({"clone", "clone3", "fork", "vfork", "execve", "execveat", "close", "dup", "dup2", "dup3"})

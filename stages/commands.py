@@ -39,6 +39,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return list_rules(config)
     if args.dry_run:
         return dry_run(config)
+    if args.self_test:
+        return self_test(config, args)
     return run(config, args)
 
 
@@ -217,8 +219,18 @@ def inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def self_test(config: Config, args: argparse.Namespace) -> int:
+    """`--self-test`: the live sensor on this config, one harmless action per enabled rule, a fired/missed table."""
+    from stages.selftest import self_test as run_self_test
+
+    result = checked_rules(config, get_logger("main"))
+    if result is None:
+        return 1
+    return run_self_test(args.config, [r.name for r in result.rules if r.enabled and r.source == "syscall"])
+
+
 def run(config: Config, args: argparse.Namespace) -> int:
-    """Start the sensor (the pipeline lands with the capture and pipeline stages)."""
+    """Start the sensor: capture, rule workers and outputs, until the source ends, -M passes or a signal."""
     from stages.sensor import run_sensor
 
     return run_sensor(config, duration=args.duration)

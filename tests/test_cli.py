@@ -14,7 +14,7 @@ class TestUsage:
         proc = saker("--help")
         assert proc.returncode == 0
         for flag in ("-c", "-r", "-o", "-L", "--list", "-V", "-M", "-U", "--dry-run", "--version",
-                     "--replay", "--capture", "--filter", "--filters-file", "-p", "--count"):
+                     "--replay", "--capture", "--filter", "--filters-file", "-p", "--count", "--self-test"):
             assert f" {flag}" in proc.stdout, flag
 
     def test_version(self, saker) -> None:

@@ -319,7 +319,7 @@ def test_needed_syscalls_follows_rules_and_base_set():
     base = SimpleNamespace(custom_set=[], repair=False, all=False)
     chosen = needed_syscalls({"ptrace", "no_such_call"}, base)
     assert "ptrace" in chosen and "execve" in chosen and "close" in chosen and "no_such_call" not in chosen
-    assert "setuid" not in chosen
-    custom = SimpleNamespace(custom_set=["setuid", "!close"], repair=False, all=False)
-    assert needed_syscalls({"openat"}, custom) == frozenset({"openat", "setuid"})
+    assert "setuid" in chosen and "kill" not in chosen  # the user of a thread is state; kill is not
+    custom = SimpleNamespace(custom_set=["kill", "!close"], repair=False, all=False)
+    assert needed_syscalls({"openat"}, custom) == frozenset({"openat", "kill"})
     assert "kill" in needed_syscalls(None, None)
