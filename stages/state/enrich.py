@@ -41,7 +41,8 @@ from stages.state.asof import asof_indices, latest_per_key
 from stages.state.containers import HOST, ContainerState
 from stages.state.fds import NO_FD, EventContext, FdState, _param, resolve_paths, typechar_of
 from stages.state.fds import initial_snapshot as initial_fds
-from stages.state.flags import FLAGS_TABLE_BY_EVENT, PPM_O_RDONLY, PPM_O_WRONLY, render_flags_column
+from stages.state.flags import (ENUM_TABLES, FLAGS_TABLE_BY_EVENT, PPM_O_RDONLY, PPM_O_WRONLY, render_enum_column,
+                                render_flags_column)
 from stages.state.raw import RawBatch
 from stages.state.sockets import decode_tuple
 from stages.state.threads import ThreadState, thread_pid
@@ -427,6 +428,15 @@ class _BatchView:
             return pa.nulls(self.n, type=pa.string())
         values = raw.arrow(column_name)
         if pa.types.is_integer(values.type):
+            enums = [(event, table) for (event, name), table in ENUM_TABLES.items() if name == param]
+            if enums:
+                names = raw.strings("evt.type")
+                result = pc.cast(values, pa.string())
+                for event_name, table in enums:
+                    mask = pc.fill_null(pc.equal(names, event_name), False)
+                    if pc.any(mask).as_py():
+                        result = pc.if_else(mask, render_enum_column(values, table), result)
+                return result
             if param in ("flags",):
                 names = raw.strings("evt.type")
                 result = pc.cast(values, pa.string())

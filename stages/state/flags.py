@@ -41,6 +41,44 @@ FLAGS_TABLE_BY_EVENT: dict[str, tuple[tuple[str, int], ...]] = {
 }
 
 
+# Enumerations: a parameter that holds one value of a list (not a set of bits) prints that value's name.
+PTRACE_REQUESTS = ("PTRACE_UNKNOWN", "PTRACE_TRACEME", "PTRACE_PEEKTEXT", "PTRACE_PEEKDATA", "PTRACE_PEEKUSR",
+                   "PTRACE_POKETEXT", "PTRACE_POKEDATA", "PTRACE_POKEUSR", "PTRACE_CONT", "PTRACE_KILL",
+                   "PTRACE_SINGLESTEP", "PTRACE_ATTACH", "PTRACE_DETACH", "PTRACE_SYSCALL", "PTRACE_SETOPTIONS",
+                   "PTRACE_GETEVENTMSG", "PTRACE_GETSIGINFO", "PTRACE_SETSIGINFO", "PTRACE_GETREGSET",
+                   "PTRACE_SETREGSET", "PTRACE_SEIZE", "PTRACE_INTERRUPT", "PTRACE_LISTEN", "PTRACE_PEEKSIGINFO",
+                   "PTRACE_GETSIGMASK", "PTRACE_SETSIGMASK", "PTRACE_GETREGS", "PTRACE_SETREGS",
+                   "PTRACE_GETFPREGS", "PTRACE_SETFPREGS", "PTRACE_GETFPXREGS")  # PPM_PTRACE_* = index
+SOCKET_FAMILIES = {0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 3: "AF_AX25", 4: "AF_IPX", 5: "AF_APPLETALK",
+                   6: "AF_NETROM", 7: "AF_BRIDGE", 8: "AF_ATMPVC", 9: "AF_X25", 10: "AF_INET6", 11: "AF_ROSE",
+                   12: "AF_DECnet", 13: "AF_NETBEUI", 14: "AF_SECURITY", 15: "AF_KEY", 16: "AF_NETLINK",
+                   17: "AF_PACKET", 18: "AF_ASH", 19: "AF_ECONET", 20: "AF_ATMSVC", 21: "AF_RDS", 22: "AF_SNA",
+                   23: "AF_IRDA", 24: "AF_PPPOX", 25: "AF_WANPIPE", 26: "AF_LLC", 29: "AF_CAN", 30: "AF_TIPC",
+                   31: "AF_BLUETOOTH", 32: "AF_IUCV", 33: "AF_RXRPC", 34: "AF_ISDN", 35: "AF_PHONET",
+                   36: "AF_IEEE802154", 37: "AF_CAIF", 38: "AF_ALG", 39: "AF_NFC", 40: "AF_VSOCK"}
+RLIMIT_RESOURCES = {0: "RLIMIT_CPU", 1: "RLIMIT_FSIZE", 2: "RLIMIT_DATA", 3: "RLIMIT_STACK", 4: "RLIMIT_CORE",
+                    5: "RLIMIT_RSS", 6: "RLIMIT_NPROC", 7: "RLIMIT_NOFILE", 8: "RLIMIT_MEMLOCK", 9: "RLIMIT_AS",
+                    10: "RLIMIT_LOCKS", 11: "RLIMIT_SIGPENDING", 12: "RLIMIT_MSGQUEUE", 13: "RLIMIT_NICE",
+                    14: "RLIMIT_RTPRIO", 15: "RLIMIT_RTTIME", 255: "RLIMIT_UNKNOWN"}
+# (event name, parameter) -> {value: name}
+ENUM_TABLES: dict[tuple[str, str], dict[int, str]] = {
+    ("ptrace", "request"): dict(enumerate(PTRACE_REQUESTS)),
+    ("socket", "domain"): SOCKET_FAMILIES,
+    ("socketpair", "domain"): SOCKET_FAMILIES,
+    ("getrlimit", "resource"): RLIMIT_RESOURCES,
+    ("setrlimit", "resource"): RLIMIT_RESOURCES,
+    ("prlimit", "resource"): RLIMIT_RESOURCES,
+}
+
+
+def render_enum_column(values: pa.Array, table: dict[int, str]) -> pa.Array:
+    """Each value's name from `table`, or the number when it has none (once per table entry, vectorized)."""
+    keys = pa.array(list(table), type=pa.int64())
+    names = pa.array(list(table.values()), type=pa.string())
+    index = pc.index_in(values.cast(pa.int64()), value_set=keys)
+    return pc.coalesce(names.take(index), pc.cast(values, pa.string()))
+
+
 def render_flags(value: int, table: tuple[tuple[str, int], ...]) -> str:
     """libsinsp's symbolic text of one flags value."""
     names = []
