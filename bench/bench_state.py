@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_scap import SOURCE, build_repeated_capture  # noqa: E402
 from kernel.scap import open_capture  # noqa: E402
+from kernel.scap.blocks import FdInfo  # noqa: E402
 from rules.loader import load_rules  # noqa: E402
 from rules.ruleset import Ruleset  # noqa: E402
 from stages.state import Enricher  # noqa: E402
@@ -124,26 +125,9 @@ class FakeThread:
 
 
 @dataclass
-class FakeFd:
-    tid: int
-    fd: int
-    ino: int
-    type: int
-    name: str = ""
-    open_flags: int = 0
-    sip: str | None = None
-    dip: str | None = None
-    sport: int | None = None
-    dport: int | None = None
-    l4proto: int | None = None
-    unix_source: int | None = None
-    unix_dest: int | None = None
-
-
-@dataclass
 class FakeCapture:
     threads: dict[int, FakeThread]
-    fds: list[FakeFd]
+    fds: list[FdInfo]
     users: list = field(default_factory=list)
     groups: list = field(default_factory=list)
 
@@ -157,7 +141,7 @@ def synthetic_host(processes: int, fds_per_process: int = 3) -> FakeCapture:
     env_base = [f"VARIABLE_{i:02d}=/usr/local/share/value/{i:04d}/abcdefgh" for i in range(25)]
     cgroup_base = [f"{i}:subsys{i}=/kubepods/burstable/pod1234abcd/" + "f" * 24 for i in range(13)]
     threads: dict[int, FakeThread] = {}
-    fds: list[FakeFd] = []
+    fds: list[FdInfo] = []
     for index in range(processes):
         tid = 1000 + index
         name = names[index % len(names)]
@@ -167,9 +151,10 @@ def synthetic_host(processes: int, fds_per_process: int = 3) -> FakeCapture:
             comm=name, exe=exe, exepath=exe, args=[f"--option{j}={index % 1000:04d}" for j in range(6)],
             cwd=f"/srv/app/worker-{index % 500}", uid=1000 + index % 50, gid=1000, env=list(env_base), vtid=tid,
             vpid=tid, cgroups=list(cgroup_base), start_ts=1_600_000_000_000_000_000 + index)
-        fds.append(FakeFd(tid, 3, 100 + index, 1, f"/var/log/{name}/{index}.log", 1))
-        fds.append(FakeFd(tid, 4, 0, 3, "", 0, "10.0.0.1", "10.0.2.3", 40000 + index % 20000, 443, 2))
-        fds.append(FakeFd(tid, 5, 0, 7, "pipe:[12345]"))
+        fds.append(FdInfo(tid=tid, fd=3, ino=100 + index, type=1, name=f"/var/log/{name}/{index}.log", open_flags=1))
+        fds.append(FdInfo(tid=tid, fd=4, ino=0, type=3, sip="10.0.0.1", dip="10.0.2.3", sport=40000 + index % 20000,
+                          dport=443, l4proto=2))
+        fds.append(FdInfo(tid=tid, fd=5, ino=0, type=7, name="pipe:[12345]"))
     return FakeCapture(threads, fds[: processes * fds_per_process])
 
 
