@@ -45,7 +45,7 @@ from stages.state.flags import (ENUM_TABLES, FLAGS_TABLE_BY_EVENT, PPM_O_RDONLY,
                                 render_flags_column)
 from stages.state.raw import RawBatch
 from stages.state.sockets import decode_tuple
-from stages.state.threads import ThreadState, thread_pid
+from stages.state.threads import DERIVED_SCHEMA, THREAD_SCHEMA, ThreadState, thread_pid
 from stages.state.threads import initial_snapshot as initial_threads
 from stages.state.users import UNKNOWN_UID, Directory
 from stages.state.versions import VersionTable, gather_two
@@ -347,6 +347,22 @@ class _BatchView:
     def thread(self, column: str) -> pa.Array:
         return self.thread_table.column(column, self.t_idx)
 
+    def thread_text(self, column: str, level: int = 0) -> pa.Array:
+        """A string column of the thread (level 0) or an ancestor, dictionary-encoded for output.
+
+        Events of a batch come from few threads: the distinct versions are gathered once and the rows
+        point at them, instead of copying a string per row; the rules then test each distinct value once.
+        """
+        found = self.t_idx if level == 0 else self.ancestor(level)
+        valid = found >= 0
+        distinct, position = np.unique(found[valid], return_inverse=True)
+        dictionary = self.thread_table.column(column, distinct)
+        indices = np.zeros(self.n, dtype=np.int32)
+        indices[valid] = position
+        if dictionary.null_count:  # a version without that value: the row has no value either
+            valid[valid] &= dictionary.is_valid().to_numpy(zero_copy_only=False)[position]
+        return pa.DictionaryArray.from_arrays(pa.array(indices, mask=~valid, type=pa.int32()), dictionary)
+
     def fd(self, column: str) -> pa.Array:
         return self.fd_table.column(column, self.f_idx)
 
@@ -630,7 +646,13 @@ def _ppid(v: _BatchView) -> pa.Array:
     return pc.if_else(pa.array(v.no_thread), pa.scalar(None, pa.int64()), ppid)
 
 
+# Thread columns holding text: given to the rules dictionary-encoded (see _BatchView.thread_text).
+THREAD_TEXT_COLUMNS = {name: kind == pa.string() for name, kind in (THREAD_SCHEMA | DERIVED_SCHEMA).items()}
+
+
 def _parent(column: str) -> Callable[[_BatchView], pa.Array]:
+    if THREAD_TEXT_COLUMNS.get(column):
+        return lambda v: v.thread_text(column, level=1)
     return lambda v: v.thread_table.column(column, v.ancestor(1))
 
 
@@ -738,10 +760,10 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "syscall.type": lambda v: pc.if_else(pc.fill_null(pc.equal(v.raw.arrow("evt.category", pa.string()),
                                                                 "internal"), False),
                                          pa.scalar(None, pa.string()), v.raw.arrow("evt.type", pa.string())),
-    "proc.name": lambda v: v.thread("comm"), "proc.exe": lambda v: v.thread("exe"),
-    "proc.exepath": lambda v: v.thread("exepath"), "proc.args": lambda v: v.thread("args_text"),
-    "proc.cmdline": lambda v: v.thread("cmdline"), "proc.exeline": lambda v: v.thread("exeline"),
-    "proc.cwd": lambda v: v.thread("cwd"), "proc.pid": _pid, "proc.ppid": _ppid,
+    "proc.name": lambda v: v.thread_text("comm"), "proc.exe": lambda v: v.thread_text("exe"),
+    "proc.exepath": lambda v: v.thread_text("exepath"), "proc.args": lambda v: v.thread_text("args_text"),
+    "proc.cmdline": lambda v: v.thread_text("cmdline"), "proc.exeline": lambda v: v.thread_text("exeline"),
+    "proc.cwd": lambda v: v.thread_text("cwd"), "proc.pid": _pid, "proc.ppid": _ppid,
     "proc.sid": lambda v: v.thread("sid"), "proc.vpid": lambda v: v.thread("vpid"),
     "proc.vpgid": lambda v: v.thread("vpgid"),
     "proc.tty": lambda v: v.thread("tty").cast(pa.uint32()), "proc.sname": _sname,
