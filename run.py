@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--replay", metavar="PATH", help="replay an Arrow capture (file or folder) or a .scap file")
     parser.add_argument("--self-test", action="store_true",
                         help="start the live sensor, trigger every loaded rule harmlessly, report which fired")
+    parser.add_argument("--dump-bpf", action="store_true",
+                        help="print the eBPF C program live capture would load on this kernel, then exit")
     parser.add_argument("--capture", metavar="PATH", help="also write every captured event to Arrow files here")
     parser.add_argument("--filter", dest="filters", action="append", metavar="EXPR",
                         help="inspection mode: a filter expression; repeatable")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kernel import btf
 from kernel.records import LAYOUTS
-from kernel.syscalls import BY_NAME, NOARG, Syscall
+from kernel.syscalls import BY_NAME, Syscall
 
 PROBE_FILE = Path(__file__).resolve().parent / "probes" / "syscalls.bpf.c"
 PAGE = os.sysconf("SC_PAGE_SIZE")

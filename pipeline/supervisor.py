@@ -169,7 +169,11 @@ class Supervisor:
         self.control.stop.set()
 
     def _on_reload(self, _signum: int, _frame: Any) -> None:
-        self.log.info("reload requested")
+        self.request_reload("SIGHUP")
+
+    def request_reload(self, why: str) -> None:
+        """Reload rules and config in every worker between two batches (SIGHUP, a changed file)."""
+        self.log.info("reload requested", reason=why)
         self.control.reload_requests.value += 1
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from rules.ast import FieldRef
 from rules.fields.base import FieldInfo

@@ -41,6 +41,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return dry_run(config)
     if args.self_test:
         return self_test(config, args)
+    if args.dump_bpf:
+        return dump_bpf(config)
     return run(config, args)
 
 
@@ -219,6 +221,14 @@ def inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def dump_bpf(config: Config) -> int:
+    """`--dump-bpf`: the probes' final C text, with this kernel's struct offsets (from BTF) filled in."""
+    from kernel.loader import dump_bpf as probe_text
+
+    print(probe_text(config.engine.ring_bytes))
+    return 0
+
+
 def self_test(config: Config, args: argparse.Namespace) -> int:
     """`--self-test`: the live sensor on this config, one harmless action per enabled rule, a fired/missed table."""
     from stages.selftest import self_test as run_self_test
@@ -233,4 +243,4 @@ def run(config: Config, args: argparse.Namespace) -> int:
     """Start the sensor: capture, rule workers and outputs, until the source ends, -M passes or a signal."""
     from stages.sensor import run_sensor
 
-    return run_sensor(config, duration=args.duration)
+    return run_sensor(config, duration=args.duration, config_path=args.config, reread=lambda: settings(args))

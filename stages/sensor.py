@@ -10,7 +10,9 @@ import functools
 import os
 import socket
 import time
+from typing import Callable
 
+from config.load import ConfigError
 from config.logs import get_logger
 from config.schema import Config
 from pipeline.supervisor import Supervisor
@@ -23,6 +25,7 @@ from stages.evaluate import RuleProcessor
 from stages.output_process import output_stage
 from stages.sources import EnrichingSource, LiveSource, SourceUnavailable, SyscallReplay
 from stages.output import OUTPUT_NAMES
+from stages.watch import ConfigWatcher
 from stages.webserver import MetricsReporter, SensorCollector, WebServer
 from stages.worker import encode_alerts, worker_stage
 
@@ -48,14 +51,18 @@ class RouterSink:
         self.router.close()
 
 
-def run_sensor(config: Config, duration: float | None = None) -> int:
-    from stages.commands import checked_rules, load_ruleset
+def run_sensor(config: Config, duration: float | None = None, config_path: str | None = None,
+               reread: Callable[[], Config] | None = None) -> int:
+    """Run until the source ends, -M passes or a signal. `reread` gives the config afresh (the file with the
+    command line's overrides) for reloads: rules files, rule selectors and priority take effect then; outputs
+    and the pipeline's shape keep their start-up settings."""
+    from stages.commands import checked_rules
 
     log = get_logger("main")
     result = checked_rules(config, log)
     if result is None:
         return 1
-    load = functools.partial(load_ruleset, config)
+    load = functools.partial(_reload_rules, config, reread or (lambda: config), log)
     hostname = os.environ.get("SAKER_HOSTNAME") or socket.gethostname()
     try:
         source = _source(config, functools.partial(rule_plan, load, log))
@@ -71,6 +78,12 @@ def run_sensor(config: Config, duration: float | None = None) -> int:
     collector = SensorCollector(supervisor.control.counters, VERSION, rule_names=[r.name for r in result.rules],
                                 gauges=supervisor.ring_depths)
     web = _webserver(config, supervisor, collector)
+    watcher = None
+    if config.watch_config_files:
+        from stages.commands import rules_paths
+
+        watched = [config_path] + rules_paths(config.rules_files) if config_path else rules_paths(config.rules_files)
+        watcher = ConfigWatcher(watched, lambda: supervisor.request_reload("a config or rules file changed"))
     reporter = MetricsReporter(collector, config.metrics, log) if config.metrics.enabled else None
     started = time.monotonic()
     try:
@@ -84,6 +97,8 @@ def run_sensor(config: Config, duration: float | None = None) -> int:
             duration=duration,
         )
     finally:
+        if watcher is not None:
+            watcher.stop()
         if reporter is not None:
             reporter.stop()
         if web is not None:
@@ -91,6 +106,18 @@ def run_sensor(config: Config, duration: float | None = None) -> int:
     counters = supervisor.control.counters.snapshot()
     log.info("sensor stopped", seconds=round(time.monotonic() - started, 3), **counters)
     return status
+
+
+def _reload_rules(config: Config, reread: Callable[[], Config], log):
+    """The rules of the config as it is now on disk; the start-up config if the file no longer loads."""
+    from stages.commands import load_ruleset
+
+    try:
+        current = reread()
+    except ConfigError as exc:
+        log.error("config does not load; reloading rules with the previous config", detail=str(exc))
+        current = config
+    return load_ruleset(current)
 
 
 def rule_plan(load, log) -> tuple[set[str], frozenset[str] | None]:

@@ -14,7 +14,8 @@ class TestUsage:
         proc = saker("--help")
         assert proc.returncode == 0
         for flag in ("-c", "-r", "-o", "-L", "--list", "-V", "-M", "-U", "--dry-run", "--version",
-                     "--replay", "--capture", "--filter", "--filters-file", "-p", "--count", "--self-test"):
+                     "--replay", "--capture", "--filter", "--filters-file", "-p", "--count", "--self-test",
+                     "--dump-bpf"):
             assert f" {flag}" in proc.stdout, flag
 
     def test_version(self, saker) -> None:
@@ -97,6 +98,14 @@ class TestDryRun:
         for text in proc.stderr.strip().splitlines():
             record = json.loads(text)
             assert {"event", "level", "timestamp"} <= record.keys()
+
+
+def test_dump_bpf(saker) -> None:
+    """--dump-bpf prints the probe program with its ring buffers, exit 0."""
+    proc = saker("--dump-bpf")
+    assert proc.returncode == 0, proc.stderr
+    assert "BPF_RINGBUF_OUTPUT(ring_small" in proc.stdout
+    assert "TRACEPOINT_PROBE" in proc.stdout or "tracepoint" in proc.stdout
 
 
 def test_ci_runs_readme_test_command() -> None:

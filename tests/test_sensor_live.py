@@ -121,3 +121,25 @@ def test_sensor_does_not_watch_itself(tmp_path: Path) -> None:
         stdout, stderr = sensor.stop()
     final = [json.loads(line) for line in stderr.splitlines() if '"sensor stopped"' in line][-1]
     assert final["alerts_out"] == 1
+
+
+def test_changed_rules_file_is_reloaded(tmp_path: Path) -> None:
+    """With watch_config_files, editing the rules file swaps the rules in without a restart."""
+    sensor = Sensor(tmp_path, "-o", "watch_config_files=true")
+    try:
+        subprocess.run(["/bin/true", sensor.marker], check=True)
+        assert sensor.read_alert(timeout=5)["rule"] == "Marker command run"
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(RULES.format(marker=sensor.marker).replace("Marker command run", "Marker command v2"))
+        deadline = time.monotonic() + 30
+        seen = set()
+        while "Marker command v2" not in seen and time.monotonic() < deadline:
+            subprocess.run(["/bin/true", sensor.marker], check=True)
+            alert = sensor.read_alert(timeout=1)
+            if alert is not None:
+                seen.add(alert["rule"])
+        assert "Marker command v2" in seen
+    finally:
+        _, stderr = sensor.stop()
+    assert sensor.proc.returncode == 0, stderr[-2000:]
+    assert '"reason": "a config or rules file changed"' in stderr

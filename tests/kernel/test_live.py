@@ -4,12 +4,10 @@ result). Runs as root (CI: `pytest -m root`); skipped without root."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path

@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 import pytest
 import structlog
 
-from pipeline.messages import RELOAD
 from pipeline.supervisor import Supervisor
 from stages.capture import capture_stage
 from stages.output_process import output_stage

@@ -15,7 +15,6 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-import pytest
 
 from stages.inspect import count_filters
 

@@ -7,7 +7,6 @@ in oracle_xfail.tsv (line of oracle.tsv, Saker's count, reason) and run as stric
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
 from functools import cache
 from pathlib import Path
 
