@@ -94,6 +94,12 @@ def initial_snapshot(fds: list[object], pid_of_tid: dict[int, int]) -> VersionTa
                         np.full(n, -1, dtype=np.int64), columns)
 
 
+def _as_arrow(values: list | np.ndarray | pa.Array, kind: pa.DataType) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values if values.type == kind else values.cast(kind)
+    return pa.array(values, type=kind)
+
+
 class _Builder:
     """Collects pending fd versions row by row group (columns appended per kind of event)."""
 
@@ -114,7 +120,8 @@ class _Builder:
         self.fds.append(np.asarray(fds, dtype=np.int64))
         self.pos.append(np.asarray(pos, dtype=np.int64))
         self.base_keys.append(base_keys)
-        self.values.append({k: (v if isinstance(v, (list, np.ndarray)) else [v] * n) for k, v in values.items()})
+        self.values.append({k: (v if isinstance(v, (list, np.ndarray, pa.Array)) else np.full(n, v))
+                            for k, v in values.items()})
 
     def pending(self, snapshot: VersionTable) -> PendingVersions:
         if not self.rows:
@@ -135,8 +142,7 @@ class _Builder:
             parts, masks = [], []
             for group, r in zip(self.values, self.rows):
                 if name in group:
-                    parts.append(pa.array(list(group[name]) if not isinstance(group[name], np.ndarray)
-                                          else group[name], type=kind))
+                    parts.append(_as_arrow(group[name], kind))
                     masks.append(np.ones(len(r), dtype=bool))
                 else:
                     parts.append(pa.nulls(len(r), type=kind))
@@ -231,11 +237,11 @@ def _opens(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
         return
     take = pa.array(rows, type=pa.int64())
     flags = _param(raw, ctx, "arg.flags", rows)
-    paths = resolve_paths(_param(raw, ctx, "arg.name", rows), ctx.cwd.take(take)).to_pylist()
+    paths = resolve_paths(_param(raw, ctx, "arg.name", rows), ctx.cwd.take(take))
     flag_values = flags.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
-    kinds = np.where((flag_values & PPM_O_DIRECTORY) != 0, "directory", "file").tolist()
+    kinds = np.where((flag_values & PPM_O_DIRECTORY) != 0, "directory", "file")
     fds = ctx.res[rows]
-    builder.add(rows, ctx.pid[rows], fds, 2 * rows, {"type": kinds, "name": paths, "flags": flag_values.tolist(),
+    builder.add(rows, ctx.pid[rows], fds, 2 * rows, {"type": kinds, "name": paths, "flags": flag_values,
                                                      "open": True, "has_tuple": False, "is_server": False})
 
 
