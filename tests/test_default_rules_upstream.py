@@ -44,8 +44,7 @@ CASES = {
     "Packet socket created in container": (packet_socket_in_container, None),
     "Fileless execution via memfd_create": (
         selftest.memfd_exec, "live capture does not set proc.is_exe_from_memfd on exec (only /proc seeding does)"),
-    "Directory traversal monitored file read": (
-        selftest.traversal_read, "fd.nameraw is not extracted (stages/state/enrich.py)"),
+    "Directory traversal monitored file read": (selftest.traversal_read, None),
 }
 
 

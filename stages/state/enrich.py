@@ -22,7 +22,7 @@ Unknown threads (not in the initial list and never created by an event seen) giv
 `proc.pid` = tid and `user.uid` = 4294967295 with `user.name` null, as sysdig does.
 
 Not extracted (the column is left out, so checks on them are false): `evt.args`/`evt.info` (full argument
-rendering), latency fields, `fd.nameraw`, `fd.name_changed`, `proc.exe_ino*`, resource usage fields,
+rendering), latency fields, `fd.name_changed`, `proc.exe_ino*`, resource usage fields,
 `fdlist.*`, `fs.path.*`, `k8s.*`.
 """
 
@@ -693,6 +693,14 @@ def _fd_name(v: _BatchView) -> pa.Array:
     return pc.if_else(pa.array(v.has_fd()), v.fd("name"), v.creator_name())
 
 
+def _fd_nameraw(v: _BatchView) -> pa.Array:
+    """The name as the program wrote it (`../x`); a failed open's own argument; else as fd.name."""
+    opened = pc.if_else(pa.array(v.raw.type_in(OPEN_LIKE) & v.exits), v.raw.arrow("arg.name", pa.string())
+                        if v.raw.has("arg.name") else pa.nulls(v.n, pa.string()), pa.scalar(None, pa.string()))
+    known = pc.if_else(pa.array(v.has_fd()), v.fd("nameraw"), pa.scalar(None, pa.string()))
+    return pc.coalesce(known, opened, _fd_name(v))
+
+
 def _directory_of(path: pa.Array) -> pa.Array:
     """libsinsp's directory of a file path: up to the last '/', kept whole when it ends with '/', '/' when the
     only '/' is the first character or there is none."""
@@ -792,7 +800,7 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "container.full_id": _container_meta("full_id"), "container.ip": _container_meta("ip"),
     "container.labels": _container_meta("labels"),
     "fd.num": _fd_num, "fd.type": lambda v: v.fd("type"), "fd.typechar": _fd_typechar,
-    "fd.name": _fd_name, "fd.directory": _fd_directory, "fd.filename": _fd_filename,
+    "fd.name": _fd_name, "fd.nameraw": _fd_nameraw, "fd.directory": _fd_directory, "fd.filename": _fd_filename,
     "fd.l4proto": _fd_l4proto, "fd.sockfamily": _fd_sockfamily,
     "fd.cip": _fd_ip_field("cip"), "fd.sip": _fd_ip_field("sip"),
     "fd.cport": _fd_port("cport"), "fd.sport": _fd_port("sport"),

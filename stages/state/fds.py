@@ -31,6 +31,7 @@ FD_SCHEMA: dict[str, pa.DataType] = {
     "pid": pa.int64(), "fd": pa.int64(), "type": pa.string(), "name": pa.string(), "l4proto": pa.string(),
     "cip": pa.string(), "cport": pa.int64(), "sip": pa.string(), "sport": pa.int64(), "is_server": pa.bool_(),
     "has_tuple": pa.bool_(), "open": pa.bool_(), "flags": pa.int64(), "ino": pa.int64(),
+    "nameraw": pa.string(),  # a file's name as the program wrote it, before resolving and normalizing
 }
 
 OPEN_NAMES = frozenset({"open", "openat", "openat2", "creat", "open_by_handle_at"})
@@ -85,7 +86,7 @@ def initial_snapshot(fds: list[object], pid_of_tid: dict[int, int]) -> VersionTa
             name, cip, cport, sip, sport = info.name, None, None, None, None
         values = {"pid": pid, "fd": info.fd, "type": kind, "name": name, "l4proto": l4, "cip": cip, "cport": cport,
                   "sip": sip, "sport": sport, "is_server": server_only, "has_tuple": is_ip, "open": True,
-                  "flags": getattr(info, "open_flags", None), "ino": info.ino}
+                  "flags": getattr(info, "open_flags", None), "ino": info.ino, "nameraw": name}
         for key, value in values.items():
             rows[key].append(value)
     columns = {name: pa.array(values, type=FD_SCHEMA[name]) for name, values in rows.items()}
@@ -237,11 +238,13 @@ def _opens(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
         return
     take = pa.array(rows, type=pa.int64())
     flags = _param(raw, ctx, "arg.flags", rows)
-    paths = resolve_paths(_param(raw, ctx, "arg.name", rows), ctx.cwd.take(take))
+    written = _param(raw, ctx, "arg.name", rows).cast(pa.string())
+    paths = resolve_paths(written, ctx.cwd.take(take))
     flag_values = flags.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
     kinds = np.where((flag_values & PPM_O_DIRECTORY) != 0, "directory", "file")
     fds = ctx.res[rows]
-    builder.add(rows, ctx.pid[rows], fds, 2 * rows, {"type": kinds, "name": paths, "flags": flag_values,
+    builder.add(rows, ctx.pid[rows], fds, 2 * rows, {"type": kinds, "name": paths, "nameraw": written,
+                                                     "flags": flag_values,
                                                      "open": True, "has_tuple": False, "is_server": False})
 
 

@@ -159,3 +159,23 @@ def test_restricted_rows_equal_full_enrichment_taken() -> None:
 def plain(column):
     """A column with dictionary encoding undone: the same values, however they were encoded."""
     return column.dictionary_decode() if hasattr(column, "dictionary_decode") else column
+
+
+def test_fd_nameraw_keeps_the_written_name() -> None:
+    """fd.nameraw is the path as the program wrote it; fd.name the resolved one (opens of a real capture)."""
+    from pathlib import Path
+
+    import pyarrow.compute as pc
+
+    from kernel.scap import open_capture
+
+    capture = open_capture(str(Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "scap" / "captures"
+                               / "sysdig-inspect__capture-samples_502Error__947a737f.scap"))
+    enricher = Enricher(capture)
+    pairs = set()
+    for raw in capture.batches(65536):
+        batch = enricher.enrich(raw, {"fd.name", "fd.nameraw", "evt.type"})
+        opens = batch.filter(pc.fill_null(pc.equal(batch.column("evt.type").cast(pa.string()), "open"), False))
+        pairs |= {(r["fd.name"], r["fd.nameraw"]) for r in opens.select(["fd.name", "fd.nameraw"]).to_pylist()}
+    assert ("/etc/nsswitch.conf", "/etc/nsswitch.conf") in pairs
+    assert all(name == raw for name, raw in pairs if name and raw and "/." not in raw and "//" not in raw)
