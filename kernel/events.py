@@ -24,7 +24,8 @@ import numpy as np
 import pyarrow as pa
 
 from kernel import convert
-from kernel.records import AREA_LEN_INDEX, HEADER, LAYOUTS, NOT_A_SYSCALL, RINGBUF_HEADER, SOCK_TUPLE_LEN, RecordLayout
+from kernel.records import (AREA_LEN_INDEX, F_EXE_MEMFD, HEADER, LAYOUTS, NOT_A_SYSCALL, RINGBUF_HEADER, SOCK_TUPLE_LEN,
+                            RecordLayout)
 from kernel.scap import event_table as et
 from kernel.scap.decode import CATEGORY_NAMES, _strlist_column, _until_first_nul, _varlen_column
 from kernel.syscalls import BY_NR, SYSCALLS, Syscall, sc_code
@@ -58,6 +59,7 @@ _DIR_DICTIONARY = pa.array([">", "<"])
 _CATEGORY_DICTIONARY = pa.array(CATEGORY_NAMES)
 _STRLIST_COLUMNS = frozenset({"arg.args", "arg.env"})
 _BINARY_COLUMNS = frozenset({"arg.tuple", "arg.addr.bytes"})
+PPM_EXE_FROM_MEMFD = 1 << 2  # the driver's execve exit `flags` bit for a program run from a memfd
 
 
 class _Columns:
@@ -211,6 +213,9 @@ class BatchBuilder:
         args.put_segments("arg.args", good, buf_args + exe_len + 1, rest)
         args.put_segments("arg.env", good, record_at[good] + areas["b1"], h["len"][good, 3])
         args.put_segments("arg.comm", good, record_at[good] + areas["s1"], h["len"][good, 1])
+        # The exec event's `flags` parameter carries PPM_EXE_* bits, as the driver's execve exit does.
+        from_memfd = (h["flags"][good].astype(np.int64) & F_EXE_MEMFD) != 0
+        args.put_int("arg.flags", good, np.where(from_memfd, PPM_EXE_FROM_MEMFD, 0).astype(np.int64))
         cwds, paths = [], []
         path_at = record_at[good] + areas["s0"]
         path_len = h["len"][good, 0].astype(np.int64)

@@ -23,7 +23,7 @@ RINGBUF_HEADER = 8  # u32 len (bit 31 busy, bit 30 discarded), u32 page offset
 BUSY_BIT = 1 << 31
 DISCARD_BIT = 1 << 30
 
-F_S0_TRUNC, F_S1_TRUNC, F_ARGS_TRUNC, F_ENV_TRUNC, F_NO_STASH = 1, 2, 4, 8, 16
+F_S0_TRUNC, F_S1_TRUNC, F_ARGS_TRUNC, F_ENV_TRUNC, F_NO_STASH, F_EXE_MEMFD = 1, 2, 4, 8, 16, 32
 NOT_A_SYSCALL = 0xFFFF  # `nr` of records that do not come from a syscall (procexit)
 
 

@@ -42,8 +42,7 @@ CASES = {
     "PTRACE attached to process": (selftest.ptrace_attach, None),
     "PTRACE anti-debug attempt": (selftest.ptrace_traceme, None),
     "Packet socket created in container": (packet_socket_in_container, None),
-    "Fileless execution via memfd_create": (
-        selftest.memfd_exec, "live capture does not set proc.is_exe_from_memfd on exec (only /proc seeding does)"),
+    "Fileless execution via memfd_create": (selftest.memfd_exec, None),
     "Directory traversal monitored file read": (selftest.traversal_read, None),
 }
 

@@ -24,6 +24,7 @@
 #define F_ARGS_TRUNC 4
 #define F_ENV_TRUNC 8
 #define F_NO_STASH 16
+#define F_EXE_MEMFD 32
 
 // Per-syscall configuration flags (struct conf.flags), mirrored in kernel/syscalls.py.
 #define CF_SOCK_FD_RES 1
@@ -446,6 +447,18 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     return 0;
 }
 
+// The new program runs from an anonymous memory file (memfd_create): its file's name is "memfd:<name>".
+static __always_inline int exe_is_memfd(u64 mm) {
+    u64 file = read_u64(mm + OFF_MM_EXE_FILE);
+    u64 dentry = file ? read_u64(file + OFF_FILE_DENTRY) : 0;
+    u64 name = dentry ? read_u64(dentry + OFF_DENTRY_NAME) : 0;
+    char prefix[8] = {};
+    if (!name || bpf_probe_read_kernel(prefix, 6, (void *)name) != 0)
+        return 0;
+    return prefix[0] == 'm' && prefix[1] == 'e' && prefix[2] == 'm' && prefix[3] == 'f' && prefix[4] == 'd' &&
+           prefix[5] == ':';
+}
+
 // execve/execveat. Success: s0 = executed path, s1 = comm, b0 = the argv area, b1 = the env area (both
 // NUL-separated, capped); failure: s0 = the filename argument. a[] = parent tgid, loginuid, uid, gid, full
 // argv length, full env length.
@@ -498,6 +511,8 @@ int exit_exec(void *ctx) {
     u64 arg_end = read_u64(mm + OFF_MM_ARG_END);
     u64 env_start = read_u64(mm + OFF_MM_ENV_START);
     u64 env_end = read_u64(mm + OFF_MM_ENV_END);
+    if (exe_is_memfd(mm))
+        r->h.flags |= F_EXE_MEMFD;
     u64 args_len = arg_end > arg_start ? arg_end - arg_start : 0;
     u64 env_len = env_end > env_start ? env_end - env_start : 0;
     r->h.a[4] = args_len;

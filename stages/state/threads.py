@@ -49,6 +49,7 @@ CWD_NAMES = frozenset({"chdir"})
 UID_NAMES = frozenset({"setuid", "setresuid"})
 GID_NAMES = frozenset({"setgid", "setresgid"})
 NO_ID = 0xFFFFFFFF  # setres*id's "leave unchanged"
+PPM_EXE_FROM_MEMFD = 1 << 2  # execve exit flags: the program runs from a memfd
 PPM_CL_CLONE_THREAD = 1 << 13
 COMM_LEN = 15
 
@@ -184,7 +185,11 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
     rawtime = raw.arrow("evt.rawtime", pa.int64()).take(take) if raw.has("evt.rawtime") else pa.nulls(n, pa.int64())
     put("start_ts", rawtime, children | is_parent_side)
     put("exit_ts", rawtime, procexit)
-    put("exe_from_memfd", pa.nulls(n, type=pa.bool_()), np.zeros(n, dtype=bool))
+    # execve exits carry PPM_EXE_* bits in `flags` (clone exits use the same name for clone flags).
+    exe_flags = param("arg.flags", pa.int64())
+    has_flags = exe_flags.is_valid().to_numpy(zero_copy_only=False) if n else np.zeros(0, dtype=bool)
+    from_memfd = (exe_flags.fill_null(0).to_numpy(zero_copy_only=False) & PPM_EXE_FROM_MEMFD) != 0
+    put("exe_from_memfd", pa.array(from_memfd, type=pa.bool_()), execs & has_flags)
     _put_identity_changes(raw, all_rows, is_parent_side, param, values, sets)
 
     # Parent side: the child is a copy of the caller with its own tid; a thread keeps the caller's pid.

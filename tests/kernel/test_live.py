@@ -30,7 +30,8 @@ from stages.state.enrich import Enricher  # noqa: E402
 FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.ppid", "proc.name", "proc.exe",
           "proc.exepath", "proc.args", "proc.cmdline", "fd.name", "fd.rip", "fd.rport", "fd.lip", "fd.typechar",
           "evt.arg.target", "evt.arg.linkpath", "evt.arg.oldpath", "evt.arg.newpath", "evt.rawarg.request",
-          "evt.rawarg.uid", "evt.arg.name", "evt.rawarg.flags", "evt.dir", "evt.num", "user.uid", "proc.cwd"}
+          "evt.rawarg.uid", "evt.arg.name", "evt.rawarg.flags", "evt.dir", "evt.num", "user.uid", "proc.cwd",
+          "proc.is_exe_from_memfd"}
 DEADLINE_S = 60
 TEST_PID = os.getpid()
 
@@ -255,6 +256,9 @@ def test_memfd_create_then_exec_from_memfd(captured):
     event = execs[0]
     assert (event["evt.res"], event["proc.args"], event["proc.ppid"]) == ("SUCCESS", "from-memfd", TEST_PID)
     assert event["proc.exepath"] == f"/proc/self/fd/{fd}"
+    assert event["proc.is_exe_from_memfd"] is True  # read in the kernel from the new program's file
+    others = [r for r in rows if r["evt.type"] == "execve" and r["proc.pid"] != pid and r["evt.res"] == "SUCCESS"]
+    assert others and not any(r["proc.is_exe_from_memfd"] for r in others)
 
 
 def test_setuid_to_nobody(captured):
