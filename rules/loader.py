@@ -286,7 +286,7 @@ class _Compiler:
             except MacroError as exc:
                 self.out.errors.append(_macro_error(exc, macro.location))
             except BrokenMacro:
-                pass
+                pass  # it uses a macro whose own error is already reported
             self.out.macros[macro.name] = LoadedMacro(macro.name, self.macro_texts[macro.name].text, expanded,
                                                       macro.location)
 

@@ -95,30 +95,22 @@ class ProgramSink(Sink):
 
     def _reap(self) -> None:
         """Forget a dead (or dying) process, collecting its exit status."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        try:
-            process.stdin.close()
-        except OSError:
-            pass
-        try:
-            process.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        self._close(wait_seconds=1)
 
     def _stop(self) -> None:
         """Close the pipe and let the program finish what it read."""
+        self._close(wait_seconds=_EXIT_WAIT_SECONDS)
+
+    def _close(self, wait_seconds: float) -> None:
         process, self._process = self._process, None
         if process is None:
             return
         try:
             process.stdin.close()
         except OSError:
-            pass
+            pass  # the program already closed its end
         try:
-            process.wait(timeout=_EXIT_WAIT_SECONDS)
+            process.wait(timeout=wait_seconds)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
