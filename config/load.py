@@ -2,7 +2,8 @@
 
 Every value remembers where it was written (file:line:col, or the `-o` flag that set it), so an unknown key,
 a wrong type or a bad value is reported at its place. `${VAR}` in a string is replaced by the environment
-variable VAR (for secrets); a missing variable is an error, not an empty string.
+variable VAR (for secrets); a missing variable is an error, not an empty string, unless a default is written
+as `${VAR:-default}` (the shell's form).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 from config.schema import Config
 
 Path_ = tuple[str | int, ...]
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${VAR} or ${VAR:-default}
 
 
 class ConfigError(Exception):
@@ -142,7 +143,9 @@ def _substitute_env(value: Any, at: Path_, places: dict[Path_, Place], env: dict
         return [_substitute_env(v, at + (i,), places, env, errors) for i, v in enumerate(value)]
     if isinstance(value, str) and "${" in value:
         def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
+            name, default = match.group(1), match.group(2)
+            if name not in env and default is not None:
+                return default
             if name not in env:
                 errors.append(f"{_place(at, places)}: '{_dotted(at)}' uses ${{{name}}}, which is not set in the environment")
                 return ""

@@ -330,6 +330,82 @@ class Capture(Section):
     rotate_seconds: int = Field(3600, ge=1)
     compression: Literal["zstd", "lz4", "none"] = "zstd"
 
+class ListenerTls(Section):
+    """HTTPS for a webhook listener: PEM files. Empty `cert` = plain HTTP; empty `key` = the key is in `cert`."""
+
+    cert: str = ""
+    key: str = ""
+
+
+class K8sAuditSource(Section):
+    """Kubernetes audit events (source `k8s_audit`): the API server's webhook backend, and/or JSONL files."""
+
+    enabled: bool = False
+    webhook: bool = Field(True, description="serve the audit webhook; false = read `files` only")
+    listen_address: str = "0.0.0.0"
+    listen_port: int = Field(9765, ge=0, le=65535)
+    path: str = "/k8s-audit"
+    tls: ListenerTls = ListenerTls()
+    bearer_token: str = Field("", description="when set, a request must carry `Authorization: Bearer <token>`")
+    max_body_bytes: int = Field(12582912, ge=1024, description="bigger requests are refused (413)")
+    max_event_bytes: int = Field(262144, ge=1024, description="bigger audit events are dropped and counted")
+    files: list[str] = Field([], description="JSONL files or folders read once; `file://PATH` follows a file "
+                                               "like tail -F")
+
+
+class CloudTrailSource(Section):
+    """AWS CloudTrail logs (source `aws_cloudtrail`): local files/folders, s3://bucket/prefix, sqs://queue."""
+
+    enabled: bool = False
+    paths: list[str] = []
+    endpoint_url: str = Field("", description="S3 and SQS endpoint (an S3-compatible server); empty = AWS")
+    region: str = ""
+    s3_download_concurrency: int = Field(8, ge=1, le=128)
+    s3_interval: str = Field("", description="only log files in this time span: 5d, 3d-1d, "
+                                              "2021-03-30T18:07:17Z, 2023-04-05T06:00:00Z-5d")
+    sqs_delete: bool = Field(True, description="delete a queue message once its log files are read")
+    sqs_owner_account: str = ""
+    sqs_wait_seconds: int = Field(5, ge=0, le=20, description="long-poll wait of one receive")
+    use_s3_sns: bool = Field(False, description="queue messages are S3 event notifications (via SNS)")
+
+
+class GitHubSource(Section):
+    """GitHub webhooks (source `github`), verified with the hook's secret (X-Hub-Signature-256)."""
+
+    enabled: bool = False
+    listen_address: str = "0.0.0.0"
+    listen_port: int = Field(9766, ge=0, le=65535)
+    path: str = "/github"
+    tls: ListenerTls = ListenerTls()
+    secret: str = Field("", description="the webhook secret; required (write ${GITHUB_WEBHOOK_SECRET})")
+    max_body_bytes: int = Field(25 << 20, ge=1024)
+    api_url: str = Field("https://api.github.com", description="REST API used to scan pushes and workflows")
+    token: str = Field("", description="API token (write ${GITHUB_TOKEN}); without one, pushed diffs and "
+                                       "workflow files are not fetched, so secret and miner checks stay absent")
+
+
+class OktaSource(Section):
+    """Okta System Log (source `okta`), polled."""
+
+    enabled: bool = False
+    organization: str = Field("", description="the Okta subdomain: <organization>.okta.com")
+    api_url: str = Field("", description="API base URL; empty = https://<organization>.okta.com")
+    api_token: str = Field("", description="SSWS API token (write ${OKTA_API_TOKEN})")
+    refresh_interval: float = Field(10.0, gt=0, description="seconds between polls")
+    page_limit: int = Field(1000, ge=1, le=1000)
+    lookback_seconds: float = Field(30.0, ge=0, description="how far back the first poll starts")
+    cache_expiration: int = Field(84600, ge=1, description="seconds the MFA counters remember an actor")
+    cache_usermaxsize: int = Field(200, ge=1, description="timestamps kept per (event type, actor)")
+
+
+class Sources(Section):
+    """Event sources beside syscalls; each enabled one runs with the rules of its `source:`."""
+
+    k8s_audit: K8sAuditSource = K8sAuditSource()
+    aws_cloudtrail: CloudTrailSource = CloudTrailSource()
+    github: GitHubSource = GitHubSource()
+    okta: OktaSource = OktaSource()
+
 
 class Config(Section):
     """The whole configuration file."""
@@ -373,6 +449,7 @@ class Config(Section):
     engine: Engine = Engine()
     pipeline: Pipeline = Pipeline()
     capture: Capture = Capture()
+    sources: Sources = Sources()
 
     @field_validator("priority", "log_level", mode="before")
     @classmethod

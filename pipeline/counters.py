@@ -41,12 +41,15 @@ LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 class Counters:
     """Named uint64 slots for the sensor and for each worker."""
 
-    def __init__(self, workers: int, outputs: tuple[str, ...] = ()) -> None:
+    def __init__(self, workers: int, outputs: tuple[str, ...] = (), streams: int = 1) -> None:
         if not 1 <= workers <= MAX_WORKERS:
             raise ValueError(f"workers must be 1..{MAX_WORKERS}")
         self.workers = workers
         self.outputs = outputs
-        size = len(SENSOR_COUNTERS) + workers * len(WORKER_COUNTERS)
+        # Sensor counters have a slot per stream: each capture process adds to its own, so two processes never
+        # update one word at once; reads sum the streams.
+        self.streams = streams
+        size = streams * len(SENSOR_COUNTERS) + workers * len(WORKER_COUNTERS)
         self._raw = mp.RawArray("Q", size)
         self._values = np.frombuffer(self._raw, dtype=np.uint64)
         # per worker and rule: evaluated, matched
@@ -61,15 +64,16 @@ class Counters:
         self._sensor = {name: i for i, (name, _) in enumerate(SENSOR_COUNTERS)}
         self._worker = {name: i for i, (name, _) in enumerate(WORKER_COUNTERS)}
 
-    def add(self, name: str, amount: int = 1) -> None:
-        self._values[self._sensor[name]] += np.uint64(amount)
+    def add(self, name: str, amount: int = 1, *, stream: int = 0) -> None:
+        self._values[stream * len(SENSOR_COUNTERS) + self._sensor[name]] += np.uint64(amount)
 
     def set(self, name: str, value: int) -> None:
         """For totals read from elsewhere (the kernel's drop counters)."""
         self._values[self._sensor[name]] = np.uint64(value)
 
     def get(self, name: str) -> int:
-        return int(self._values[self._sensor[name]])
+        slot = self._sensor[name]
+        return int(sum(self._values[s * len(SENSOR_COUNTERS) + slot] for s in range(self.streams)))
 
     def add_worker(self, worker: int, name: str, amount: int = 1) -> None:
         self._values[self._slot(worker, name)] += np.uint64(amount)
@@ -80,11 +84,15 @@ class Counters:
     def total_worker(self, name: str) -> int:
         return sum(self.get_worker(w, name) for w in range(self.workers))
 
-    def add_rules(self, worker: int, evaluated: np.ndarray, matched: np.ndarray) -> None:
-        """Add one batch's per-rule counts (indexed by rule position in the loaded rules)."""
-        n = min(len(evaluated), MAX_RULES)
-        self._rules[worker, :n, 0] += evaluated[:n].astype(np.uint64)
-        self._rules[worker, :n, 1] += matched[:n].astype(np.uint64)
+    def add_rules(self, worker: int, evaluated: np.ndarray, matched: np.ndarray,
+                  positions: np.ndarray | None = None) -> None:
+        """Add one batch's per-rule counts; `positions[i]` is rule i's position in the loaded rules (all
+        sources), by default i itself."""
+        if positions is None:
+            positions = np.arange(len(evaluated))
+        keep = positions < MAX_RULES
+        self._rules[worker, positions[keep], 0] += evaluated[keep].astype(np.uint64)
+        self._rules[worker, positions[keep], 1] += matched[keep].astype(np.uint64)
 
     def rule_totals(self) -> np.ndarray:
         """(rules, 2) array: evaluated and matched per rule, summed over workers."""
@@ -119,4 +127,4 @@ class Counters:
         return out
 
     def _slot(self, worker: int, name: str) -> int:
-        return len(SENSOR_COUNTERS) + worker * len(WORKER_COUNTERS) + self._worker[name]
+        return self.streams * len(SENSOR_COUNTERS) + worker * len(WORKER_COUNTERS) + self._worker[name]

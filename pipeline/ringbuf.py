@@ -269,6 +269,21 @@ def _ipc_size(batch: pa.RecordBatch) -> int:
     return sink.size()
 
 
+def wait_any(rings: list["Ring"], seconds: float) -> None:
+    """Sleep until one of the rings has a message (or is closed), or `seconds` pass.
+
+    A reader of several rings tries each with `read(timeout=0)` and calls this when none had anything; the
+    eventfd signals are cleared here, so the next round of reads finds what woke it.
+    """
+    fds = [ring._data_ready for ring in rings]
+    readable, _, _ = select.select(fds, [], [], seconds) if fds else ([], [], time.sleep(seconds))
+    for fd in readable:
+        try:
+            os.eventfd_read(fd)
+        except BlockingIOError:
+            pass
+
+
 def _wait(fd: int, seconds: float) -> None:
     """Sleep until the eventfd is signalled or `seconds` pass; clear the signal."""
     readable, _, _ = select.select([fd], [], [], seconds)

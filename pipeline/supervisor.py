@@ -1,6 +1,10 @@
 """Start the stages as processes joined by rings, restart crashed workers, stop cleanly.
 
-    capture ──event ring i──▶ worker i ──alert ring i──▶ output        (i = 0 .. workers-1)
+    capture s ──event ring (s, i)──▶ worker i ──alert ring (s, i)──▶ output     (i = 0 .. workers-1)
+
+A stream `s` is one capture process and its rings: the syscall source is one stream, the other sources
+(k8s audit, CloudTrail, GitHub, Okta) share another, so a busy kernel capture never waits for a webhook
+and each source keeps its own event order. Every worker serves every stream.
 
 The supervisor owns the rings (created before forking, so every stage inherits them) and the shared counters.
 It does no event work itself. Lifecycle:
@@ -19,7 +23,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import multiprocess as mp
@@ -39,50 +43,72 @@ class Control:
     counters: Counters
     stop: Any = field(default_factory=CTX.Event)
     reload_requests: Any = field(default_factory=lambda: CTX.Value("Q", 0, lock=False))
-    capture_running: Any = field(default_factory=CTX.Event)
+    capture_running: Any = field(default_factory=CTX.Event)  # this stream's capture runs (one per stream)
+    stream: int = 0  # which stream a capture stage serves (its counters' slot)
     internal: Ring | None = None  # the sensor's own alerts (drops...), capture -> output, not in event order
 
 
-CaptureFn = Callable[[list[Ring], Control], None]
-WorkerFn = Callable[[int, Ring, Ring, Control], None]
-OutputFn = Callable[[list[Ring], Control], None]
+CaptureFn = Callable[[list[Ring], Control], None]  # (the stream's ring per worker, control)
+WorkerFn = Callable[[int, list[Ring], list[Ring], Control], None]  # (index, event ring per stream, alert ring
+#                                                                     per stream, control)
+OutputFn = Callable[[list[list[Ring]], Control], None]  # (alert rings [stream][worker], control)
 
 
 class Supervisor:
-    """Runs one capture stage, `workers` worker stages and one output stage until the source ends or a stop."""
+    """Runs a capture stage per stream, `workers` worker stages and one output stage until the sources end or
+    a stop. `event_ring_bytes` is one size for every stream or a size per stream."""
 
-    def __init__(self, *, workers: int, event_ring_bytes: int, alert_ring_bytes: int, ring_full: str,
-                 log: Any, max_restarts: int = 100, outputs: tuple[str, ...] = ()) -> None:
+    def __init__(self, *, workers: int, event_ring_bytes: int | list[int], alert_ring_bytes: int, ring_full: str,
+                 log: Any, max_restarts: int = 100, outputs: tuple[str, ...] = (), streams: int = 1) -> None:
         remove_stale_segments()
         self.log = log
         self.max_restarts = max_restarts
-        self.control = Control(workers=workers, counters=Counters(workers, outputs))
-        self.event_rings = [Ring(event_ring_bytes, full=ring_full) for _ in range(workers)]
+        sizes = event_ring_bytes if isinstance(event_ring_bytes, list) else [event_ring_bytes] * streams
+        self.control = Control(workers=workers, counters=Counters(workers, outputs, streams=len(sizes)))
+        self.event_rings = [[Ring(size, full=ring_full) for _ in range(workers)] for size in sizes]
         # Alerts are never dropped between stages: a worker waits for the output stage.
-        self.alert_rings = [Ring(alert_ring_bytes, full="block") for _ in range(workers)]
+        self.alert_rings = [[Ring(alert_ring_bytes, full="block") for _ in range(workers)] for _ in sizes]
+        self.running = [self.control.capture_running] + [CTX.Event() for _ in sizes[1:]]
         self.control.internal = Ring(1 << 20, full="drop")
         self._procs: dict[str, Any] = {}
         self._failed = False
 
+    @property
+    def streams(self) -> int:
+        return len(self.event_rings)
+
+    def capturing(self) -> bool:
+        """Every stream's capture runs (what /healthz reports)."""
+        return all(event.is_set() for event in self.running)
+
     def ring_depths(self) -> dict[str, int]:
         """Bytes waiting in each ring (queue depths for the metrics)."""
-        depths = {f"event_ring_{i}": ring.used_bytes for i, ring in enumerate(self.event_rings)}
-        depths.update({f"alert_ring_{i}": ring.used_bytes for i, ring in enumerate(self.alert_rings)})
+        depths = {}
+        for kind, rings in (("event", self.event_rings), ("alert", self.alert_rings)):
+            for s, stream in enumerate(rings):
+                for i, ring in enumerate(stream):
+                    depths[f"{kind}_ring_{i}" if s == 0 else f"{kind}_ring_{s}_{i}"] = ring.used_bytes
         return depths
 
-    def run(self, capture: CaptureFn, worker: WorkerFn, output: OutputFn, *, duration: float | None = None) -> int:
+    def run(self, captures: CaptureFn | list[CaptureFn], worker: WorkerFn, output: OutputFn, *,
+            duration: float | None = None) -> int:
         """Run until every stage has finished; returns the exit status for the sensor."""
+        captures = captures if isinstance(captures, list) else [captures]
+        if len(captures) != self.streams:
+            raise ValueError(f"{len(captures)} capture stages for {self.streams} streams")
         previous = self._install_signals()
         try:
             self._start("output", output, self.alert_rings, self.control)
             for i in range(self.control.workers):
                 self._start_worker(i, worker)
-            self._start("capture", capture, self.event_rings, self.control)
+            for s, capture in enumerate(captures):
+                self._start(_capture_name(s), capture, self.event_rings[s],
+                            replace(self.control, capture_running=self.running[s], stream=s))
             return self._watch(worker, duration)
         finally:
             self._restore_signals(previous)
             self._reap()
-            for ring in self.event_rings + self.alert_rings + [self.control.internal]:
+            for ring in [r for stream in self.event_rings + self.alert_rings for r in stream] + [self.control.internal]:
                 ring.close()
 
     # ---- processes ----------------------------------------------------------------------------------------
@@ -94,7 +120,8 @@ class Supervisor:
         self.log.debug("stage started", stage=name, pid=proc.pid)
 
     def _start_worker(self, index: int, worker: WorkerFn) -> None:
-        self._start(f"worker-{index}", worker, index, self.event_rings[index], self.alert_rings[index], self.control)
+        self._start(f"worker-{index}", worker, index, [stream[index] for stream in self.event_rings],
+                    [stream[index] for stream in self.alert_rings], self.control)
 
     def _watch(self, worker: WorkerFn, duration: float | None) -> int:
         deadline = None if duration is None else time.monotonic() + duration
@@ -119,10 +146,10 @@ class Supervisor:
         if exitcode == 0:
             self.log.debug("stage finished", stage=name)
             return 0
-        if name == "capture":
+        if name.startswith("capture"):
             # The capture cannot close its rings any more: do it for it, so the workers drain and end.
-            self.log.error("capture stage failed; draining what it produced", exitcode=exitcode)
-            for ring in self.event_rings:
+            self.log.error("capture stage failed; draining what it produced", stage=name, exitcode=exitcode)
+            for ring in self.event_rings[_stream_of(name)]:
                 ring.close_writer()
             return 1
         if name.startswith("worker-") and self.control.counters.get("worker_restarts") < self.max_restarts:
@@ -175,6 +202,14 @@ class Supervisor:
         """Reload rules and config in every worker between two batches (SIGHUP, a changed file)."""
         self.log.info("reload requested", reason=why)
         self.control.reload_requests.value += 1
+
+
+def _capture_name(stream: int) -> str:
+    return "capture" if stream == 0 else f"capture-{stream}"
+
+
+def _stream_of(capture_name: str) -> int:
+    return int(capture_name.split("-")[1]) if "-" in capture_name else 0
 
 
 def _child(name: str, target: Callable[..., None], args: tuple[Any, ...]) -> None:

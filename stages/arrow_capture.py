@@ -120,3 +120,27 @@ def replay(path: str | os.PathLike[str]) -> Iterator[pa.RecordBatch]:
             reader = ipc.open_file(source)
             for i in range(reader.num_record_batches):
                 yield reader.get_batch(i)
+
+
+def source_of(path: str | os.PathLike[str]) -> str:
+    """The event source a capture file holds (its `saker.source` metadata)."""
+    with pa.memory_map(str(path)) as source:
+        return ipc.open_file(source).schema.metadata.get(b"saker.source", b"syscall").decode()
+
+
+def source_captures(path: str | os.PathLike[str]) -> dict[str, Path]:
+    """The captures of the non-syscall sources under a replay path: `<path>/<source>/` folders (how the
+    sensor writes them), or `path` itself when it is one such file or folder."""
+    path = Path(path)
+    if path.is_file():
+        source = source_of(path)
+        return {} if source == "syscall" else {source: path}
+    top = sorted(p for p in path.iterdir() if p.suffix == SUFFIX and p.is_file())
+    if top and source_of(top[0]) != "syscall":
+        return {source_of(top[0]): path}
+    found = {}
+    for folder in sorted(p for p in path.iterdir() if p.is_dir()):
+        files = sorted(folder.glob("*" + SUFFIX))
+        if files and source_of(files[0]) != "syscall":
+            found[source_of(files[0])] = folder
+    return found

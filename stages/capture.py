@@ -51,14 +51,14 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
                 on_reload()
                 for ring in rings:
                     ring.write(RELOAD, b"", seq=seq, timeout=None)
-                counters.add("reloads")
-            counters.add("events_in", batch.num_rows)
+                counters.add("reloads", stream=control.stream)
+            counters.add("events_in", batch.num_rows, stream=control.stream)
             ring = rings[worker_for(seq, len(rings))]
             if ring.write_batch(EVENTS, prepare(batch), seq=seq):
-                counters.add("batches")
+                counters.add("batches", stream=control.stream)
             else:
-                counters.add("batches_dropped_ring")
-                counters.add("events_dropped_ring", batch.num_rows)
+                counters.add("batches_dropped_ring", stream=control.stream)
+                counters.add("events_dropped_ring", batch.num_rows, stream=control.stream)
             seq += 1
     finally:
         for ring in rings:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import socket
 from typing import Callable
 
+import numpy as np
 import pyarrow as pa
 
 from config.logs import get_logger
 from rules.ruleset import Ruleset
 from stages.alert import Alert
+from stages.plugins.base import batch_source
 
 TIME_COLUMN = "evt.rawtime"
 
@@ -30,25 +32,31 @@ class RuleProcessor:
         self.rule_matching = rule_matching
         self.hostname = hostname or socket.gethostname()
         self.log = get_logger("worker")
-        self.rules, self.ruleset = self._build()
-        self.last_rule_counts: tuple | None = None  # (evaluated, matched) per rule for the last batch
+        self.rules, self.positions, self.ruleset = self._build()
+        # (evaluated, matched, positions): per rule of this source for the last batch, and each rule's
+        # position among all loaded rules (the per-rule counters are indexed by the latter)
+        self.last_rule_counts: tuple | None = None
 
-    def _build(self) -> tuple[list, Ruleset]:
+    def _build(self) -> tuple[list, np.ndarray, Ruleset]:
         result = self._load()
         if not result.ok:
             raise RuntimeError("rules failed to load:\n" + "\n".join(m.render_text() for m in result.errors))
-        rules = [r for r in result.rules if r.source == self.source]
-        return rules, Ruleset(rules, rule_matching=self.rule_matching)
+        positions = [i for i, r in enumerate(result.rules) if r.source == self.source]
+        rules = [result.rules[i] for i in positions]
+        return rules, np.array(positions, dtype=np.int64), Ruleset(rules, rule_matching=self.rule_matching)
 
-    def reload(self) -> None:
+    def reload(self, load: Callable[[], object] | None = None) -> None:
+        """Rebuild from the rule files (or from `load`, a shared load of them)."""
+        if load is not None:
+            self._load = load
         try:
-            self.rules, self.ruleset = self._build()
+            self.rules, self.positions, self.ruleset = self._build()
         except RuntimeError as exc:
             self.log.error("reload failed; keeping the rules in force", detail=str(exc))
 
     def process(self, batch: pa.RecordBatch) -> list[dict]:
         matches = self.ruleset.evaluate(batch)
-        self.last_rule_counts = (matches.evaluated, matches.matched)
+        self.last_rule_counts = (matches.evaluated, matches.matched, self.positions)
         if not len(matches):
             return []
         times = batch.column(TIME_COLUMN) if TIME_COLUMN in batch.schema.names else None
@@ -70,3 +78,30 @@ class RuleProcessor:
     @property
     def required_fields(self) -> set[str]:
         return set(self.ruleset.required_fields) | {TIME_COLUMN}
+
+
+class SourceProcessors:
+    """The rule processors of a stream that carries several sources (the plugin sources): one per source,
+    all built from one load of the rule files; each batch goes to the processor of the source it is tagged
+    with."""
+
+    def __init__(self, load: Callable[[], object], sources: list[str], **options) -> None:
+        self._load = load
+        result = load()
+        self.by_source = {source: RuleProcessor(lambda: result, source=source, **options) for source in sources}
+        self.last_rule_counts: tuple | None = None
+
+    def process(self, batch: pa.RecordBatch) -> list[dict]:
+        processor = self.by_source[batch_source(batch)]
+        alerts = processor.process(batch)
+        self.last_rule_counts = processor.last_rule_counts
+        return alerts
+
+    def reload(self) -> None:
+        try:
+            result = self._load()
+        except Exception as exc:  # a rules file that no longer parses: keep the rules in force
+            get_logger("worker").error("reload failed; keeping the rules in force", detail=str(exc))
+            return
+        for processor in self.by_source.values():
+            processor.reload(lambda: result)

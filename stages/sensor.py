@@ -1,7 +1,9 @@
 """The running sensor: check everything, then run capture -> workers -> output under the supervisor.
 
-Event sources: `engine.kind: ebpf` (live capture of this host, kernel/) and `engine.kind: replay` (a .scap file
-or Saker Arrow capture, `--replay PATH`). Either can also write what it reads to Arrow files (`--capture`).
+Syscall events: `engine.kind: ebpf` (live capture of this host, kernel/) or `engine.kind: replay` (a .scap file
+or Saker Arrow capture, `--replay PATH`); either can also write what it reads to Arrow files (`--capture`).
+Other sources (`sources:` in the config: k8s audit, CloudTrail, GitHub, Okta) form a second stream beside it,
+each evaluated with the rules of its `source:`.
 """
 
 from __future__ import annotations
@@ -10,20 +12,24 @@ import functools
 import os
 import socket
 import time
-from typing import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
 
 from config.load import ConfigError
 from config.logs import get_logger
 from config.schema import Config
 from pipeline.supervisor import Supervisor
 from stages.alert import Alert
-from stages.arrow_capture import CaptureWriter
+from stages.arrow_capture import CaptureWriter, source_captures
 from stages.capture import capture_stage
 from pipeline.messages import ALERTS
 from stages.drops import DropMonitor
-from stages.evaluate import RuleProcessor
+from stages.evaluate import RuleProcessor, SourceProcessors
+from stages.plugins import MODULES as PLUGIN_MODULES
+from stages.plugins.stream import CaptureReplay, PluginStream
 from stages.output_process import output_stage
-from stages.sources import EnrichingSource, LiveSource, SourceUnavailable, SyscallReplay
+from stages.sources import EnrichingSource, LiveSource, SourceUnavailable, SyscallReplay, is_scap
 from stages.output import OUTPUT_NAMES
 from stages.watch import ConfigWatcher
 from stages.webserver import MetricsReporter, SensorCollector, WebServer
@@ -31,6 +37,7 @@ from stages.worker import encode_alerts, worker_stage
 
 from stages import VERSION
 ALERT_RING_BYTES = 16 << 20
+PLUGIN_RING_BYTES = 16 << 20  # plugin events are few and small next to syscalls
 
 
 class RouterSink:
@@ -65,18 +72,21 @@ def run_sensor(config: Config, duration: float | None = None, config_path: str |
     load = functools.partial(_reload_rules, config, reread or (lambda: config), log)
     hostname = os.environ.get("SAKER_HOSTNAME") or socket.gethostname()
     try:
-        source = _source(config, functools.partial(rule_plan, load, log))
+        streams = _streams(config, load, log, hostname)
     except SourceUnavailable as exc:
         log.error("event source unavailable", engine=config.engine.kind, detail=str(exc))
         return 1
+    _warn_idle_rules(result, [source for stream in streams for source in stream.sources], log)
     workers = config.pipeline.workers or os.cpu_count() or 1
     log.info("sensor starting", rules=len(result.rules), enabled=sum(r.enabled for r in result.rules),
-             engine=config.engine.kind, workers=workers)
-    supervisor = Supervisor(workers=workers, event_ring_bytes=config.pipeline.ring_bytes,
+             engine=config.engine.kind, sources=[s for stream in streams for s in stream.sources], workers=workers)
+    supervisor = Supervisor(workers=workers, event_ring_bytes=[stream.ring_bytes for stream in streams],
                             alert_ring_bytes=ALERT_RING_BYTES, ring_full=config.pipeline.ring_full, log=log,
                             outputs=OUTPUT_NAMES)
+    plugin_stream = next((stream.source for stream in streams if isinstance(stream.source, PluginStream)), None)
     collector = SensorCollector(supervisor.control.counters, VERSION, rule_names=[r.name for r in result.rules],
-                                gauges=supervisor.ring_depths)
+                                gauges=supervisor.ring_depths,
+                                source_stats=plugin_stream.source_stats if plugin_stream else None)
     web = _webserver(config, supervisor, collector)
     watcher = None
     if config.watch_config_files:
@@ -88,12 +98,10 @@ def run_sensor(config: Config, duration: float | None = None, config_path: str |
     started = time.monotonic()
     try:
         status = supervisor.run(
-            functools.partial(capture_stage, source=source.batches, prepare=source.prepare, on_reload=source.reload,
-                              make_poll=functools.partial(_drop_monitor, config, source, hostname)),
-            functools.partial(worker_stage, make_processor=lambda _index: RuleProcessor(
-                load, rule_matching=config.rule_matching, hostname=hostname)),
+            [stream.capture for stream in streams],
+            functools.partial(worker_stage, make_processor=lambda _index, s: streams[s].processor()),
             functools.partial(output_stage, make_sink=lambda: RouterSink(config),
-                              measure_latency=config.engine.kind != "replay"),
+                              measure_latency=[stream.live for stream in streams]),
             duration=duration,
         )
     finally:
@@ -134,6 +142,101 @@ def rule_plan(load, log) -> tuple[set[str], frozenset[str] | None]:
     return processor.required_fields, None if types is None else frozenset(types)
 
 
+@dataclass
+class Stream:
+    """One capture process and what goes with it: the sources it carries, its capture stage, the processor
+    a worker evaluates its batches with, its ring size, and whether its events are live (latency counted)."""
+
+    source: Any
+    sources: list[str]
+    capture: Callable
+    processor: Callable[[], Any]
+    ring_bytes: int
+    live: bool
+
+
+def _streams(config: Config, load, log, hostname: str) -> list[Stream]:
+    """The syscall stream (unless engine.kind is none) and the plugin sources' stream (if any is enabled)."""
+    streams = []
+    replayed = _replayed_sources(config)
+    if config.engine.kind != "none" and (config.engine.kind != "replay" or _replays_syscalls(config, replayed)):
+        source = _source(config, functools.partial(rule_plan, load, log))
+        streams.append(Stream(
+            source=source, sources=["syscall"],
+            capture=functools.partial(capture_stage, source=source.batches, prepare=source.prepare,
+                                      on_reload=source.reload,
+                                      make_poll=functools.partial(_drop_monitor, config, source, hostname)),
+            processor=lambda: RuleProcessor(load, rule_matching=config.rule_matching, hostname=hostname),
+            ring_bytes=config.pipeline.ring_bytes, live=config.engine.kind != "replay"))
+    sections = {name: section for name, section in config.sources if section.enabled or name in replayed}
+    if sections:
+        try:
+            plugins = PluginStream(sections, plan=functools.partial(plugin_plan, load, list(sections)),
+                                   hostname=hostname, batch_size=config.pipeline.batch_size,
+                                   ingests={source: CaptureReplay(str(path)) for source, path in replayed.items()},
+                                   capture_to=_capture_writer(config) if config.capture.enabled else None)
+        except (ValueError, OSError) as exc:
+            raise SourceUnavailable(str(exc)) from None
+        streams.append(Stream(
+            source=plugins, sources=plugins.sources,
+            capture=functools.partial(capture_stage, source=plugins.batches, prepare=plugins.prepare,
+                                      on_reload=plugins.reload),
+            processor=lambda: SourceProcessors(load, plugins.sources, rule_matching=config.rule_matching,
+                                               hostname=hostname),
+            ring_bytes=PLUGIN_RING_BYTES, live=False))
+    if not streams:
+        raise SourceUnavailable("engine.kind is none and no source is enabled under `sources:`; enable one, "
+                                "e.g. -o sources.k8s_audit.enabled=true")
+    return streams
+
+
+def _replayed_sources(config: Config) -> dict[str, Path]:
+    """Captures of the other sources in the replay path (`<path>/<source>/`, as --capture writes them)."""
+    path = config.engine.replay.path
+    if config.engine.kind != "replay" or not path or is_scap(path) or not Path(path).exists():
+        return {}
+    return {source: folder for source, folder in source_captures(path).items() if source in PLUGIN_MODULES}
+
+
+def _replays_syscalls(config: Config, replayed: dict[str, Path]) -> bool:
+    """Whether the replay path holds syscall events too (always, when it holds no other source's capture:
+    then SyscallReplay reads it, or says what is wrong with it)."""
+    path = Path(config.engine.replay.path)
+    if not replayed:
+        return True
+    if path.is_file() or path in replayed.values():
+        return False
+    return any(p.suffix == ".arrow" and p.is_file() for p in path.iterdir())
+
+
+def _capture_writer(config: Config) -> Callable[[str], CaptureWriter]:
+    """Writers of the other sources' captures: `<capture.path>/<source>/`, beside the syscall files."""
+    def make(source: str) -> CaptureWriter:
+        return CaptureWriter(Path(config.capture.path) / source, source=source,
+                             rotate_bytes=config.capture.rotate_bytes, rotate_seconds=config.capture.rotate_seconds,
+                             compression=config.capture.compression)
+    return make
+
+
+def plugin_plan(load, sources: list[str]) -> dict[str, set[str]]:
+    """The fields each plugin source's enabled rules read, by source."""
+    result = load()
+    if not result.ok:
+        raise SourceUnavailable("rules failed to load:\n" + "\n".join(m.render_text() for m in result.errors))
+    return {source: RuleProcessor(lambda: result, source=source).required_fields for source in sources}
+
+
+def _warn_idle_rules(result, running: list[str], log) -> None:
+    """Rules of a source that is not running never fire: say so once, at start."""
+    idle: dict[str, int] = {}
+    for rule in result.rules:
+        if rule.enabled and rule.source not in running:
+            idle[rule.source] = idle.get(rule.source, 0) + 1
+    for source, count in sorted(idle.items()):
+        log.warning("rules of a source that is not running", source=source, rules=count,
+                    hint=f"enable it under sources: ({source})" if source != "syscall" else "engine.kind is none")
+
+
 def _source(config: Config, plan) -> EnrichingSource:
     writer = None
     if config.capture.enabled:
@@ -146,7 +249,7 @@ def _source(config: Config, plan) -> EnrichingSource:
                              capture_to=writer)
     if config.engine.kind == "ebpf":
         return LiveSource(config, plan=plan, sensor_pid=os.getpid(), capture_to=writer)
-    raise SourceUnavailable("engine.kind none: no syscall source, and no other source is built yet")
+    raise SourceUnavailable(f"engine.kind {config.engine.kind}: no syscall source")
 
 
 def _drop_monitor(config: Config, source: EnrichingSource, hostname: str, control):
@@ -167,6 +270,6 @@ def _webserver(config: Config, supervisor: Supervisor, collector: SensorCollecto
     web = WebServer(address=config.webserver.listen_address, port=config.webserver.listen_port,
                     healthz_path=config.webserver.k8s_healthz_endpoint,
                     metrics=config.webserver.prometheus_metrics_enabled, collector=collector,
-                    healthy=supervisor.control.capture_running.is_set)
+                    healthy=supervisor.capturing)
     web.start()
     return web

@@ -27,8 +27,10 @@ class SensorCollector(Collector):
     """Turns the shared counters (and any extra gauges) into Prometheus metric families."""
 
     def __init__(self, counters: Counters, version: str, gauges: Callable[[], dict[str, float]] | None = None,
-                 rule_names: list[str] = ()):
+                 rule_names: list[str] = (),
+                 source_stats: Callable[[], dict[str, dict[str, int]]] | None = None):
         self.counters = counters
+        self.source_stats = source_stats
         self.version = version
         self.gauges = gauges
         self.rule_names = list(rule_names)[:MAX_RULES]
@@ -47,6 +49,7 @@ class SensorCollector(Collector):
         yield from self._rules()
         yield from self._outputs()
         yield self._latency()
+        yield from self._sources()
         for name, value in (self.gauges() if self.gauges else {}).items():
             yield GaugeMetricFamily(f"{PREFIX}_{name}", name.replace("_", " "), value=value)
 
@@ -70,6 +73,18 @@ class SensorCollector(Collector):
                 family.add_metric([output], values[stat])
             yield family
 
+    def _sources(self) -> Iterable[Any]:
+        """The plugin sources' own counters (requests, refusals, dropped events...), by source and name."""
+        stats = self.source_stats() if self.source_stats else {}
+        if not stats:
+            return
+        family = CounterMetricFamily(f"{PREFIX}_source_events", "per event source: its own counters "
+                                     "(requests, refused, events, dropped...)", labels=["source", "counter"])
+        for source, counters in sorted(stats.items()):
+            for name, value in sorted(counters.items()):
+                family.add_metric([source, name], value)
+        yield family
+
     def _latency(self) -> Any:
         counts, total = self.counters.latency()
         cumulative, buckets = 0, []
@@ -85,6 +100,8 @@ class SensorCollector(Collector):
         counts, total = self.counters.latency()
         out["alerts_latency_mean_ms"] = round(1000 * total / sum(counts), 3) if sum(counts) else None
         out["outputs"] = self.counters.output_stats()
+        if self.source_stats:
+            out["sources"] = self.source_stats()
         out.update(self.gauges() if self.gauges else {})
         return out
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,22 @@ def run_saker(*args: str, timeout: float = 120, cwd: Path = ROOT) -> subprocess.
         [sys.executable, str(ROOT / "run.py"), *args],
         cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
     )
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    """Poll `condition()` until it holds; fail after `timeout` seconds (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.05)
 
 
 @pytest.fixture(name="saker")

@@ -136,6 +136,13 @@ class TestEnv:
         with pytest.raises(ConfigError, match=r"c.yaml:2:3: 'http_output.url' uses \$\{HOST\}"):
             load_config(path, env={})
 
+    def test_default_when_unset(self, tmp_path: Path) -> None:
+        """${VAR:-default} takes the default only when VAR is not set."""
+        path = write(tmp_path, "sources:\n  github:\n    secret: ${SECRET:-}\n    token: ${TOKEN:-none}\n")
+        config = load_config(path, env={"TOKEN": "t0k"})
+        assert config.sources.github.secret == ""
+        assert config.sources.github.token == "t0k"
+
 
 def test_durations() -> None:
     """Prometheus-style durations."""

@@ -7,7 +7,7 @@ add it to FIELD_CLASSES below. Nothing else needs to change; `run.py --list` rea
 from __future__ import annotations
 
 from rules.ast import FieldRef
-from rules.fields import container, evt, fd, fspath, group, proc, user
+from rules.fields import cloudtrail, container, evt, fd, fspath, github, group, k8saudit, okta, proc, user
 from rules.fields.base import ArgKind, FieldClass, FieldInfo, FieldRegistry
 
 # ----------------------------------------------------------------- add new field classes here
@@ -22,6 +22,10 @@ FIELD_CLASSES: tuple[FieldClass, ...] = (
     fspath.FS_PATH,
     container.CONTAINER,
     container.K8S,
+    *k8saudit.CLASSES,
+    *cloudtrail.CLASSES,
+    *github.CLASSES,
+    *okta.CLASSES,
 )
 
 

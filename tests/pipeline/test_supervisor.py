@@ -38,7 +38,8 @@ def numbers(control, *, batches: int, size: int = 1000, pause: float = 0.0):
 class MultiplesOf:
     """A real (tiny) vectorized processor: one alert per event whose n is a multiple of `k`."""
 
-    def __init__(self, index: int, k: int = 7, crash_marker: Path | None = None, crash_at: int = -1) -> None:
+    def __init__(self, index: int, stream: int = 0, *, k: int = 7, crash_marker: Path | None = None,
+                 crash_at: int = -1) -> None:
         self.k = k
         self.index = index
         self.crash_marker = crash_marker
@@ -96,6 +97,36 @@ def test_every_alert_in_event_order(tmp_path: Path, workers: int) -> None:
     assert counters["events_evaluated"] == 60_000
     assert counters["alerts_out"] == len(alerts)
     assert counters["batches_dropped_ring"] == 0
+
+
+def test_two_streams_each_in_order(tmp_path: Path) -> None:
+    """Two capture processes (streams) share the workers: every alert of each arrives, each stream in its own
+    order, and the sensor counters add both streams' events."""
+    out = tmp_path / "alerts.jsonl"
+    supervisor = Supervisor(workers=2, event_ring_bytes=[1 << 20, 1 << 18], alert_ring_bytes=1 << 20,
+                            ring_full="block", log=structlog.get_logger(), streams=2)
+
+    class Tagged(MultiplesOf):
+        def __init__(self, index: int, stream: int) -> None:
+            super().__init__(index, stream, k=7 if stream == 0 else 5)
+            self.stream = stream
+
+        def process(self, batch):
+            return [dict(alert, stream=self.stream) for alert in super().process(batch)]
+
+    status = supervisor.run(
+        [functools.partial(capture_stage, source=functools.partial(numbers, batches=30), prepare=lambda b: b),
+         functools.partial(capture_stage, source=functools.partial(numbers, batches=7, size=100, pause=0.01),
+                           prepare=lambda b: b)],
+        functools.partial(worker_stage, make_processor=Tagged),
+        functools.partial(output_stage, make_sink=lambda: FileSink(out)),
+    )
+    assert status == 0
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [a["n"] for a in alerts if a["stream"] == 0] == list(range(0, 30_000, 7))
+    assert [a["n"] for a in alerts if a["stream"] == 1] == list(range(0, 700, 5))
+    assert supervisor.control.counters.get("events_in") == 30_000 + 700
+    assert set(supervisor.ring_depths()) >= {"event_ring_0", "event_ring_1_1", "alert_ring_1_0"}
 
 
 def test_no_segment_left_behind(tmp_path: Path) -> None:

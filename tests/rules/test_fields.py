@@ -45,11 +45,17 @@ def test_stable_file_field_uses_all_resolve() -> None:
 
 
 def test_libsinsp_class_sizes() -> None:
-    """The libsinsp tables hold 232 fields; the container plugin tables the rest."""
+    """The syscall source's libsinsp tables hold 232 fields; the container plugin tables 61; each plugin source
+    its generic, json and own fields (k8saudit 100, cloudtrail 73, github 25, okta 54, as upstream)."""
+    syscall = [c for c in FIELD_CLASSES if c.source == "syscall"]
     plugin = {"container", "k8s"}
-    libsinsp = sum(len(c.fields) for c in FIELD_CLASSES if c.name not in plugin)
-    assert libsinsp == 232
-    assert sum(len(c.fields) for c in FIELD_CLASSES if c.name in plugin) == 61
+    assert sum(len(c.fields) for c in syscall if c.name not in plugin) == 232
+    assert sum(len(c.fields) for c in syscall if c.name in plugin) == 61
+    own = {"k8s_audit": 100, "aws_cloudtrail": 73, "github": 25, "okta": 54}
+    generic = {"evt", "json", "jevt"}
+    for source, count in own.items():
+        assert sum(len(c.fields) for c in FIELD_CLASSES if c.source == source and c.name not in generic) == count
+        assert sum(len(c.fields) for c in FIELD_CLASSES if c.source == source and c.name in generic) == 19
 
 
 def test_exact_lookup_and_types() -> None:
@@ -120,7 +126,10 @@ def test_catalog_rows() -> None:
     assert by_name["fd.types"][2] == "arg? list no-rhs"
     assert by_name["fd.net"][2] == "FO no-rhs no-tr"
     assert len(rows) == 293
-    assert field_catalog_rows("k8s_audit") == []
+    k8s = {row[0]: row for row in field_catalog_rows("k8s_audit")}
+    assert len(k8s) == 119 and {row[4] for row in k8s.values()} == {"k8s_audit"}
+    assert k8s["jevt.value"][2] == "arg" and "ka.user.name" in k8s
+    assert field_catalog_rows("no_such_source") == []
 
 
 def test_every_description_is_a_sentence() -> None:

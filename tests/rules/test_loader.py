@@ -49,7 +49,8 @@ class TestLoadedRule:
     def test_constants(self):
         """The declared engine version and built-in plugins."""
         assert ENGINE_VERSION == "0.63.0"
-        assert BUILTIN_PLUGINS == {"container": "0.7.0"}
+        assert BUILTIN_PLUGINS == {"container": "0.7.0", "json": "0.7.4", "k8saudit": "0.18.0",
+                                   "cloudtrail": "0.17.1", "github": "0.10.1", "okta": "0.12.0"}
 
     def test_macro_keeps_its_grouping(self, tmp_path):
         """A macro is inserted as a tree: `a or b` stays grouped under `and`."""

@@ -145,16 +145,27 @@ class TestVersions:
     alternatives:
       - name: k8saudit-eks
         version: 0.1.0
+  - name: nomad
+    version: 0.1.0
+    alternatives:
+      - name: k8saudit
+        version: 0.12.0
+  - name: kafka
+    version: 0.1.0
 """)
         assert [p.alternatives for p in result.required_plugins] == [
-            [("container", "0.4.0")], [("container", "0.9.0")], [("k8saudit", "0.99.0"), ("k8saudit-eks", "0.1.0")]]
+            [("container", "0.4.0")], [("container", "0.9.0")], [("k8saudit", "0.99.0"), ("k8saudit-eks", "0.1.0")],
+            [("nomad", "0.1.0"), ("k8saudit", "0.12.0")], [("kafka", "0.1.0")]]
         assert [_where(m) for m in result.errors] == [("rules.yaml", 4, 5, "LOAD_ERR_VALIDATE"),
-                                                      ("rules.yaml", 6, 5, "LOAD_ERR_VALIDATE")]
+                                                      ("rules.yaml", 6, 5, "LOAD_ERR_VALIDATE"),
+                                                      ("rules.yaml", 16, 5, "LOAD_ERR_VALIDATE")]
         assert result.errors[0].message == (
             "Plugin requirement not satisfied, must load one of: container (>= 0.9.0); Saker provides container 0.7.0")
         assert result.errors[1].message == (
             "Plugin requirement not satisfied, must load one of: k8saudit (>= 0.99.0), k8saudit-eks (>= 0.1.0); "
-            "Saker provides none of them")
+            "Saker provides k8saudit 0.18.0")
+        assert result.errors[2].message == (
+            "Plugin requirement not satisfied, must load one of: kafka (>= 0.1.0); Saker provides none of them")
 
     def test_plugin_major_must_match(self, tmp_path):
         """A requirement with another major version is not satisfied."""
@@ -324,10 +335,10 @@ class TestWarnings:
 
     def test_unknown_source(self, tmp_path):
         """A rule of an unregistered source is skipped with a warning."""
-        result = _load(tmp_path, _rule("ka.verb = get", extra="  source: k8s_audit\n"))
+        result = _load(tmp_path, _rule("kafka.topic = x", extra="  source: kafka\n"))
         assert result.errors == [] and result.rules == []
         assert [(m.code, m.message) for m in result.warnings] == [
-            ("LOAD_UNKNOWN_SOURCE", "Unknown source k8s_audit, skipping")]
+            ("LOAD_UNKNOWN_SOURCE", "Unknown source kafka, skipping")]
 
 
 class TestMacroAndCheckerMessages:
