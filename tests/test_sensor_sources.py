@@ -8,6 +8,7 @@ import re
 import select
 import signal
 import subprocess
+import time
 import sys
 import urllib.error
 import urllib.request
@@ -166,3 +167,60 @@ def test_capture_then_replay_gives_the_same_alerts(tmp_path: Path) -> None:
     first = alerts(live.stdout)
     assert [a["rule"] for a in first].count("Create/Modify Configmap With Private Credentials") == 6
     assert alerts(replayed.stdout) == first
+
+
+def test_github_and_okta_in_one_sensor(tmp_path: Path) -> None:
+    """run.py with the GitHub webhook and the Okta poller: a signed delivery and a polled System Log event
+    alert with the upstream rules; an unsigned delivery is refused (401) and counted."""
+    import hashlib
+    import hmac
+
+    from stages.plugins.okta.poller import rfc3339
+    from tests.plugins.github_samples import sample
+    from tests.plugins.okta_synthetic import log_event
+    from tests.plugins.test_okta_poller import TOKEN, FakeOkta
+
+    secret, hook_port, web_port = "synthetic-secret", free_port(), free_port()
+    lockout = log_event("user.account.lock", uuid="synthetic-lock-1")
+    lockout["published"] = rfc3339(time.time_ns() - 5_000_000_000)
+    with FakeOkta() as okta:
+        okta.add(lockout)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "run.py"), "-r", str(SHARED / "peer" / "plugin-rules" / "github.yaml"),
+             "-r", str(SHARED / "peer" / "plugin-rules" / "okta_rules.yaml"), "-o", "engine.kind=none",
+             "-o", "sources.github.enabled=true", "-o", "sources.github.listen_address=127.0.0.1",
+             "-o", f"sources.github.listen_port={hook_port}", "-o", f"sources.github.secret={secret}",
+             "-o", "sources.okta.enabled=true", "-o", f"sources.okta.api_url={okta.url}",
+             "-o", f"sources.okta.api_token={TOKEN}", "-o", "sources.okta.refresh_interval=0.2",
+             "-o", "json_output=true", "-o", "file_output.enabled=false", "-o", f"webserver.listen_port={web_port}",
+             "-o", "pipeline.workers=1"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        try:
+            wait_for(lambda: http_status(f"http://127.0.0.1:{web_port}/healthz") == 200 or proc.poll() is not None,
+                     60, "sources running")
+            assert proc.poll() is None, proc.stderr.read()
+            body = json.dumps(sample("ping")).encode()
+            url = f"http://127.0.0.1:{hook_port}/github"
+            assert http_status(url, body, {"Content-Type": "application/json", "X-GitHub-Event": "ping"}) == 401
+            signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            assert http_status(url, body, {"Content-Type": "application/json", "X-GitHub-Event": "ping",
+                                           "X-Hub-Signature-256": signature}) in (200, 202)
+            alerts = {}
+            while len(alerts) < 2:
+                ready, _, _ = select.select([proc.stdout], [], [], 15)
+                assert ready, f"alerts so far: {alerts}"
+                alert = json.loads(proc.stdout.readline())
+                alerts[alert["source"]] = alert
+            assert alerts["github"]["rule"] == "Webhook Connected"
+            assert alerts["okta"]["rule"] == "User has been locked out in OKTA"
+
+            def metrics() -> str:
+                with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=5) as response:
+                    return response.read().decode()
+
+            wait_for(lambda: 'saker_source_events_total{counter="refused_signature",source="github"} 1.0'
+                     in metrics(), 10, "the refused delivery counted in /metrics")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
