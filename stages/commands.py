@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from config.load import ConfigError, load_config
+from stages.plugins import spec as plugin_spec
 from config.logs import configure as configure_logs
 from config.logs import get_logger
 from config.schema import Config
@@ -185,9 +186,16 @@ def dry_run(config: Config) -> int:
     result = checked_rules(config, log)
     if result is None:
         return 1
+    sources = [name for name, section in config.sources if section.enabled]
+    for name in sources:
+        try:
+            plugin_spec(name).ingest(getattr(config.sources, name))  # builds and checks; starts nothing
+        except (ValueError, OSError) as exc:
+            log.error("event source misconfigured", source=name, detail=str(exc))
+            return 1
     enabled = sum(1 for r in result.rules if r.enabled)
-    log.info("dry run ok", rules_loaded=len(result.rules), rules_enabled=enabled,
-             engine=config.engine.kind, workers=config.pipeline.workers or "auto", hostname=socket.gethostname())
+    log.info("dry run ok", rules_loaded=len(result.rules), rules_enabled=enabled, engine=config.engine.kind,
+             sources=sources, workers=config.pipeline.workers or "auto", hostname=socket.gethostname())
     return 0
 
 

@@ -59,10 +59,10 @@ def event_list(path: Path) -> bytes:
 class WebhookSensor:
     """run.py with only the k8s audit source, its webhook on a free loopback port."""
 
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, rules: Path = K8S_RULES) -> None:
         self.hook_port, self.web_port = free_port(), free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "run.py"), "-r", str(K8S_RULES), "-o", "engine.kind=none",
+            [sys.executable, str(ROOT / "run.py"), "-r", str(rules), "-o", "engine.kind=none",
              "-o", "sources.k8s_audit.enabled=true", "-o", "sources.k8s_audit.listen_address=127.0.0.1",
              "-o", f"sources.k8s_audit.listen_port={self.hook_port}", "-o", "json_output=true",
              "-o", "file_output.enabled=false", "-o", f"webserver.listen_port={self.web_port}",
@@ -224,3 +224,43 @@ def test_github_and_okta_in_one_sensor(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGTERM)
             stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
+
+
+def test_misconfigured_source_is_refused_at_start(saker) -> None:
+    """A source that cannot run as configured (GitHub without its webhook secret) stops --dry-run and the
+    sensor with a message naming the key; nothing starts."""
+    for mode in (["--dry-run"], ["-o", "engine.kind=none", "-M", "5"]):
+        proc = saker(*mode, "-o", "sources.github.enabled=true", "-o", "webserver.enabled=false")
+        assert proc.returncode == 1
+        assert "sources.github.secret is empty" in proc.stderr
+
+
+K8S_RULE = """
+- rule: {name}
+  desc: test rule for the k8s_audit stream
+  condition: ka.verb = create and ka.target.resource = deployments
+  output: "{name}: %ka.target.name by %ka.user.name"
+  priority: NOTICE
+  source: k8s_audit
+"""
+
+
+def test_rules_file_change_reloads_the_plugin_stream(tmp_path: Path) -> None:
+    """Changing a rules file reloads the rules of the plugin sources too: the next audit event meets the new
+    rule, with no restart of the webhook."""
+    rules = tmp_path / "k8s.yaml"
+    rules.write_text(K8S_RULE.format(name="Deployment v1"))
+    sensor = WebhookSensor(rules=rules)
+    try:
+        assert sensor.post(event_list(TRACES / "create_deployment.json")) == 200
+        assert sensor.next_alert()["rule"] == "Deployment v1"
+        rules.write_text(K8S_RULE.format(name="Deployment v2"))
+
+        def reloaded() -> bool:
+            assert sensor.post(event_list(TRACES / "create_deployment.json")) == 200
+            return sensor.next_alert()["rule"] == "Deployment v2"
+
+        wait_for(reloaded, 30, "the changed rules file in force")
+    finally:
+        stdout, stderr = sensor.stop()
+    assert sensor.proc.returncode == 0, stderr
