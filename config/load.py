@@ -165,6 +165,8 @@ def _describe(err: dict[str, Any], places: dict[Path_, Place]) -> str:
     if err["type"] == "extra_forbidden":
         return f"{where}: unknown config key '{key}'"
     msg = err["msg"].removeprefix("Value error, ")
+    if not key:  # a check across keys (load_plugins against plugins): the message names them
+        return f"{where}: {msg}"
     given = err.get("input")
     shown = "" if isinstance(given, (dict, list)) or given is None else f" (got {given!r})"
     return f"{where}: bad value for '{key}': {msg}{shown}"

@@ -7,10 +7,13 @@ a typo is an error that names the key instead of a setting silently ignored.
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from config.falco_plugins import source_settings
 
 PRIORITY_NAMES = ("emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug")
 _PRIORITY_ALIASES = {"info": "informational"}
@@ -407,6 +410,31 @@ class Sources(Section):
     okta: OktaSource = OktaSource()
 
 
+class PluginEntry(Section):
+    """One entry of Falco's `plugins:` list, read as settings of a built-in source (config/falco_plugins.py)."""
+
+    name: str
+    library_path: str = Field("", description="ignored: the source is built in")
+    init_config: dict[str, Any] | str = {}
+    open_params: str = ""
+
+    @field_validator("init_config", mode="before")
+    @classmethod
+    def _init_map(cls, value: object) -> object:
+        # Falco also takes init_config as a JSON string; empty means {}.
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return {} if value is None else value
+
+    @model_validator(mode="after")
+    def _translatable(self) -> "PluginEntry":
+        self.source_settings()
+        return self
+
+    def source_settings(self) -> tuple[str, dict[str, Any]] | None:
+        return source_settings(self.name, dict(self.init_config), self.open_params)
+
+
 class Config(Section):
     """The whole configuration file."""
 
@@ -450,8 +478,29 @@ class Config(Section):
     pipeline: Pipeline = Pipeline()
     capture: Capture = Capture()
     sources: Sources = Sources()
+    plugins: list[PluginEntry] = []
+    load_plugins: list[str] = []
 
     @field_validator("priority", "log_level", mode="before")
     @classmethod
     def _priority(cls, value: object) -> str:
         return normalise_priority(str(value))
+
+    @model_validator(mode="after")
+    def _loaded_plugins(self) -> "Config":
+        """Falco's `load_plugins` names entries of `plugins`; each loaded one enables its built-in source with
+        the entry's settings (over those written under `sources:`)."""
+        entries = {entry.name: entry for entry in self.plugins}
+        missing = [name for name in self.load_plugins if name not in entries]
+        if missing:
+            raise ValueError(f"load_plugins names {', '.join(missing)}, which no entry of plugins: configures")
+        sources = self.sources
+        for name in self.load_plugins:
+            translated = entries[name].source_settings()
+            if translated is None:
+                continue
+            source, settings = translated
+            merged = {**getattr(sources, source).model_dump(by_alias=True), **settings, "enabled": True}
+            section = type(getattr(sources, source)).model_validate(merged)
+            sources = sources.model_copy(update={source: section})
+        return self if sources is self.sources else self.model_copy(update={"sources": sources})

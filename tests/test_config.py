@@ -144,6 +144,63 @@ class TestEnv:
         assert config.sources.github.token == "t0k"
 
 
+class TestFalcoPlugins:
+    """Falco's `plugins:` / `load_plugins:` enable the built-in sources with the entries' settings."""
+
+    FALCO = """\
+engine:
+  kind: none
+load_plugins: [k8saudit, json, cloudtrail]
+plugins:
+  - name: k8saudit
+    library_path: libk8saudit.so
+    init_config:
+      maxEventSize: 1048576
+      sslCertificate: /etc/falco/falco.pem
+    open_params: "https://127.0.0.1:9443/audit"
+  - name: json
+    library_path: libjson.so
+    init_config: ""
+  - name: cloudtrail
+    library_path: libcloudtrail.so
+    init_config: '{"sqsDelete": false, "aws": {"region": "eu-west-1"}}'
+    open_params: "sqs://trail-queue"
+  - name: okta
+    init_config: {organization: acme, api_token: t}
+"""
+
+    def test_loaded_entries_become_sources(self, tmp_path: Path) -> None:
+        """Loaded entries enable their source with the translated settings; an entry not loaded does not."""
+        config = load_config(write(tmp_path, self.FALCO))
+        k8s = config.sources.k8s_audit
+        assert (k8s.enabled, k8s.webhook, k8s.listen_address, k8s.listen_port, k8s.path) == (
+            True, True, "127.0.0.1", 9443, "/audit")
+        assert k8s.tls.cert == "/etc/falco/falco.pem" and k8s.max_event_bytes == 1048576
+        trail = config.sources.aws_cloudtrail
+        assert (trail.enabled, trail.paths, trail.sqs_delete, trail.region) == (
+            True, ["sqs://trail-queue"], False, "eu-west-1")
+        assert not config.sources.okta.enabled
+
+    def test_file_open_params_read_files(self, tmp_path: Path) -> None:
+        """A k8saudit file path (or file:// to follow) reads files instead of serving the webhook."""
+        text = "load_plugins: [k8saudit]\nplugins:\n  - name: k8saudit\n    open_params: file:///var/log/audit.log\n"
+        k8s = load_config(write(tmp_path, text)).sources.k8s_audit
+        assert (k8s.enabled, k8s.webhook, k8s.files) == (True, False, ["file:///var/log/audit.log"])
+
+    def test_untranslatable_entries_are_errors_at_their_place(self, tmp_path: Path) -> None:
+        """An unknown init key, the github plugin, and a load of an entry nobody configured are named."""
+        text = ("load_plugins: [k8saudit, nomad]\nplugins:\n  - name: k8saudit\n    init_config: {bogus: 1}\n"
+                "    open_params: http://:9765/k8s-audit\n  - name: github\n")
+        with pytest.raises(ConfigError) as error:
+            load_config(write(tmp_path, text))
+        message = str(error.value)
+        assert "c.yaml:3:5: bad value for 'plugins[0]': init_config key(s) bogus not supported" in message
+        assert "c.yaml:6:5: bad value for 'plugins[1]': the github plugin registers its own webhooks" in message
+        text = "load_plugins: [nomad]\n"
+        with pytest.raises(ConfigError, match="load_plugins names nomad, which no entry of plugins: configures"):
+            load_config(write(tmp_path, text))
+
+
 def test_durations() -> None:
     """Prometheus-style durations."""
     assert duration_seconds("1h") == 3600
