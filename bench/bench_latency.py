@@ -5,7 +5,7 @@ a steady rate of openat+close syscalls (default 100,000 syscalls/s, on /etc/host
 meanwhile opens a probe file 20 times a second from this process. For each probe the latency is the time from
 just before the open() call to the moment its alert line is read from the sensor's stdout: the whole path
 kernel -> ring -> capture -> worker -> output -> stdout. Prints p50/p90/p99/max, the sensor's drops, and its
-total RSS.
+peak memory (RSS summed over its processes, and PSS, which counts pages the forked processes share once).
 
     .venv/bin/python bench/bench_latency.py [--rate 100000] [--seconds 10] [--workers 2]
 """
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_capture import build_loadgen  # noqa: E402
-from bench_pipeline import tree_rss_bytes  # noqa: E402
+from bench_pipeline import tree_memory  # noqa: E402
 
 STABLE_RULES = ROOT.parent / "shared" / "peer" / "falco-rules" / "falco_rules.yaml"
 PROBE_RULE = """
@@ -88,7 +88,7 @@ def main() -> None:
             load = subprocess.Popen([str(loadgen), str(args.seconds + 2), str(args.rate)], stdout=subprocess.PIPE,
                                     text=True)
             time.sleep(1)  # let the load reach its rate
-            latencies, peak_rss = [], 0
+            latencies, peak_rss, peak_pss = [], 0, 0
             sent: dict[str, float] = {}
             end = time.monotonic() + args.seconds
             n = 0
@@ -108,7 +108,8 @@ def main() -> None:
                             name = alert["output_fields"].get("fd.name")
                             if name in sent:
                                 latencies.append(time.monotonic() - sent.pop(name))
-                peak_rss = max(peak_rss, tree_rss_bytes(sensor.pid))
+                rss, pss = tree_memory(sensor.pid)
+                peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             # collect the stragglers
             deadline = time.monotonic() + 5
             while sent and time.monotonic() < deadline:
@@ -134,7 +135,8 @@ def main() -> None:
                   f"p99 {np.percentile(lat, 99):.1f}  max {lat.max():.1f}")
         print(f"sensor: events in {counters.get('events_in', 0):,}, kernel drops "
               f"{counters.get('events_dropped_kernel', 0):,}, ring drops {counters.get('events_dropped_ring', 0):,}; "
-              f"peak RSS of the process tree {peak_rss / 2**20:.0f} MB")
+              f"peak memory of the process tree: RSS {peak_rss / 2**20:.0f} MB summed over processes, "
+              f"PSS {peak_pss / 2**20:.0f} MB (shared pages counted once)")
 
 
 if __name__ == "__main__":

@@ -29,22 +29,26 @@ from bench_scap import SOURCE, build_repeated_capture  # noqa: E402
 STABLE_RULES = ROOT.parent / "shared" / "peer" / "falco-rules" / "falco_rules.yaml"
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants."""
-    total = 0
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in bytes of a process and all its descendants. The RSS sum counts a page shared by forked
+    processes once per process (pyarrow's ~100 MB in each); PSS splits each shared page among its sharers, so
+    the PSS sum is the memory the sensor really holds."""
+    rss = pss = 0
     pending = [pid]
     while pending:
         current = pending.pop()
         try:
-            with open(f"/proc/{current}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
+            with open(f"/proc/{current}/smaps_rollup") as rollup:
+                for line in rollup:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1]) * 1024
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
             with open(f"/proc/{current}/task/{current}/children") as children:
                 pending += [int(c) for c in children.read().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue
-    return total
+    return rss, pss
 
 
 def run_sensor(replay: Path, workers: int, extra: list[str]) -> dict:
@@ -54,11 +58,12 @@ def run_sensor(replay: Path, workers: int, extra: list[str]) -> dict:
                "-o", "webserver.enabled=false", "-o", "stdout_output.enabled=false", *extra]
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = [0]
+    peak = [0, 0]
 
     def sample() -> None:
         while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss_bytes(proc.pid))
+            rss, pss = tree_memory(proc.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -69,7 +74,7 @@ def run_sensor(replay: Path, workers: int, extra: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"sensor failed ({proc.returncode}):\n{stderr[-3000:]}")
     final = [json.loads(line) for line in stderr.splitlines() if '"sensor stopped"' in line][-1]
-    return {"events": final["events_in"], "seconds": seconds, "rss": peak[0], "alerts": final["alerts_out"],
+    return {"events": final["events_in"], "seconds": seconds, "rss": peak[0], "pss": peak[1], "alerts": final["alerts_out"],
             "evaluated": final["events_evaluated"]}
 
 
@@ -92,10 +97,10 @@ def main() -> None:
             for workers in (1, 2):
                 results[(label, workers)] = run_sensor(replay, workers, extra)
         print(f"{'input':<7}{'workers':>8}{'events':>11}{'seconds':>9}{'events/s':>12}{'evaluated':>11}"
-              f"{'alerts':>8}{'peak RSS MB':>13}")
+              f"{'alerts':>8}{'peak RSS MB':>13}{'peak PSS MB':>13}")
         for (label, workers), r in results.items():
             print(f"{label:<7}{workers:>8}{r['events']:>11,}{r['seconds']:>9.2f}{r['events'] / r['seconds']:>12,.0f}"
-                  f"{r['evaluated']:>11,}{r['alerts']:>8}{r['rss'] / 2**20:>13.0f}")
+                  f"{r['evaluated']:>11,}{r['alerts']:>8}{r['rss'] / 2**20:>13.0f}{r['pss'] / 2**20:>13.0f}")
         for label in (".scap", "arrow"):
             one, two = results[(label, 1)], results[(label, 2)]
             print(f"{label}: 2 workers / 1 worker throughput = {one['seconds'] / two['seconds']:.2f}x")

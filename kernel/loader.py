@@ -12,6 +12,8 @@ tracepoints (exec path, process exit, fork-following of ignored pids) are attach
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
+import importlib.util
 import os
 import platform
 from collections.abc import Iterable
@@ -37,11 +39,11 @@ def check_requirements() -> None:
     setup = "run ./saker run (it runs scripts/setup.sh as root) or: sudo scripts/setup.sh"
     if os.geteuid() != 0:
         raise CaptureUnavailable("live eBPF capture needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN): run as root")
-    try:
-        import bcc  # noqa: F401
-    except ImportError:
+    # Found, not imported: importing bcc maps libbcc (LLVM, ~60 MB resident) into this process and every
+    # process it forks (the supervisor's workers and outputs); only the capture process needs it.
+    if importlib.util.find_spec("bcc") is None or ctypes.util.find_library("bcc") is None:
         raise CaptureUnavailable("BCC's Python module is missing: apt-get install -y python3-bpfcc, then "
-                                 f"recreate the venv so it sees Debian's packages ({setup})") from None
+                                 f"recreate the venv so it sees Debian's packages ({setup})")
     if not btf.VMLINUX.exists():
         raise CaptureUnavailable(f"{btf.VMLINUX} is missing: the kernel must be built with CONFIG_DEBUG_INFO_BTF=y")
     build = Path("/lib/modules", platform.release(), "build")
@@ -50,6 +52,41 @@ def check_requirements() -> None:
                                  f"and link them ({setup})")
     if tracefs() is None:
         raise CaptureUnavailable(f"tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing ({setup})")
+
+
+COMPILER_LIBRARIES = ("libLLVM", "libclang")
+MADV_DONTNEED = 4
+
+
+def _release_compiler_memory() -> None:
+    """Give back what compiling the probes took: the heap clang/LLVM freed (glibc keeps it otherwise) and the
+    pages of their machine code, which the capture process never runs again. Only executable, read-only file
+    mappings are dropped: their pages are the file's own, and the kernel maps them in again from the file
+    if they are ever used. (Read-only data is not: relocated data, made read-only after the dynamic linker
+    wrote it, would revert to the file's bytes.)"""
+    libc_path = ctypes.util.find_library("c")
+    if not libc_path:
+        return
+    libc = ctypes.CDLL(libc_path, use_errno=True)
+    libc.malloc_trim(0)
+    libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    for start, end in _code_mappings(COMPILER_LIBRARIES):
+        libc.madvise(start, end - start, MADV_DONTNEED)
+
+
+def _code_mappings(names: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Address ranges of this process's executable read-only (r-xp) mappings of files whose name holds one
+    of `names`, from /proc/self/maps."""
+    ranges = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) < 6 or fields[1] != "r-xp":
+                continue
+            if any(name in Path(fields[5]).name for name in names):
+                start, end = (int(part, 16) for part in fields[0].split("-"))
+                ranges.append((start, end))
+    return ranges
 
 
 def tracefs() -> Path | None:
@@ -99,6 +136,7 @@ class Probes:
         present = tuple(name for name in wanted if _tracepoint_exists(root, name))
         missing = tuple(name for name in wanted if name not in present)
         bpf = BPF(text=probe_source(ring_bytes=ring_bytes), cflags=["-Wno-macro-redefined"])
+        _release_compiler_memory()
         pages = ring_pages(ring_bytes)
         probes = cls(bpf, present, missing, {ring: count * PAGE for ring, count in pages.items()})
         try:
