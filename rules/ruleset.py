@@ -119,6 +119,14 @@ class Ruleset:
         return [active.rule for active in self._active]
 
     @property
+    def condition_fields(self) -> set[str]:
+        """Canonical column names the conditions read (and `evt.type`): enough to evaluate, not to format."""
+        names = {EVENT_TYPE_COLUMN}
+        for active in self._active:
+            names.update(ref.text for ref in active.condition.fields)
+        return names
+
+    @property
     def required_fields(self) -> set[str]:
         """Canonical column names the batch must provide: conditions, outputs and `evt.type`."""
         names = {EVENT_TYPE_COLUMN}

@@ -26,8 +26,12 @@ class RuleProcessor:
     """Evaluates one source's rules on enriched batches; see `stages.worker.Processor`."""
 
     def __init__(self, load: Callable[[], object], *, source: str = "syscall", rule_matching: str = "first",
-                 hostname: str | None = None) -> None:
+                 hostname: str | None = None,
+                 complete: Callable[[pa.RecordBatch, set[str]], pa.RecordBatch] | None = None) -> None:
+        """`complete(rows, fields)`, when given, adds the named output columns to a batch of matched rows only:
+        the batches then need to carry only the conditions' columns (`condition_fields`)."""
         self._load = load
+        self.complete = complete
         self.source = source
         self.rule_matching = rule_matching
         self.hostname = hostname or socket.gethostname()
@@ -59,6 +63,8 @@ class RuleProcessor:
         self.last_rule_counts = (matches.evaluated, matches.matched, self.positions)
         if not len(matches):
             return []
+        if self.complete is not None:
+            batch, matches = self._matched_rows_completed(batch, matches)
         times = batch.column(TIME_COLUMN) if TIME_COLUMN in batch.schema.names else None
         alerts: list[tuple[int, int, dict]] = []
         for rule_index, rows in matches:
@@ -75,9 +81,19 @@ class RuleProcessor:
         alerts.sort(key=lambda item: (item[0], item[1]))  # event order, then rule definition order
         return [record for _, _, record in alerts]
 
+    def _matched_rows_completed(self, batch: pa.RecordBatch, matches) -> tuple[pa.RecordBatch, list]:
+        """The matched rows only, with every output column; the matches renumbered into them (order kept)."""
+        matched = np.unique(np.concatenate([rows for _, rows in matches]))
+        rows_batch = self.complete(batch.take(pa.array(matched)), self.required_fields - set(batch.schema.names))
+        return rows_batch, [(rule_index, np.searchsorted(matched, rows)) for rule_index, rows in matches]
+
     @property
     def required_fields(self) -> set[str]:
         return set(self.ruleset.required_fields) | {TIME_COLUMN}
+
+    @property
+    def condition_fields(self) -> set[str]:
+        return set(self.ruleset.condition_fields) | {TIME_COLUMN}
 
 
 class SourceProcessors:
@@ -85,10 +101,14 @@ class SourceProcessors:
     all built from one load of the rule files; each batch goes to the processor of the source it is tagged
     with."""
 
-    def __init__(self, load: Callable[[], object], sources: list[str], **options) -> None:
+    def __init__(self, load: Callable[[], object], sources: list[str], *,
+                 completers: dict[str, Callable[[pa.RecordBatch, set[str]], pa.RecordBatch]] | None = None,
+                 **options) -> None:
         self._load = load
         result = load()
-        self.by_source = {source: RuleProcessor(lambda: result, source=source, **options) for source in sources}
+        completers = completers or {}
+        self.by_source = {source: RuleProcessor(lambda: result, source=source, complete=completers.get(source),
+                                                **options) for source in sources}
         self.last_rule_counts: tuple | None = None
 
     def process(self, batch: pa.RecordBatch) -> list[dict]:

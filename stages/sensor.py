@@ -181,8 +181,8 @@ def _streams(config: Config, load, log, hostname: str) -> list[Stream]:
             source=plugins, sources=plugins.sources,
             capture=functools.partial(capture_stage, source=plugins.batches, prepare=plugins.prepare,
                                       on_reload=plugins.reload),
-            processor=lambda: SourceProcessors(load, plugins.sources, rule_matching=config.rule_matching,
-                                               hostname=hostname),
+            processor=lambda: SourceProcessors(load, plugins.sources, completers=plugins.completers(),
+                                               rule_matching=config.rule_matching, hostname=hostname),
             ring_bytes=PLUGIN_RING_BYTES, live=False))
     if not streams:
         raise SourceUnavailable("engine.kind is none and no source is enabled under `sources:`; enable one, "
@@ -218,12 +218,13 @@ def _capture_writer(config: Config) -> Callable[[str], CaptureWriter]:
     return make
 
 
-def plugin_plan(load, sources: list[str]) -> dict[str, set[str]]:
-    """The fields each plugin source's enabled rules read, by source."""
+def plugin_plan(load, sources: list[str]) -> dict[str, tuple[set[str], set[str]]]:
+    """The fields each plugin source's enabled rules read, by source: (conditions', all incl. outputs)."""
     result = load()
     if not result.ok:
         raise SourceUnavailable("rules failed to load:\n" + "\n".join(m.render_text() for m in result.errors))
-    return {source: RuleProcessor(lambda: result, source=source).required_fields for source in sources}
+    processors = {source: RuleProcessor(lambda: result, source=source) for source in sources}
+    return {source: (p.condition_fields, p.required_fields) for source, p in processors.items()}
 
 
 def _warn_idle_rules(result, running: list[str], log) -> None:

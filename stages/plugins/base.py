@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, ClassVar, Iterable, Protocol
 
+import orjson
 import pyarrow as pa
 
 from rules import output_format
@@ -41,7 +42,13 @@ class PluginEvent:
 
     @cached_property
     def doc(self) -> Any:
-        """The parsed JSON document; None when the payload is not JSON."""
+        """The parsed JSON document; None when the payload is not JSON. orjson parses several times faster
+        than the standard library (parsing is most of a plugin event's cost); the standard parser takes what
+        orjson refuses but JSON allows (integers beyond 64 bits)."""
+        try:
+            return orjson.loads(self.payload)
+        except orjson.JSONDecodeError:
+            pass
         try:
             return json.loads(self.payload)
         except ValueError:
@@ -127,11 +134,13 @@ class FieldExtractor:
 
     source: ClassVar[str]
     plugin: ClassVar[str]
+    stateful: ClassVar[frozenset[str]] = frozenset()  # fields whose value depends on earlier events
 
     def __init__(self, *, hostname: str | None = None, section: Any = None, registry: FieldRegistry = REGISTRY) -> None:
         self.registry = registry
         self.section = section  # this source's config section (None in tests that need no settings)
         self.fields: dict[str, FieldFn] = {}
+        self._resolved: dict[str, tuple[FieldInfo, str | None] | None] = {}
         self.hostname = hostname or socket.gethostname()
         self.common: dict[str, FieldFn] = {
             "evt.num": lambda e, _a: e.num,
@@ -159,31 +168,55 @@ class FieldExtractor:
         """`evt.plugininfo`: the whole document as compact JSON unless the source says better."""
         return event.payload.decode(errors="replace")
 
-    def columns(self, raw: pa.RecordBatch, wanted: Iterable[str]) -> pa.RecordBatch:
-        """The raw batch with one column per wanted field (canonical names such as `jevt.value[/stage]`)."""
+    def columns(self, raw: pa.RecordBatch, wanted: Iterable[str], *, keep_payload: bool = False) -> pa.RecordBatch:
+        """The raw batch's number and time with one column per wanted field (canonical names such as
+        `jevt.value[/stage]`), and the payload too if `keep_payload` (for `complete` later). Runs `observe`
+        first: this is the call that sees every event, in order."""
         events = events_of(raw)
         self.observe(events)
-        names, arrays = ["evt.num", "evt.rawtime"], [raw.column("evt.num"), raw.column("evt.rawtime")]
-        for text in sorted(set(wanted) - set(names)):
+        base = ["evt.num", "evt.rawtime"] + ([PAYLOAD] if keep_payload else [])
+        names, arrays = self._field_arrays(events, set(wanted) - set(base))
+        return _with_columns(raw.select(base), names, arrays, self.source)
+
+    def complete(self, rows: pa.RecordBatch, wanted: Iterable[str]) -> pa.RecordBatch:
+        """`rows` (a batch that kept its payload) with the wanted fields added: the output fields of the
+        events a rule matched, computed for those events only. Never for stateful fields (`stateful`): those
+        depend on every event before, so the capture stage computes them (`columns`)."""
+        wanted = set(wanted) - set(rows.schema.names)
+        names, arrays = self._field_arrays(events_of(rows), wanted)
+        return _with_columns(rows, names, arrays, self.source)
+
+    def is_stateful(self, text: str) -> bool:
+        found = self._field(text)
+        return found is not None and found[0].name in self.stateful
+
+    def _field_arrays(self, events: list[PluginEvent], wanted: set[str]) -> tuple[list[str], list[pa.Array]]:
+        names, arrays = [], []
+        for text in sorted(wanted):
             found = self._field(text)
             fn = found and (self.fields.get(found[0].name) or self.common.get(found[0].name))
             if not fn:
                 continue  # not a field of this source (the engine's evt.type), or one it never yields: absent
             info, arg = found
-            values = [fn(event, arg) for event in events]
             names.append(text)
-            arrays.append(_array(values, info))
-        schema = pa.schema([pa.field(n, a.type) for n, a in zip(names, arrays)],
-                           metadata={SOURCE_KEY: self.source.encode()})
-        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+            arrays.append(_array([fn(event, arg) for event in events], info))
+        return names, arrays
 
     def _field(self, text: str) -> tuple[FieldInfo, str | None] | None:
         """The catalog field a column name refers to, with its argument; None if this source has no such field."""
-        try:
-            ref = normalize_ref(self.registry, self.source, parse_field_ref(text))
-        except ValueError:
-            return None
-        return self.registry.get(self.source, ref.name), ref.arg
+        if text not in self._resolved:
+            try:
+                ref = normalize_ref(self.registry, self.source, parse_field_ref(text))
+                self._resolved[text] = self.registry.get(self.source, ref.name), ref.arg
+            except ValueError:
+                self._resolved[text] = None
+        return self._resolved[text]
+
+
+def _with_columns(batch: pa.RecordBatch, names: list[str], arrays: list[pa.Array], source: str) -> pa.RecordBatch:
+    fields = [pa.field(n, a.type) for n, a in zip(batch.schema.names + names, list(batch.columns) + arrays)]
+    return pa.RecordBatch.from_arrays(list(batch.columns) + arrays,
+                                      schema=pa.schema(fields, metadata={SOURCE_KEY: source.encode()}))
 
 
 def _array(values: list[Any], info: FieldInfo) -> pa.Array:

@@ -29,8 +29,9 @@ QUEUE_CHUNKS = 1024  # arrivals (a webhook request, a log file, a page) waiting 
 READY_SECONDS = 10.0  # how long a source may take to start listening before the stream reports it
 STATS_BYTES = 1 << 16
 
-# The fields each source's rules read, by source; recomputed on reload.
-PluginPlan = Callable[[], dict[str, set[str]]]
+# The fields each source's rules read, by source: (conditions' fields, every field incl. outputs);
+# recomputed on reload.
+PluginPlan = Callable[[], dict[str, tuple[set[str], set[str]]]]
 
 
 class PluginStream:
@@ -46,8 +47,9 @@ class PluginStream:
         given = ingests or {}
         self.ingests: dict[str, Ingest] = {source: given.get(source) or self.specs[source].ingest(section)
                                           for source, section in sections.items()}
-        self.extractors: dict[str, FieldExtractor] = {
-            source: self.specs[source].extractor(hostname=hostname, section=sections[source]) for source in sections}
+        self.sections = sections
+        self.hostname = hostname
+        self.extractors = self._extractors()
         self.capture_to = capture_to
         self.writers: dict[str, CaptureWriter] = {}
         self.batch_size = batch_size
@@ -61,11 +63,28 @@ class PluginStream:
         return list(self.specs)
 
     def reload(self) -> None:
-        self.fields = self.plan()
+        self.fields = {source: self.capture_fields(source, conditions, outputs)
+                       for source, (conditions, outputs) in self.plan().items()}
+
+    def _extractors(self) -> dict[str, FieldExtractor]:
+        return {source: self.specs[source].extractor(hostname=self.hostname, section=section)
+                for source, section in self.sections.items()}
 
     def prepare(self, raw: pa.RecordBatch) -> pa.RecordBatch:
+        """The columns the source's conditions read; the payload rides along for the output fields, which a
+        worker computes for the matched events only (`completers`)."""
         source = batch_source(raw)
-        return self.extractors[source].columns(raw, self.fields.get(source, ()))
+        return self.extractors[source].columns(raw, self.fields.get(source, ()), keep_payload=True)
+
+    def completers(self) -> dict[str, Callable[[pa.RecordBatch, set[str]], pa.RecordBatch]]:
+        """For a worker: per source, the function adding output columns to a batch of matched events."""
+        return {source: extractor.complete for source, extractor in self._extractors().items()}
+
+    def capture_fields(self, source: str, conditions: set[str], outputs: set[str]) -> set[str]:
+        """What the capture stage extracts: the conditions' fields, and output fields that need every event
+        (stateful ones); the rest waits for a match."""
+        extractor = self.extractors[source]
+        return conditions | {text for text in outputs if extractor.is_stateful(text)}
 
     def source_stats(self) -> dict[str, dict[str, int]]:
         """The sources' own counters as last published by the capture process."""

@@ -1,7 +1,7 @@
 """Run a plugin source's rules over events in-process: extraction + vectorized evaluation, no pipeline.
 
 The same steps the sensor's capture and worker stages take for a plugin batch (stages/plugins/base.py,
-stages/evaluate.py), for unit tests of field extraction and rule behaviour.
+stages/plugins/stream.py, stages/evaluate.py), for unit tests of field extraction and rule behaviour.
 """
 
 from __future__ import annotations
@@ -23,9 +23,12 @@ def alerts(extractor: FieldExtractor, rule_files: list[str], batch_events: list[
     result = load_rules(rule_files)
     assert result.ok, "\n".join(m.render_text() for m in result.errors)
     processor = RuleProcessor(lambda: result, source=extractor.source, rule_matching=rule_matching,
-                              hostname="test-host")
+                              hostname="test-host", complete=extractor.complete)
     raw = raw_batch(extractor.source, batch_events)
-    return processor.process(extractor.columns(raw, processor.required_fields))
+    # As the sensor splits the work: the capture stage extracts what conditions (and stateful outputs) read,
+    # a worker adds the output fields for the matched events only.
+    wanted = processor.condition_fields | {f for f in processor.required_fields if extractor.is_stateful(f)}
+    return processor.process(extractor.columns(raw, wanted, keep_payload=True))
 
 
 def fired(extractor: FieldExtractor, rule_files: list[str], batch_events: list[PluginEvent]) -> list[str]:

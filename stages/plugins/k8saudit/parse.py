@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+
+import orjson
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,7 +55,13 @@ def rfc3339_ns(value: Any) -> int | None:
 
 
 def compact_json(value: Any) -> bytes:
-    """`value` as compact UTF-8 JSON; strings holding lone surrogates fall back to ASCII escapes."""
+    """`value` as compact UTF-8 JSON (orjson: several times faster than the standard library); what orjson
+    refuses (integers beyond 64 bits, strings holding lone surrogates) goes through the standard encoder,
+    lone surrogates as ASCII escapes."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        pass
     try:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
     except UnicodeEncodeError:
@@ -65,7 +73,13 @@ def _reject_constant(name: str) -> Any:
 
 
 def load_json(data: bytes | str) -> Any:
-    """Strict JSON (no NaN/Infinity); ValueError for anything else, including nesting too deep to parse."""
+    """Strict JSON (no NaN/Infinity); ValueError for anything else, including nesting too deep to parse.
+    orjson first (fast, strict); the standard parser for what orjson refuses but JSON allows (integers beyond
+    64 bits)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(data, parse_constant=_reject_constant)
     except RecursionError as error:

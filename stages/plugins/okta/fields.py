@@ -223,6 +223,7 @@ class OktaExtractor(FieldExtractor):
 
     source: ClassVar[str] = "okta"
     plugin: ClassVar[str] = "okta"
+    stateful: ClassVar[frozenset[str]] = frozenset({"okta.mfa.failure.countlast", "okta.mfa.deny.countlast"})
 
     def __init__(self, *, section: OktaSource | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
