@@ -10,8 +10,10 @@ key was current at my position?". That is an as-of join, done here without a Pyt
 3. a running maximum of "index of the last version seen" forward-fills the version index over the queries;
 4. a query whose forward-filled version belongs to another key (an earlier key group) gets -1.
 
-When the keys and positions are narrow enough (always, for tids, pids and fds), the composite key, position
-and tag are packed into one int64 and sorted with one stable `argsort` instead of a multi-key `lexsort`.
+When the keys and positions are narrow enough (always, for tids, pids and fds), the composite key and the
+position are packed into one int64 instead: only the versions are sorted (one stable `argsort`) and each
+query finds the last version at or before its own (key, position) by binary search. A batch's joins have
+few versions (the pending ones) and up to a batch of queries, so this skips sorting the queries.
 
 Positions are integers chosen by the caller. The state engine uses `2 * row` for versions visible to the
 event that creates them and `2 * row + 1` for versions that take effect from the next event (a close keeps
@@ -71,13 +73,17 @@ def asof_indices(version_keys: Sequence[np.ndarray], version_pos: np.ndarray,
     high = max(int(version_pos.max()), int(query_pos.max()))
     if packed is None or high - low >= 1 << _POS_BITS:
         return _asof_lexsort(version_keys, version_pos, query_keys, query_pos)
-    key = np.concatenate(packed)
-    # One sortable int64 per entry: key, then position, then the tag (version 0 before query 1), so a
-    # version is visible to a query at its own position; the stable sort keeps equal versions in order.
-    sort_key = (key << (_POS_BITS + 1)) | ((np.concatenate([version_pos, query_pos]) - low) << 1)
-    sort_key[n_versions:] |= 1
-    order = np.argsort(sort_key, kind="stable")
-    return _forward_fill(order, key, n_versions, n_queries)
+    version_key, query_key = packed
+    # One sortable int64 per version: key, then position. The stable sort keeps equal versions in order and
+    # `side="right"` lands after all of them, so the last appended wins and a version is visible to a query at
+    # its own position.
+    versions = (version_key << _POS_BITS) | (version_pos - low)
+    order = np.argsort(versions, kind="stable")
+    ordered = versions[order]
+    slot = np.searchsorted(ordered, (query_key << _POS_BITS) | (query_pos - low), side="right") - 1
+    safe = np.maximum(slot, 0)
+    found = (slot >= 0) & ((ordered[safe] >> _POS_BITS) == query_key)
+    return np.where(found, order[safe], NO_VERSION)
 
 
 def _forward_fill(order: np.ndarray, key: np.ndarray, n_versions: int, n_queries: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 Id: the first cgroup path holding a 64-hex-digit id the way the runtimes write it — docker
 (`/docker/<id>`, `docker-<id>.scope`), containerd/CRI (`cri-containerd-<id>.scope`, `/kubepods/.../<id>`),
 cri-o (`crio-<id>.scope`), podman (`libpod-<id>.scope`) — shortened to 12 characters; `host` otherwise.
-Computed per thread version with one vectorized regex extraction.
+Computed per distinct cgroup entry (a batch's new thread versions share a handful), remembered across batches.
 
 Metadata: captures carry `container` events (JSON in newer files, id/type/name/image parameters in old ones).
 They are few, so they are parsed one by one; each becomes a version keyed by the container id, so an event
@@ -13,7 +13,9 @@ sees only the metadata known at that point of the capture.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +25,9 @@ from stages.state.asof import asof_indices
 from stages.state.raw import RawBatch
 
 HOST = "host"
-ID_PATTERN = r"(?:^|[/:-])(?P<id>[0-9a-f]{64})(?:\.scope)?(?:$|/)"
+# `\Z`, not `$`: the end of the path only, not before a trailing newline.
+_ID = re.compile(r"(?:^|[/:-])(?P<id>[0-9a-f]{64})(?:\.scope)?(?:\Z|/)")
+_SUBSYSTEM = re.compile(r"^[^=]*=")  # `cpu,cpuacct=` before the path
 CONTAINER_EVENT = "container"
 
 CONTAINER_SCHEMA: dict[str, pa.DataType] = {
@@ -37,23 +41,30 @@ _TYPE_NAMES = {0: "docker", 1: "lxc", 2: "libvirt-lxc", 3: "mesos", 4: "rkt", 5:
 
 
 def container_ids(cgroups: pa.Array) -> pa.Array:
-    """12-character container id per list of cgroup entries (`subsys=/path`), `host` when none matches."""
-    if len(cgroups) == 0:
-        return pa.array([], type=pa.string())
+    """12-character container id per list of cgroup entries (`subsys=/path`), `host` when none matches.
+
+    Threads share their cgroups: the entries are matched once per distinct value (Arrow's regex kernels
+    compile the 64-digit pattern on every call, which costs more than matching a few entries here)."""
+    result = np.full(len(cgroups), HOST, dtype=object)
     flat = cgroups.flatten()
-    parents = pc.list_parent_indices(cgroups).to_numpy(zero_copy_only=False)
-    paths = pc.replace_substring_regex(flat, pattern=r"^[^=]*=", replacement="")
-    found = pc.struct_field(pc.extract_regex(paths, pattern=ID_PATTERN), [0]) if len(flat) else pa.array(
-        [], pa.string())
-    result = np.full(len(cgroups), None, dtype=object)
     if len(flat):
-        matched = found.is_valid().to_numpy(zero_copy_only=False)
-        ids = pc.utf8_slice_codeunits(found, 0, 12).to_numpy(zero_copy_only=False)
-        matched_at = np.nonzero(matched)[0]
+        encoded = pc.dictionary_encode(flat)  # the distinct entries, and where each entry is among them
+        ids = np.array([_entry_id(entry) for entry in encoded.dictionary.to_pylist()] + [None], dtype=object)
+        found = ids[encoded.indices.fill_null(len(ids) - 1).to_numpy(zero_copy_only=False)]
+        parents = pc.list_parent_indices(cgroups).to_numpy(zero_copy_only=False)
+        matched_at = np.flatnonzero(np.not_equal(found, None))
         owners, first = np.unique(parents[matched_at], return_index=True)  # earliest entry per thread wins
-        result[owners] = ids[matched_at[first]]
-    result[np.equal(result, None)] = HOST
-    return pa.array(result, type=pa.string())
+        result[owners] = found[matched_at[first]]
+    return pa.array(result.tolist(), type=pa.string())
+
+
+@lru_cache(maxsize=4096)
+def _entry_id(entry: str | None) -> str | None:
+    """The container id in one cgroup entry, None when it names none."""
+    if entry is None:
+        return None
+    found = _ID.search(_SUBSYSTEM.sub("", entry, count=1))
+    return None if found is None else found.group("id")[:12]
 
 
 @dataclass
@@ -128,8 +139,8 @@ class ContainerState:
             if info is not None:
                 self.add(info, 2 * int(row))
 
-    def columns_for(self, ids: pa.Array, query_pos: np.ndarray, wanted: list[str]) -> dict[str, pa.Array]:
-        """Metadata columns per event (null when unknown at that point), for the container ids given."""
+    def versions_at(self, ids: pa.Array, query_pos: np.ndarray) -> np.ndarray:
+        """The metadata version of each event's container (-1: none known at that point)."""
         if self.key_of:
             # Keys are numbered in insertion order, so a key's number is its place in `key_of`.
             known = pa.array(list(self.key_of), type=pa.string())
@@ -137,14 +148,15 @@ class ContainerState:
                 zero_copy_only=False).astype(np.int64)
         else:
             query_keys = np.full(len(ids), -1, dtype=np.int64)
-        idx = asof_indices([np.asarray(self.keys, dtype=np.int64)], np.asarray(self.pos, dtype=np.int64),
-                           [query_keys], query_pos)
-        columns = {}
-        for name in wanted:
-            table = pa.array([row.get(name) for row in self.rows], type=CONTAINER_SCHEMA[name])
-            columns[name] = table.take(pa.array(idx, mask=idx < 0, type=pa.int64())) if len(table) else pa.nulls(
-                len(idx), type=CONTAINER_SCHEMA[name])
-        return columns
+        return asof_indices([np.asarray(self.keys, dtype=np.int64)], np.asarray(self.pos, dtype=np.int64),
+                            [query_keys], query_pos)
+
+    def column(self, name: str, idx: np.ndarray) -> pa.Array:
+        """Metadata field `name` of the versions `versions_at` found."""
+        table = pa.array([row.get(name) for row in self.rows], type=CONTAINER_SCHEMA[name])
+        if len(table) == 0:
+            return pa.nulls(len(idx), type=CONTAINER_SCHEMA[name])
+        return table.take(pa.array(idx, mask=idx < 0, type=pa.int64()))
 
     def end_batch(self) -> None:
         """Earlier batches' versions become the seed (position -1) of the next batch."""

@@ -9,6 +9,11 @@
    (pid, fd), its parent with an as-of join on the parent's tid (repeated for further ancestors);
 3. field columns are gathers from the version tables (`take`), plus a few vectorized derivations.
 
+With `rows` (the capture stage's candidate rows) only step 1 and the joins it needs cover the whole batch;
+the other joins and every field cover those rows. A live batch has a few dozen of them, so a field costs
+its Arrow calls, not its rows: a view keeps what several fields share (the thread, ancestor and fd version
+rows with their index arrays, the distinct thread versions, fields other fields derive from).
+
 The fd an event refers to follows libsinsp: an enter event of a call that uses an fd reads its `fd`
 parameter; an exit event reads the fd of its matching enter event (the previous enter of the same thread
 with the matching type) unless it carries an `fd` parameter itself; the exit of an fd-creating call refers
@@ -21,9 +26,10 @@ fd is unknown still has `fd.num`, a guessed `fd.typechar` and, for exits, an `fd
 Unknown threads (not in the initial list and never created by an event seen) give `proc.name` null,
 `proc.pid` = tid and `user.uid` = 4294967295 with `user.name` null, as sysdig does.
 
-Not extracted (the column is left out, so checks on them are false): `evt.args`/`evt.info` (full argument
-rendering), latency fields, `fd.name_changed`, `proc.exe_ino*`, resource usage fields,
-`fdlist.*`, `fs.path.*`, `k8s.*`.
+`evt.args`/`evt.info` come from `stages.state.evt_args`, `evt.buflen` from `stages.state.buflen`.
+
+Not extracted (the column is left out, so checks on them are false): latency fields, `fd.name_changed`,
+`proc.exe_ino*`, resource usage fields, `fdlist.*`, `fs.path.*`, `k8s.*`.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ import pyarrow.compute as pc
 from kernel.scap import event_table as et
 from rules.columns import ALTERNATIVE_COLUMNS
 from stages.state.asof import asof_indices, latest_per_key
+from stages.state.buflen import buflen_column
 from stages.state.containers import HOST, ContainerState
+from stages.state.evt_args import args_column
 from stages.state.fds import NO_FD, EventContext, FdState, _param, resolve_paths, typechar_of
 from stages.state.fds import initial_snapshot as initial_fds
 from stages.state.flags import (ENUM_TABLES, FLAGS_TABLE_BY_EVENT, PPM_O_RDONLY, PPM_O_WRONLY, render_enum_column,
@@ -48,7 +56,7 @@ from stages.state.sockets import decode_tuple
 from stages.state.threads import DERIVED_SCHEMA, THREAD_SCHEMA, ThreadState, thread_pid
 from stages.state.threads import initial_snapshot as initial_threads
 from stages.state.users import UNKNOWN_UID, Directory
-from stages.state.versions import VersionTable, gather_two
+from stages.state.versions import BatchVersions, TwoPartIndex, VersionRows, VersionTable, concatenated
 
 MAX_ANCESTORS = 32
 ENTER_PARAMS: dict[str, pa.DataType] = {
@@ -150,17 +158,33 @@ class _BatchView:
         self.t_idx = self.thread_table.lookup([self.tid], self.pos)
         self.no_thread = self._threadless()
         self.t_idx = np.where(self.no_thread, -1, self.t_idx)  # every thread field null for those rows
+        self._reset_memo()
         self.pid = thread_pid(self.thread_table, self.t_idx, self.tid)
         self.fd_num = self._fd_numbers()
-        self.ctx = EventContext(self.exits, np.where(self.res_valid, self.res, -1), self.pid,
-                                self.thread_table.column("cwd", self.t_idx), self.fd_num, self.enter,
-                                raw.strings("evt.type"))
+        self.ctx = EventContext(self.exits, np.where(self.res_valid, self.res, -1), self.pid, self.thread("cwd"),
+                                self.fd_num, self.enter)
         self.fd_table = owner.fds.versions_for(raw, self.ctx)
-        self.f_idx = self._fd_indices()
+        self._f_idx: np.ndarray | None = None
         type_id = np.clip(self.type_id, 0, len(CREATES_FD) - 1)
         # libsinsp extracts fd fields only for fd events (creates/uses/destroys an fd) of a known thread.
         self.fd_event = (CREATES_FD[type_id] | USES_FD[type_id] | DESTROYS_FD[type_id]) & ~self.no_thread
+
+    @property
+    def f_idx(self) -> np.ndarray:
+        """fd version of every row (-1: none), joined on first use: only fields need it, so a view restricted
+        to the candidate rows joins those rows alone."""
+        if self._f_idx is None:
+            self._f_idx = self._fd_indices()
+        return self._f_idx
+
+    def _reset_memo(self) -> None:
+        """Per-view results kept for the fields that share them (a restricted view starts its own)."""
         self._ancestors: list[np.ndarray] = []
+        self._rows: dict[int | str, VersionRows] = {}
+        self._distinct: dict[int, _DistinctVersions] = {}
+        self._values: dict[str, pa.Array | None] = {}
+        self._creator_name: pa.Array | None = None
+        self._containers: np.ndarray | None = None
 
     def _threadless(self) -> np.ndarray:
         """Rows sysdig has no thread for (every thread field null), following libsinsp's parser reset:
@@ -170,7 +194,9 @@ class _BatchView:
         type_id = np.clip(self.type_id, 0, len(SKIP_RESET) - 1)
         skip = SKIP_RESET[type_id]
         passive = skip | self.raw.type_in(SWITCH_NAMES)  # events that never create a thread
-        exited = passive & ~skip & self.thread("exit_ts").is_valid().to_numpy(zero_copy_only=False)
+        # Exit times are event times (never the smallest int64), so that value can stand for "none".
+        no_exit = np.iinfo(np.int64).min
+        exited = passive & ~skip & (self.thread_table.numbers("exit_ts", self.t_idx, no_exit) != no_exit)
         unknown = passive & ~skip & (self.t_idx < 0)
         if unknown.any():
             seen_before = np.isin(self.tid, self.owner._seen_tids)
@@ -195,10 +221,10 @@ class _BatchView:
                 setattr(view, name, value.take(take))
         view.enter = self.enter.restricted(rows)
         view.ctx = EventContext(self.ctx.exits[rows], self.ctx.res[rows], self.ctx.pid[rows], self.ctx.cwd.take(take),
-                                self.ctx.fd_num[rows], view.enter, self.ctx.names.take(take))
+                                self.ctx.fd_num[rows], view.enter)
         view.raw = RawBatch(self.raw.batch.take(take))
         view.n = len(rows)
-        view._ancestors = []
+        view._reset_memo()
         return view
 
     # --- joins ------------------------------------------------------------------------------------------
@@ -231,7 +257,7 @@ class _BatchView:
         params = _EnterParams(memo["params"], self._enter_column, index)
         last = latest_per_key([tids], pos)
         self._next_memo = {"tid": tids[last], "type_id": types[last],
-                           "params": {k: params.values_at(k, global_of[last]) for k in ENTER_PARAMS}}
+                           "params": params.all_at(TwoPartIndex(global_of[last], n_memo))}
         return index, params
 
     def _enter_column(self, name: str) -> pa.Array:
@@ -289,10 +315,8 @@ class _BatchView:
             missing = np.nonzero(wanted & (idx < 0) & (thread_idx >= 0))[0]
             if len(missing) == 0:
                 break
-            creator = self.thread_table.column("fd_parent_tid", thread_idx[missing]).fill_null(-1).to_numpy(
-                zero_copy_only=False)
-            at = self.thread_table.column("fd_parent_pos", thread_idx[missing]).fill_null(-1).to_numpy(
-                zero_copy_only=False)
+            creator = self.thread_table.numbers("fd_parent_tid", thread_idx[missing], -1)
+            at = self.thread_table.numbers("fd_parent_pos", thread_idx[missing], -1)
             has = creator >= 0
             missing, creator, at = missing[has], creator[has], at[has]
             if len(missing) == 0:
@@ -301,14 +325,13 @@ class _BatchView:
             creator_pid = thread_pid(self.thread_table, creator_idx, creator)
             idx[missing] = table.lookup([creator_pid, numbers[missing]], at)
             thread_idx[missing] = creator_idx
-        is_open = table.column("open", idx).fill_null(False).to_numpy(zero_copy_only=False)
-        return np.where(is_open, idx, -1)
+        return np.where(table.numbers("open", idx, False), idx, -1)
 
     def ancestor(self, level: int) -> np.ndarray:
         """Thread version of the ancestor `level` (1 = parent) for every row, -1 where none."""
         while len(self._ancestors) < level:
             child = self._ancestors[-1] if self._ancestors else self.t_idx
-            ptid = self.thread_table.column("ptid", child).fill_null(-1).to_numpy(zero_copy_only=False)
+            ptid = self.thread_table.numbers("ptid", child, -1)
             parent = np.full(self.n, -1, dtype=np.int64)
             ok = (child >= 0) & (ptid > 0)
             rows = np.nonzero(ok)[0]
@@ -334,6 +357,12 @@ class _BatchView:
         return {} if value is None else {name: value}
 
     def value(self, name: str) -> pa.Array | None:
+        """The column of field `name` for the view's rows, None when not extractable (computed once)."""
+        if name not in self._values:
+            self._values[name] = self._extract(name)
+        return self._values[name]
+
+    def _extract(self, name: str) -> pa.Array | None:
         if name.startswith("evt.arg.") or name.startswith("evt.arg["):
             return self.event_arg(name)
         if name.startswith("evt.rawarg."):
@@ -344,8 +373,16 @@ class _BatchView:
         extractor = _EXTRACTORS.get(name)
         return None if extractor is None else extractor(self)
 
+    def thread_rows(self, level: int = 0) -> VersionRows:
+        """The thread versions of the rows (level 0) or of their ancestors (1 = parent): the fields read from
+        them share their index arrays, and each is gathered once."""
+        rows = self._rows.get(level)
+        if rows is None:
+            rows = self._rows[level] = self.thread_table.select(self.t_idx if level == 0 else self.ancestor(level))
+        return rows
+
     def thread(self, column: str) -> pa.Array:
-        return self.thread_table.column(column, self.t_idx)
+        return self.thread_rows().column(column)
 
     def thread_text(self, column: str, level: int = 0) -> pa.Array:
         """A string column of the thread (level 0) or an ancestor, dictionary-encoded for output.
@@ -353,18 +390,23 @@ class _BatchView:
         Events of a batch come from few threads: the distinct versions are gathered once and the rows
         point at them, instead of copying a string per row; the rules then test each distinct value once.
         """
-        found = self.t_idx if level == 0 else self.ancestor(level)
-        valid = found >= 0
-        distinct, position = np.unique(found[valid], return_inverse=True)
-        dictionary = self.thread_table.column(column, distinct)
-        indices = np.zeros(self.n, dtype=np.int32)
-        indices[valid] = position
-        if dictionary.null_count:  # a version without that value: the row has no value either
-            valid[valid] &= dictionary.is_valid().to_numpy(zero_copy_only=False)[position]
-        return pa.DictionaryArray.from_arrays(pa.array(indices, mask=~valid, type=pa.int32()), dictionary)
+        distinct = self._distinct.get(level)
+        if distinct is None:
+            found = self.t_idx if level == 0 else self.ancestor(level)
+            distinct = self._distinct[level] = _DistinctVersions(self.thread_table, found)
+        return distinct.text(column)
+
+    def container_versions(self) -> np.ndarray:
+        """The container metadata version of every row (-1: none), shared by the container.* fields."""
+        if self._containers is None:
+            self._containers = self.owner.containers.versions_at(self.value("container.id"), self.pos)
+        return self._containers
 
     def fd(self, column: str) -> pa.Array:
-        return self.fd_table.column(column, self.f_idx)
+        rows = self._rows.get("fd")
+        if rows is None:
+            rows = self._rows["fd"] = self.fd_table.select(self.f_idx)
+        return rows.column(column)
 
     def has_fd(self) -> np.ndarray:
         """Rows whose fd is in the table; a failed connect exit reads like an unknown fd (libsinsp)."""
@@ -373,11 +415,19 @@ class _BatchView:
 
     def creator_name(self) -> pa.Array:
         """fd.name of an fd event without a known fd: what the call names (failed open: its path; failed
-        accept/connect: its tuple), the empty string for other exits, null for enters (libsinsp)."""
+        accept/connect: its tuple), the empty string for other exits, null for enters (libsinsp). Only the
+        rows `has_fd` leaves out are filled (the others read the fd table): usually none."""
+        if self._creator_name is None:
+            self._creator_name = self._creator_name_of(self.fd_event & ~self.has_fd())
+        return self._creator_name
+
+    def _creator_name_of(self, wanted: np.ndarray) -> pa.Array:
+        if not wanted.any():
+            return pa.nulls(self.n, type=pa.string())
         result = np.full(self.n, None, dtype=object)
-        result[self.fd_event & self.exits] = ""
+        result[wanted & self.exits] = ""
         for type_id, param in _CREATOR_PARAM_NAME.items():
-            rows = np.nonzero((self.type_id == type_id) & self.fd_event)[0]
+            rows = np.nonzero((self.type_id == type_id) & wanted)[0]
             column = f"arg.{param}"
             if len(rows) == 0 or not self.raw.has(column):
                 continue
@@ -391,7 +441,7 @@ class _BatchView:
                 paths = resolve_paths(pc.if_else(pc.equal(names, ""), pa.scalar(None, pa.string()), names),
                                       self.thread("cwd").take(take))
                 result[rows] = paths.fill_null("").to_pylist()
-        rows = np.nonzero(np.isin(self.type_id, list(_OPENAT_EXITS)) & self.fd_event)[0]
+        rows = np.nonzero(np.isin(self.type_id, list(_OPENAT_EXITS)) & wanted)[0]
         if len(rows):
             take = pa.array(rows, type=pa.int64())
             result[rows] = resolve_paths(_param(self.raw, self.ctx, "arg.name", rows),
@@ -401,9 +451,7 @@ class _BatchView:
     def ancestor_field(self, column: str, level_text: str | None) -> pa.Array:
         if level_text is not None:
             level = int(level_text)
-            if level == 0:
-                return self.thread(column)
-            return self.thread_table.column(column, self.ancestor(level))
+            return self.thread_rows(level).column(column)
         levels = []
         for level in range(1, MAX_ANCESTORS + 1):
             found = self.ancestor(level)
@@ -446,20 +494,18 @@ class _BatchView:
         if pa.types.is_integer(values.type):
             enums = [(event, table) for (event, name), table in ENUM_TABLES.items() if name == param]
             if enums:
-                names = raw.strings("evt.type")
                 result = pc.cast(values, pa.string())
                 for event_name, table in enums:
-                    mask = pc.fill_null(pc.equal(names, event_name), False)
-                    if pc.any(mask).as_py():
-                        result = pc.if_else(mask, render_enum_column(values, table), result)
+                    mask = raw.type_in((event_name,))
+                    if mask.any():
+                        result = pc.if_else(pa.array(mask), render_enum_column(values, table), result)
                 return result
             if param in ("flags",):
-                names = raw.strings("evt.type")
                 result = pc.cast(values, pa.string())
                 for event_name, table in FLAGS_TABLE_BY_EVENT.items():
-                    mask = pc.fill_null(pc.equal(names, event_name), False)
-                    if pc.any(mask).as_py():
-                        result = pc.if_else(mask, render_flags_column(values, table), result)
+                    mask = raw.type_in((event_name,))
+                    if mask.any():
+                        result = pc.if_else(pa.array(mask), render_flags_column(values, table), result)
                 return result
             kinds = _param_types(self.type_id, param)
             text = pc.cast(values, pa.string())
@@ -478,13 +524,15 @@ class _BatchView:
 
     def render_fd(self, values: pa.Array) -> pa.Array:
         """An fd parameter as libsinsp resolves it: `<typechar[l4 char]>name` when the process has that fd
-        (`<4t>1.2.3.4:5->6.7.8.9:80`, `<f>/etc/passwd`), else the number."""
+        (`<4t>1.2.3.4:5->6.7.8.9:80`, `<f>/etc/passwd`), else the number. The l4 char shows once the socket
+        has an address (`<4>` right after socket())."""
         numbers = values.fill_null(NO_FD).to_numpy(zero_copy_only=False)
         idx = self._fd_indices(np.where(numbers >= 0, numbers, NO_FD))
         kinds = self.fd_table.column("type", idx)
         l4 = pc.fill_null(self.fd_table.column("l4proto", idx), "")
         l4_char = _L4_CHARS.take(pc.fill_null(pc.index_in(l4, value_set=_L4_NAMES), len(_L4_NAMES)))
-        is_ip = pc.fill_null(pc.is_in(kinds, value_set=pa.array(["ipv4", "ipv6"])), False)
+        is_ip = pc.fill_null(pc.and_(pc.is_in(kinds, value_set=pa.array(["ipv4", "ipv6"])),
+                                     self.fd_table.column("has_tuple", idx)), False)
         tag = pc.binary_join_element_wise(typechar_of(kinds), pc.if_else(is_ip, l4_char, ""), "")
         text = pc.binary_join_element_wise("<", tag, ">", self.fd_table.column("name", idx), "")
         return pc.if_else(pc.is_valid(text), text, pc.cast(values, pa.string()))
@@ -499,27 +547,57 @@ class _BatchView:
         return values
 
 
+class _DistinctVersions:
+    """The distinct thread versions of a batch's rows (-1: none), for dictionary-encoded text columns: the
+    distinct versions are one `VersionRows`, and the row -> distinct index array is shared by every column
+    without nulls among them."""
+
+    def __init__(self, table: BatchVersions, found: np.ndarray) -> None:
+        self.valid = found >= 0
+        distinct, self.position = np.unique(found[self.valid], return_inverse=True)
+        self.versions = table.select(distinct)
+        self.indices = np.zeros(len(found), dtype=np.int32)
+        self.indices[self.valid] = self.position
+        self._shared = pa.array(self.indices, mask=~self.valid, type=pa.int32())
+
+    def text(self, column: str) -> pa.Array:
+        dictionary = self.versions.column(column)
+        if not dictionary.null_count:
+            return pa.DictionaryArray.from_arrays(self._shared, dictionary)
+        valid = self.valid.copy()  # a version without that value: the row has no value either
+        valid[valid] &= dictionary.is_valid().to_numpy(zero_copy_only=False)[self.position]
+        return pa.DictionaryArray.from_arrays(pa.array(self.indices, mask=~valid, type=pa.int32()), dictionary)
+
+
 class _EnterParams(Mapping):
     """Parameters of each row's matching enter event (null where none), gathered per parameter on first use
-    from the enter memo of earlier batches followed by this batch's columns."""
+    from the enter memo of earlier batches followed by this batch's columns (global enter indices)."""
 
     def __init__(self, memo: dict[str, pa.Array], batch_column: Callable[[str], pa.Array], index: np.ndarray):
         self.memo = memo
         self.batch_column = batch_column
         self.index = index
         self._columns: dict[str, pa.Array] = {}
-        self._batch: dict[str, pa.Array] = {}
+        self._batch: dict[str, tuple[pa.Array, pa.Array | None]] = {}
+        self._rows = TwoPartIndex(index, len(memo["first_fd"]))
 
-    def values_at(self, name: str, indices: np.ndarray) -> pa.Array:
+    def values_at(self, name: str, indices: TwoPartIndex) -> pa.Array:
+        """The parameter of the enters at global `indices` (memo first, then this batch's rows)."""
         if name not in self._batch:
-            self._batch[name] = self.batch_column(name)
-        return gather_two(self.memo[name], self._batch[name], indices)
+            column = self.batch_column(name)
+            self._batch[name] = (column, concatenated(self.memo[name], column))
+        column, whole = self._batch[name]
+        return indices.take(self.memo[name], column, whole)
+
+    def all_at(self, indices: TwoPartIndex) -> dict[str, pa.Array]:
+        """Every parameter of the enters at `indices` (one index for all of them)."""
+        return {name: self.values_at(name, indices) for name in ENTER_PARAMS}
 
     def at(self, name: str, rows: np.ndarray) -> pa.Array:
         """The parameter for the given rows only."""
         if name in self._columns:
             return self._columns[name].take(pa.array(np.asarray(rows, dtype=np.int64), type=pa.int64()))
-        return self.values_at(name, self.index[rows])
+        return self.values_at(name, TwoPartIndex(self.index[rows], self._rows.split))
 
     def restricted(self, rows: np.ndarray) -> "_EnterParams":
         view = _EnterParams(self.memo, self.batch_column, self.index[rows])
@@ -530,7 +608,7 @@ class _EnterParams(Mapping):
         if name not in ENTER_PARAMS:
             raise KeyError(name)
         if name not in self._columns:
-            self._columns[name] = self.values_at(name, self.index)
+            self._columns[name] = self.values_at(name, self._rows)
         return self._columns[name]
 
     def __contains__(self, name: object) -> bool:
@@ -562,14 +640,15 @@ def _param_types(type_ids: np.ndarray, param: str) -> np.ndarray:
 
 
 _PARAM_TYPE_TABLES: dict[str, np.ndarray] = {}
+# Name of the errno -i at index i (null for 0 and unknown codes), built once rather than per batch.
+_ERRNO_TEXT = pa.array([et.errno_name(code) for code in range(0, -600, -1)], type=pa.string())
 
 
 def _errno_or_number(values: pa.Array, text: pa.Array) -> pa.Array:
     """A negative errno-like value resolves to its name (`-2` -> `ENOENT`), as libsinsp's parameter text."""
     ints = values.cast(pa.int64())
-    names = pa.array([et.errno_name(code) for code in range(0, -600, -1)], type=pa.string())
     code = pc.negate(pc.min_element_wise(ints, 0))
-    named = names.take(pc.if_else(pc.less(code, 600), code, 0))
+    named = _ERRNO_TEXT.take(pc.if_else(pc.less(code, 600), code, 0))
     return pc.if_else(pc.fill_null(pc.and_(pc.less(ints, 0), pc.is_valid(named)), False), named, text)
 
 
@@ -588,10 +667,9 @@ def _raw(name: str, kind: pa.DataType | None = None) -> Callable[[_BatchView], p
 
 
 def _res(v: _BatchView) -> pa.Array:
-    names = [et.errno_name(int(code)) for code in range(0, -600, -1)]
     rawres = v.raw.arrow("evt.rawres", pa.int64())
     negative = pc.less(rawres, 0)
-    lookup = pa.array(names, type=pa.string()).take(pc.negate(pc.min_element_wise(rawres, 0)).cast(pa.int64()))
+    lookup = _ERRNO_TEXT.take(pc.negate(pc.min_element_wise(rawres, 0)).cast(pa.int64()))
     return pc.if_else(negative, lookup, pa.scalar("SUCCESS"))
 
 
@@ -653,11 +731,11 @@ THREAD_TEXT_COLUMNS = {name: kind == pa.string() for name, kind in (THREAD_SCHEM
 def _parent(column: str) -> Callable[[_BatchView], pa.Array]:
     if THREAD_TEXT_COLUMNS.get(column):
         return lambda v: v.thread_text(column, level=1)
-    return lambda v: v.thread_table.column(column, v.ancestor(1))
+    return lambda v: v.thread_rows(1).column(column)
 
 
 def _sname(v: _BatchView) -> pa.Array:
-    sid = v.thread("sid").fill_null(-1).to_numpy(zero_copy_only=False)
+    sid = v.thread_table.numbers("sid", v.t_idx, -1)
     idx = v.thread_table.lookup([sid], v.pos)
     return v.thread_table.column("comm", np.where(sid > 0, idx, -1))
 
@@ -669,8 +747,8 @@ def _container_id(v: _BatchView) -> pa.Array:
 
 def _container_meta(name: str) -> Callable[[_BatchView], pa.Array]:
     def extract(v: _BatchView) -> pa.Array:
-        ids = _container_id(v)
-        values = v.owner.containers.columns_for(ids, v.pos, [name])[name]
+        ids = v.value("container.id")
+        values = v.owner.containers.column(name, v.container_versions())
         if name == "name":
             values = pc.if_else(pc.equal(ids, HOST), HOST, values)
         return values
@@ -698,7 +776,7 @@ def _fd_nameraw(v: _BatchView) -> pa.Array:
     opened = pc.if_else(pa.array(v.raw.type_in(OPEN_LIKE) & v.exits), v.raw.arrow("arg.name", pa.string())
                         if v.raw.has("arg.name") else pa.nulls(v.n, pa.string()), pa.scalar(None, pa.string()))
     known = pc.if_else(pa.array(v.has_fd()), v.fd("nameraw"), pa.scalar(None, pa.string()))
-    return pc.coalesce(known, opened, _fd_name(v))
+    return pc.coalesce(known, opened, v.value("fd.name"))
 
 
 def _directory_of(path: pa.Array) -> pa.Array:
@@ -736,7 +814,10 @@ def _fd_directory(v: _BatchView) -> pa.Array:
     is_file = pc.fill_null(pc.equal(kind, "file"), False)
     is_dir = pc.fill_null(pc.equal(kind, "directory"), False)
     known = pc.if_else(is_dir, name, pc.if_else(is_file, _directory_of(name), pa.scalar(None, pa.string())))
-    return pc.if_else(pa.array(v.f_idx >= 0), known, _directory_of(v.creator_name()))
+    creator = v.creator_name()
+    if creator.null_count < len(creator):  # usually every row without a known fd is a non-fd event: all null
+        creator = _directory_of(creator)
+    return pc.if_else(pa.array(v.f_idx >= 0), known, creator)
 
 
 def _fd_filename(v: _BatchView) -> pa.Array:
@@ -761,6 +842,7 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "evt.num": _raw("evt.num"), "evt.rawtime": _raw("evt.rawtime"), "evt.cpu": _raw("evt.cpu"),
     "evt.type": _raw("evt.type"), "evt.dir": _raw("evt.dir"), "evt.category": _category,
     "evt.rawres": _raw("evt.rawres", pa.int64()), "evt.res": _res, "evt.failed": _failed,
+    "evt.args": args_column, "evt.info": args_column, "evt.buflen": buflen_column,
     "evt.is_open_read": _open_mode(PPM_O_RDONLY), "evt.is_open_write": _open_mode(PPM_O_WRONLY),
     "evt.source": lambda v: pa.array(["syscall"] * v.n, type=pa.string()),
     "evt.count": lambda v: pa.array(np.ones(v.n, dtype=np.uint32)),

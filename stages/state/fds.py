@@ -1,10 +1,11 @@
 """Per-process fd tables as version tables keyed by (pid, fd).
 
 A version is created by every successful fd-creating event (open/openat/openat2/creat, socket, accept, pipe,
-eventfd/signalfd/timerfd/inotify/epoll/userfaultfd), by connect (enter: the target address; exit: the
-tuple) and bind (the local address), by dup (a copy of the source fd's version: its base is the source key's
-version as of the dup, so every field is inherited) and by close (a tombstone, effective after the close
-event so that the close itself still shows the fd). The initial state is the capture's FD list.
+eventfd/signalfd/timerfd/inotify/epoll/userfaultfd), by connect (enter: the target address of an IP socket;
+exit: the tuple, unless the connect failed other than in progress) and bind (the local address), by dup (a
+copy of the source fd's version: its base is the source key's version as of the dup, so every field is
+inherited) and by close (a tombstone, effective after the close event so that the close itself still shows
+the fd). The initial state is the capture's FD list.
 
 A new process starts from its creator's table: a lookup that misses in the process's own table retries in
 the creator's table as of the fork (see `FdState.lookup`).
@@ -40,6 +41,7 @@ SIMPLE_TYPES = {"eventfd": "event", "eventfd2": "event", "signalfd": "signalfd",
                 "epoll_create": "eventpoll", "epoll_create1": "eventpoll", "userfaultfd": "userfaultfd",
                 "memfd_create": "memfd", "pidfd_open": "pidfd", "bpf": "bpf", "io_uring_setup": "io_uring"}
 AT_FDCWD = -100
+EINPROGRESS = 115
 
 # scap_fd_type -> fd.type text (FD list entries).
 SCAP_FD_TYPES = {1: "file", 2: "directory", 3: "ipv4", 4: "ipv6", 5: "ipv4", 6: "ipv6", 7: "pipe", 8: "unix",
@@ -79,9 +81,8 @@ def initial_snapshot(fds: list[object], pid_of_tid: dict[int, int]) -> VersionTa
         elif is_ip:
             name = f"{info.sip}:{info.sport}->{info.dip}:{info.dport}"
             cip, cport, sip, sport = info.sip, info.sport, info.dip, info.dport
-        elif kind == "unix":
-            name = f"{info.unix_source or 0:x}->{info.unix_dest or 0:x} {info.name}"
-            cip = cport = sip = sport = None
+        elif kind == "unix":  # libsinsp names a unix socket of the FD list by its path alone
+            name, cip, cport, sip, sport = info.name.rstrip("\n"), None, None, None, None
         else:
             name, cip, cport, sip, sport = info.name, None, None, None, None
         values = {"pid": pid, "fd": info.fd, "type": kind, "name": name, "l4proto": l4, "cip": cip, "cport": cport,
@@ -208,7 +209,6 @@ class EventContext:
     cwd: pa.Array  # cwd of each event's thread (string, null if unknown)
     fd_num: np.ndarray  # fd the event refers to (see enrich), -(1<<40) where none
     enter: dict[str, pa.Array]  # parameters of the matching enter event (null if none)
-    names: pa.Array  # evt.type strings
 
 
 NO_FD = -(1 << 40)
@@ -306,21 +306,24 @@ def _sockets(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
         mask = raw.type_in({name}) & (exits == want_exit) & raw.valid(column) & (ctx.fd_num != NO_FD)
         if name == "bind":
             mask &= ctx.res == 0
+        elif want_exit:  # libsinsp keeps a failed connect out of the table, except one still in progress
+            mask &= (ctx.res >= 0) | (ctx.res == -EINPROGRESS)
         rows = np.nonzero(mask)[0]
         if len(rows) == 0:
             continue
         decoded = [decoder(v) for v in raw.arrow(column).take(pa.array(rows, type=pa.int64())).to_pylist()]
-        keep = np.array([d is not None for d in decoded], dtype=bool)
+        # A connect enter names IP sockets only: a unix socket gets its name from the tuple of the exit.
+        keep = np.array([d is not None and (want_exit or d.family != "unix") for d in decoded], dtype=bool)
         rows = rows[keep]
-        decoded = [d for d in decoded if d is not None]
+        decoded = [d for d, kept in zip(decoded, keep) if kept]
         if len(rows) == 0:
             continue
         pids, fds = ctx.pid[rows], ctx.fd_num[rows]
-        values = _endpoint_values(decoded, server=server, new=False)
+        values = _endpoint_values(decoded, server=server, new=False, tuple_update=column == "arg.tuple")
         builder.add(rows, pids, fds, 2 * rows, values, base_keys=(pids, fds))
 
 
-def _endpoint_values(decoded: list, *, server: bool, new: bool) -> dict[str, list]:
+def _endpoint_values(decoded: list, *, server: bool, new: bool, tuple_update: bool = False) -> dict[str, list]:
     values: dict[str, list] = {"name": [], "cip": [], "cport": [], "sip": [], "sport": [], "type": []}
     for endpoint in decoded:
         values["name"].append(endpoint.name if endpoint is not None else "")
@@ -334,8 +337,8 @@ def _endpoint_values(decoded: list, *, server: bool, new: bool) -> dict[str, lis
     if new:
         values["open"] = [True] * len(decoded)
         values["l4proto"] = ["tcp" if t in ("ipv4", "ipv6") else None for t in values["type"]]
-    else:
-        del values["type"]  # an address update keeps the socket's type
+    elif not tuple_update:
+        del values["type"]  # an address keeps the socket's type; a tuple sets it (an IPv4-mapped pair reads as IPv4)
     return values
 
 

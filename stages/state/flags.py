@@ -73,10 +73,21 @@ ENUM_TABLES: dict[tuple[str, str], dict[int, str]] = {
 
 def render_enum_column(values: pa.Array, table: dict[int, str]) -> pa.Array:
     """Each value's name from `table`, or the number when it has none (once per table entry, vectorized)."""
-    keys = pa.array(list(table), type=pa.int64())
-    names = pa.array(list(table.values()), type=pa.string())
+    keys, names = _enum_arrays(table)
     index = pc.index_in(values.cast(pa.int64()), value_set=keys)
     return pc.coalesce(names.take(index), pc.cast(values, pa.string()))
+
+
+_ENUM_ARRAYS: dict[int, tuple[dict[int, str], pa.Array, pa.Array]] = {}
+
+
+def _enum_arrays(table: dict[int, str]) -> tuple[pa.Array, pa.Array]:
+    """(values, names) of an enumeration table as Arrow arrays, built once per table rather than per batch."""
+    cached = _ENUM_ARRAYS.get(id(table))
+    if cached is None or cached[0] is not table:
+        cached = _ENUM_ARRAYS[id(table)] = (table, pa.array(list(table), type=pa.int64()),
+                                            pa.array(list(table.values()), type=pa.string()))
+    return cached[1], cached[2]
 
 
 def render_flags(value: int, table: tuple[tuple[str, int], ...]) -> str:

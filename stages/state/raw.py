@@ -56,7 +56,11 @@ class RawBatch:
                 column = self.arrow(name)
                 if pa.types.is_unsigned_integer(column.type):
                     column = pc.cast(column, pa.int64(), safe=False)
-                self._cache[key] = column.cast(pa.int64()).fill_null(default).to_numpy(zero_copy_only=False)
+                elif column.type != pa.int64():
+                    column = column.cast(pa.int64())
+                if column.null_count:  # each skipped Arrow call counts: a batch asks for a dozen columns
+                    column = column.fill_null(default)
+                self._cache[key] = column.to_numpy(zero_copy_only=False)
         return self._cache[key]
 
     def valid(self, name: str) -> np.ndarray:
@@ -81,8 +85,13 @@ class RawBatch:
                 column = column.combine_chunks()
             if not pa.types.is_dictionary(column.type):
                 column = pc.dictionary_encode(column)
-            indices = column.indices.cast(pa.int32()).fill_null(-1).to_numpy(zero_copy_only=False)
-            self._cache[key] = (indices, column.dictionary.cast(pa.string()))
+            indices = column.indices
+            if indices.type != pa.int32():
+                indices = indices.cast(pa.int32())
+            if indices.null_count:
+                indices = indices.fill_null(-1)
+            indices = indices.to_numpy(zero_copy_only=False)
+            self._cache[key] = (indices, _text_dictionary(column.dictionary))
         return self._cache[key]
 
     def text_in(self, name: str, values: Iterable[str]) -> np.ndarray:
@@ -135,6 +144,19 @@ class RawBatch:
 # Membership tables of the last dictionary seen, per value set: the decoder gives every batch the same
 # dictionary, so the string comparisons run once per stream rather than once per batch.
 _MEMBERSHIP: dict[frozenset[str], tuple[pa.Array, np.ndarray]] = {}
+_DICTIONARIES: list[tuple[pa.Array, pa.Array]] = []  # (dictionary, as strings) of the last few seen
+
+
+def _text_dictionary(dictionary: pa.Array) -> pa.Array:
+    """`dictionary` as strings, the very same object for a dictionary equal to one seen lately: the membership
+    tables then recognise it by identity, and neither the cast nor a comparison is repeated per value set."""
+    for seen, text in _DICTIONARIES:
+        if seen is dictionary or (seen.type == dictionary.type and seen.equals(dictionary)):
+            return text
+    text = dictionary.cast(pa.string())
+    _DICTIONARIES.insert(0, (dictionary, text))
+    del _DICTIONARIES[8:]
+    return text
 
 
 def _membership(dictionary: pa.Array, values: frozenset[str]) -> np.ndarray:

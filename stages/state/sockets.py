@@ -64,6 +64,10 @@ def _ipv6(raw: bytes) -> str:
     return str(mapped) if mapped is not None else str(address)
 
 
+def _is_mapped(raw: bytes) -> bool:
+    return ipaddress.IPv6Address(raw).ipv4_mapped is not None
+
+
 def decode_tuple(data: bytes | None) -> Endpoints | None:
     """A `PT_SOCKTUPLE` value; None when empty or not understood."""
     if not data:
@@ -75,7 +79,9 @@ def decode_tuple(data: bytes | None) -> Endpoints | None:
             return Endpoints("ipv4", _ip(sip), sport, _ip(dip), dport)
         if family == AF_INET6 and len(data) >= 37:
             sip, sport, dip, dport = struct.unpack_from("<16sH16sH", data, 1)
-            return Endpoints("ipv6", _ipv6(sip), sport, _ipv6(dip), dport)
+            # libsinsp turns a socket whose two ends are IPv4-mapped into an IPv4 one.
+            family = "ipv4" if _is_mapped(sip) and _is_mapped(dip) else "ipv6"
+            return Endpoints(family, _ipv6(sip), sport, _ipv6(dip), dport)
         if family == AF_UNIX and len(data) >= 17:
             src, dst = struct.unpack_from("<QQ", data, 1)
             path = data[17:].split(b"\0", 1)[0].decode("utf-8", "replace")

@@ -81,7 +81,11 @@ class ThreadState:
         if len(candidates):
             known = lookup_over(self.snapshot, [keys], pos, [raw.ints("evt.rawres")[candidates]], 2 * candidates)
             candidates = candidates[known < 0]
-        pending = _pending(raw, self.snapshot, rows, keys, pos, base_keys, candidates)
+        if len(rows) == 0 and len(candidates) == 0:  # no thread changed: skip building empty columns
+            none = np.empty(0, dtype=np.int64)
+            pending = PendingVersions([none], none, {}, {}, none)
+        else:
+            pending = _pending(raw, self.snapshot, rows, keys, pos, base_keys, candidates)
         return materialize(self.snapshot, pending, THREAD_SCHEMA | DERIVED_SCHEMA, _derive, DERIVED_SCHEMA)
 
     def commit(self, table: BatchVersions, now_ns: int) -> None:
@@ -126,9 +130,12 @@ def _phase_one_rows(raw: RawBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 
 def _parent_side_rows(raw: RawBatch) -> np.ndarray:
-    """Rows of clone/fork exits in the parent (res = child tid)."""
+    """Rows of clone/fork exits in the parent (res = child tid). A caller inside a pid namespace (its vtid is not
+    its tid) gets the child's namespace tid as result, which names no thread: libsinsp skips those."""
     res = raw.ints("evt.rawres", default=-1)
-    return np.nonzero(raw.type_in(CLONE_NAMES) & raw.is_exit() & (res > 0))[0]
+    vtid = raw.ints("arg.vtid", default=-1)
+    in_namespace = (vtid >= 0) & (vtid != raw.ints("thread.tid"))
+    return np.nonzero(raw.type_in(CLONE_NAMES) & raw.is_exit() & (res > 0) & ~in_namespace)[0]
 
 
 def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.ndarray, pos: np.ndarray,
@@ -173,7 +180,7 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
     exe = param("arg.exe", pa.string())
     comm = pc.utf8_slice_codeunits(pc.coalesce(param("arg.comm", pa.string()), _basename(exe)), 0, COMM_LEN)
     for name, column in (("exe", exe), ("comm", comm), ("args", param("arg.args", STRINGS)),
-                         ("cwd", param("arg.cwd", pa.string())), ("pid", param("arg.pid", pa.int64())),
+                         ("cwd", _unless_empty(param("arg.cwd", pa.string()))), ("pid", param("arg.pid", pa.int64())),
                          ("ptid", param("arg.ptid", pa.int64())), ("env", param("arg.env", STRINGS)),
                          ("cgroups", param("arg.cgroups", STRINGS)), ("vtid", param("arg.vtid", pa.int64())),
                          ("vpid", param("arg.vpid", pa.int64())), ("loginuid", param("arg.loginuid", pa.int64())),
@@ -256,6 +263,12 @@ def _fork_time_creator(snapshot: VersionTable, child_keys: np.ndarray, pos: np.n
     safe = np.where(earlier, prev - n_snap, 0)
     use = earlier & (pending_tid[safe] >= 0)
     return np.where(use, pending_tid[safe], creator), np.where(use, pending_pos[safe], creator_pos)
+
+
+def _unless_empty(column: pa.Array) -> pa.Array:
+    """Null where the text is empty: newer drivers send an empty `cwd` in clone/execve exits, and libsinsp then
+    keeps the inherited working directory."""
+    return pc.if_else(pc.fill_null(pc.equal(column, ""), False), pa.scalar(None, column.type), column)
 
 
 def _basename(path: pa.Array) -> pa.Array:

@@ -17,10 +17,12 @@ UNKNOWN_UID = 4294967295
 
 @dataclass
 class Directory:
-    """id -> (name, home, shell) for users; id -> name for groups."""
+    """id -> (name, home, shell) for users; id -> name for groups (fixed once built: their Arrow form is
+    made on first use and kept, since every batch looks ids up)."""
 
     users: dict[int, tuple[str, str, str]] = field(default_factory=dict)
     groups: dict[int, str] = field(default_factory=dict)
+    _arrays: dict[str, pa.Array] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_capture(cls, users: list[object], groups: list[object]) -> "Directory":
@@ -43,14 +45,19 @@ class Directory:
 
     def user_column(self, uids: pa.Array, part: int = 0) -> pa.Array:
         """name (part 0), home (1) or shell (2) for each uid; null where unknown."""
-        keys = pa.array(list(self.users), type=pa.int64())
-        values = pa.array([entry[part] for entry in self.users.values()], type=pa.string())
+        keys = self._array("uids", lambda: list(self.users), pa.int64())
+        values = self._array(f"user part {part}", lambda: [entry[part] for entry in self.users.values()], pa.string())
         return values.take(pc.index_in(uids.cast(pa.int64()), value_set=keys))
 
     def group_column(self, gids: pa.Array) -> pa.Array:
-        keys = pa.array(list(self.groups), type=pa.int64())
-        values = pa.array(list(self.groups.values()), type=pa.string())
+        keys = self._array("gids", lambda: list(self.groups), pa.int64())
+        values = self._array("group names", lambda: list(self.groups.values()), pa.string())
         return values.take(pc.index_in(gids.cast(pa.int64()), value_set=keys))
+
+    def _array(self, name: str, values, kind: pa.DataType) -> pa.Array:
+        if name not in self._arrays:
+            self._arrays[name] = pa.array(values(), type=kind)
+        return self._arrays[name]
 
 
 def _lines(path: Path) -> list[str]:

@@ -3,10 +3,16 @@
 A batch's table (`BatchVersions`) is the snapshot carried over from earlier batches (one version per key, at
 position -1) followed by the versions the batch's state-changing events create. New versions set some fields
 and inherit the others from a `base` version (the previous version of the same key, or the parent thread
-for a new child). The snapshot is used as is: nothing of it is copied per batch. Inherited fields of the new
-versions are resolved by pointer jumping over the new versions only, one field at a time when first asked
-for, and a lookup searches the new versions (an as-of join over few rows) before the snapshot (a binary
-search in a key index built once per snapshot).
+for a new child). A lookup searches the new versions (an as-of join over few rows) before the snapshot (a
+binary search in a key index built once per snapshot).
+
+Gathers cost Arrow calls, not rows: a live batch reads some 70 fields for a few dozen rows, so the cost
+per field is what counts. An inherited field is never copied into the new versions: pointer jumping over
+the new versions finds the version holding each one's value (`BatchVersions.holders`, once per pattern of
+set fields) and a gather reads from there. The rows a caller reads several fields of (`VersionRows`) share
+their index arrays, built once (`TwoPartIndex`). A large snapshot is not copied per batch: a gather takes
+from it and from the new versions apart; a small snapshot column is concatenated with the new versions'
+once per batch, so that a gather is a single take (`concatenated`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import pyarrow as pa
 from stages.state.asof import NO_VERSION, asof_indices, latest_per_key
 
 _FD_BIAS = 1 << 31  # second key component of a composite key index, made non-negative
+WHOLE_COLUMN_BYTES = 1 << 16  # see BatchVersions.whole
 
 
 def nullable_indices(indices: np.ndarray) -> pa.Array:
@@ -36,22 +43,62 @@ def gather(values: pa.Array, indices: np.ndarray) -> pa.Array:
     return values.take(nullable_indices(indices))
 
 
-def gather_two(first: pa.Array, second: pa.Array, indices: np.ndarray) -> pa.Array:
-    """`concat(first, second)[indices]` (null where -1) without concatenating the inputs: each part is taken
-    on its own and the two results are interleaved back, so the cost follows len(indices), not the parts."""
-    indices = np.asarray(indices, dtype=np.int64)
-    split = len(first)
-    in_second = indices >= split
-    if not in_second.any():
-        return gather(first, indices)
-    if not ((indices >= 0) & ~in_second).any():
-        return gather(second, np.where(in_second, indices - split, NO_VERSION))
-    from_second = np.nonzero(in_second)[0]
-    from_first = np.nonzero(~in_second)[0]
-    both = pa.concat_arrays([gather(first, indices[from_first]), gather(second, indices[from_second] - split)])
-    placement = np.empty(len(indices), dtype=np.int64)
-    placement[np.concatenate([from_first, from_second])] = np.arange(len(indices), dtype=np.int64)
-    return both.take(pa.array(placement, type=pa.int64()))
+def concatenated(first: pa.Array, second: pa.Array) -> pa.Array | None:
+    """`concat(first, second)` when `first` is small enough that copying it costs less than the two extra
+    Arrow calls a gather from both parts takes (`TwoPartIndex`): a few thousand rows of numbers or short text
+    are copied in microseconds; None otherwise (a large snapshot is never copied per batch)."""
+    if first.get_total_buffer_size() > WHOLE_COLUMN_BYTES:
+        return None
+    return pa.concat_arrays([first, second])
+
+
+class TwoPartIndex:
+    """Indices into `concat(first, second)` (null where -1), for gathering many columns of two-part tables
+    (snapshot and pending versions, the enter memo and a batch) at the same rows. The Arrow index arrays are
+    made once, on first use: one over the concatenation when the caller has it (`concatenated`), else a take
+    from each part and the placement that interleaves the two results back, so the cost follows
+    len(indices), not the parts."""
+
+    def __init__(self, indices: np.ndarray, split: int) -> None:
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.split = split
+        self._whole: pa.Array | None = None
+        self._parts: tuple[pa.Array | None, pa.Array | None, pa.Array | None] | None = None
+
+    def take(self, first: pa.Array, second: pa.Array, whole: pa.Array | None = None) -> pa.Array:
+        """`concat(first, second)[indices]`; `whole` is that concatenation when the caller has it."""
+        if whole is not None:
+            if self._whole is None:
+                self._whole = nullable_indices(self.indices)
+            return _take(whole, self._whole)
+        if self._parts is None:
+            self._parts = self._split()
+        from_first, from_second, placement = self._parts
+        if placement is None:
+            return _take(first, from_first) if from_second is None else _take(second, from_second)
+        return pa.concat_arrays([_take(first, from_first), _take(second, from_second)]).take(placement)
+
+    def _split(self) -> tuple[pa.Array | None, pa.Array | None, pa.Array | None]:
+        """(indices into first, indices into second, placement), None for what the rows do not need."""
+        indices, split = self.indices, self.split
+        in_second = indices >= split
+        if not in_second.any():
+            return nullable_indices(indices), None, None
+        if not ((indices >= 0) & ~in_second).any():
+            return None, nullable_indices(np.where(in_second, indices - split, NO_VERSION)), None
+        from_second = np.nonzero(in_second)[0]
+        from_first = np.nonzero(~in_second)[0]
+        placement = np.empty(len(indices), dtype=np.int64)
+        placement[np.concatenate([from_first, from_second])] = np.arange(len(indices), dtype=np.int64)
+        return (nullable_indices(indices[from_first]), nullable_indices(indices[from_second] - split),
+                pa.array(placement, type=pa.int64()))
+
+
+def _take(values: pa.Array, indices: pa.Array) -> pa.Array:
+    """`values.take(indices)`, all null when `values` is empty (only null indices can point into it then)."""
+    if len(values) == 0:
+        return pa.nulls(len(indices), type=values.type)
+    return values.take(indices)
 
 
 @dataclass
@@ -176,8 +223,10 @@ Derive = Callable[[Callable[[str], pa.Array]], dict[str, pa.Array]]
 class BatchVersions:
     """The snapshot (versions 0 .. n_snap-1) followed by one batch's pending versions (n_snap ..).
 
-    Lookups and gathers use global version indices. The snapshot's columns are used as they are; a field of
-    the pending versions is resolved (inheritance followed) when first gathered."""
+    Lookups and gathers use global version indices. The snapshot's columns are used as they are. A pending
+    version's inherited field is never copied into a resolved column: a gather reads it straight from the
+    version holding it (`holders`), so gathering a field for some rows costs the same whether or not the
+    batch created versions; derived fields are computed over the pending versions when first needed."""
 
     def __init__(self, snapshot: VersionTable, pending: PendingVersions, schema: dict[str, pa.DataType],
                  derive: Derive | None = None, derived: Sequence[str] = ()) -> None:
@@ -187,8 +236,14 @@ class BatchVersions:
         self.n_snap = len(snapshot)
         self._derive = derive
         self._derived = frozenset(derived)
-        self._resolved: dict[str, pa.Array] = {}
-        self._sources: dict[bytes, np.ndarray] = {}
+        self._values: dict[str, pa.Array] = {}
+        self._snapshot_columns: dict[str, pa.Array] = {}
+        self._numbers: dict[tuple[str, int | bool, type], np.ndarray] = {}
+        self._whole: dict[str, pa.Array | None] = {}
+        self._last: VersionRows | None = None
+        self._holders: dict[bytes, np.ndarray] = {}
+        self._holder_of: dict[str, np.ndarray] = {}
+        self._pending_rows: VersionRows | None = None
         self.pending_keys = [np.asarray(k, dtype=np.int64) for k in pending.keys]
         self.pending_pos = np.asarray(pending.pos, dtype=np.int64)
         self.base = np.asarray(pending.base, dtype=np.int64)
@@ -213,48 +268,92 @@ class BatchVersions:
         """As-of join: the version current for each (key, position), -1 if none."""
         return lookup_over(self.snapshot, self.pending_keys, self.pending_pos, query_keys, query_pos)
 
-    def column(self, name: str, indices: np.ndarray) -> pa.Array:
-        """Field `name` of the versions at `indices` (null where -1)."""
-        return gather_two(self._snapshot_column(name), self.resolved(name), indices)
+    def select(self, indices: np.ndarray) -> VersionRows:
+        """The versions at `indices` (-1: none), for gathering several of their fields."""
+        return VersionRows(self, indices)
 
-    def _snapshot_column(self, name: str) -> pa.Array:
-        values = self.snapshot.columns.get(name)
-        kind = self.schema.get(name)
+    def column(self, name: str, indices: np.ndarray) -> pa.Array:
+        """Field `name` of the versions at `indices` (null where -1). Callers often read several fields of
+        the same rows in a row: the last rows asked for are kept (compared by value) and shared."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if self._last is None or not np.array_equal(self._last.indices, indices):
+            self._last = VersionRows(self, indices.copy())  # a copy: the caller may reuse its array
+        return self._last.column(name)
+
+    def numbers(self, name: str, indices: np.ndarray, missing: int | bool) -> np.ndarray:
+        """Integer or boolean field `name` of the versions at `indices` as numpy, `missing` where null or -1:
+        for the index arithmetic of joins (parents, fd creators), with no Arrow call once the field is in numpy."""
+        key = (name, missing, type(missing))  # False == 0 as a key, but not as a dtype
+        whole = self._numbers.get(key)
+        if whole is None:
+            parts = [self.snapshot_column(name), self.pending_values(name)]
+            values = [(part.fill_null(missing) if part.null_count else part).to_numpy(zero_copy_only=False)
+                      for part in parts]
+            # The last entry serves index -1 (numpy reads it from the end).
+            whole = self._numbers[key] = np.concatenate(values + [np.full(1, missing, values[0].dtype)])
+        indices = np.asarray(indices, dtype=np.int64)
+        pending = indices >= self.n_snap
+        if pending.any():
+            holder = self.holders(name)
+            indices = np.where(pending, holder[np.where(pending, indices - self.n_snap, 0)], indices)
+        return whole[indices]
+
+    def whole(self, name: str) -> pa.Array | None:
+        """Field `name` of every version (snapshot then pending) in one array when the snapshot's column is
+        small (`concatenated`: a thread table of a few thousand processes, numbers and short text), else None."""
+        if name not in self._whole:
+            self._whole[name] = concatenated(self.snapshot_column(name), self.pending_values(name))
+        return self._whole[name]
+
+    def snapshot_column(self, name: str) -> pa.Array:
+        values = self._snapshot_columns.get(name)
         if values is None:
-            return pa.nulls(self.n_snap, type=kind)
-        return values if kind is None or values.type == kind else values.cast(kind)
+            values = self.snapshot.columns.get(name)
+            kind = self.schema.get(name)
+            if values is None:
+                values = pa.nulls(self.n_snap, type=kind)
+            elif kind is not None and values.type != kind:
+                values = values.cast(kind)
+            self._snapshot_columns[name] = values
+        return values
+
+    def pending_values(self, name: str) -> pa.Array:
+        """Field `name` as each pending version sets it (null where inherited); a derived field's value."""
+        if name not in self._values:
+            if name in self._derived:
+                self._values.update(self._derive(self.resolved))
+            else:
+                self._values[name] = self._explicit(name)
+        return self._values[name]
+
+    def _explicit(self, name: str) -> pa.Array:
+        kind = self.schema[name]
+        values = self.pending.values.get(name)
+        if values is None:
+            return pa.nulls(len(self.pending), type=kind)
+        return values if values.type == kind else values.cast(kind)
 
     def resolved(self, name: str) -> pa.Array:
         """Field `name` of every pending version, inherited values resolved."""
-        if name not in self._resolved:
-            if name in self._derived:
-                self._resolved.update(self._derive(self.resolved))
-            else:
-                self._resolved[name] = self._resolve(name)
-        return self._resolved[name]
+        if self._pending_rows is None:
+            self._pending_rows = self.select(self.n_snap + np.arange(len(self.pending), dtype=np.int64))
+        return self._pending_rows.column(name)
 
-    def _resolve(self, name: str) -> pa.Array:
-        kind = self.schema[name]
-        n_new = len(self.pending)
-        values = self.pending.values.get(name)
-        if values is None:
-            values = pa.nulls(n_new, type=kind)
-        elif values.type != kind:
-            values = values.cast(kind)
-        sets = self.pending.sets.get(name)
-        if sets is None or not sets.any():
-            source = self._follow(np.zeros(n_new, dtype=bool))
-        elif sets.all():
-            return values
-        else:
-            source = self._follow(sets)
-        return gather_two(self._snapshot_column(name), values, source)
+    def holders(self, name: str) -> np.ndarray:
+        """The version holding each pending version's value of `name` (global index into snapshot + pending,
+        -1 for none). A derived field is held by every version itself."""
+        found = self._holder_of.get(name)
+        if found is None:
+            n_new = len(self.pending)
+            sets = np.ones(n_new, dtype=bool) if name in self._derived else self.pending.sets.get(name)
+            found = self._holder_of[name] = self._follow(np.zeros(n_new, dtype=bool) if sets is None else sets)
+        return found
 
     def _follow(self, sets: np.ndarray) -> np.ndarray:
         """The version holding each pending version's value: itself where it sets the field, else its base's
         (pointer jumping; snapshot versions hold every field). Memoized per `sets` pattern."""
         key = np.packbits(sets).tobytes() + len(sets).to_bytes(8, "little")
-        if key not in self._sources:
+        if key not in self._holders:
             own = self.n_snap + np.arange(len(sets), dtype=np.int64)
             source = np.where(sets, own, self.base)
             current = source
@@ -265,8 +364,8 @@ class BatchVersions:
                 if np.array_equal(following, current):
                     break
                 current = following
-            self._sources[key] = current
-        return self._sources[key]
+            self._holders[key] = current
+        return self._holders[key]
 
     def snapshot_after(self, keep: Callable[[Callable[[str], np.ndarray]], np.ndarray] | None = None
                        ) -> VersionTable:
@@ -283,15 +382,15 @@ class BatchVersions:
             untouched[touched[touched >= 0]] = False
         if keep is not None:
             indices = np.concatenate([np.nonzero(untouched)[0], self.n_snap + latest])
-            kept = keep(lambda name: self.column(name, indices))
+            kept = keep(self.select(indices).column)
             untouched[indices[:-len(latest) or None][~kept[:len(kept) - len(latest)]]] = False
             latest = latest[kept[len(kept) - len(latest):]]
         if len(latest) == 0 and untouched.all():
             return snap  # nothing changed: the same table, key index and all
-        # Untouched snapshot rows then the new latest versions: a filter and a concatenation per column.
-        mask = pa.array(untouched)
-        pick = pa.array(latest, type=pa.int64())
-        columns = {name: pa.concat_arrays([self._snapshot_column(name).filter(mask), self.resolved(name).take(pick)])
+        # Untouched snapshot rows then the new latest versions: one concatenation per column.
+        kept = _Kept(untouched)
+        newest = self.select(self.n_snap + latest)
+        columns = {name: pa.concat_arrays(kept.parts(self.snapshot_column(name)) + [newest.column(name)])
                    for name in self.schema}
         keys = [np.concatenate([s[untouched], p[latest]]) for s, p in zip(snap.keys, self.pending_keys)]
         return VersionTable(keys, np.full(len(keys[0]), -1, dtype=np.int64), columns)
@@ -300,10 +399,72 @@ class BatchVersions:
         """`snapshot_after` for a snapshot holding several versions of a key (an initial list with repeats)."""
         indices = latest_per_key(self.keys, self.pos)
         if keep is not None:
-            indices = indices[keep(lambda name: self.column(name, indices))]
+            indices = indices[keep(self.select(indices).column)]
         keys = [np.concatenate([s, p])[indices] for s, p in zip(self.snapshot.keys, self.pending_keys)]
-        columns = {name: self.column(name, indices) for name in self.schema}
+        rows = self.select(indices)
+        columns = {name: rows.column(name) for name in self.schema}
         return VersionTable(keys, np.full(len(indices), -1, dtype=np.int64), columns)
+
+
+class _Kept:
+    """The rows of a column that a mask keeps, as the parts of a concatenation: zero-copy slices of the runs of
+    kept rows when they are few (a batch drops a handful of versions from a large snapshot: copying the rest
+    in one concatenation is several times cheaper than a filter, for list columns above all), else a filter."""
+
+    MAX_RUNS = 32
+
+    def __init__(self, keep: np.ndarray) -> None:
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
+        self.runs = list(zip(edges[0::2].tolist(), (edges[1::2] - edges[0::2]).tolist()))
+        self.mask = None if len(self.runs) <= self.MAX_RUNS else pa.array(keep)
+
+    def parts(self, column: pa.Array) -> list[pa.Array]:
+        if self.mask is not None:
+            return [column.filter(self.mask)]
+        return [column.slice(start, length) for start, length in self.runs]
+
+
+class VersionRows:
+    """Chosen versions (global indices into one `BatchVersions`, -1 for none) whose fields are gathered on
+    first use and kept, for callers that read several fields of the same rows.
+
+    A row at a pending version reads the field from the version holding its value (`BatchVersions.holders`).
+    Fields whose values those rows find in the same versions share those indices (`TwoPartIndex`), so a
+    field costs one to four Arrow calls and next to no numpy work of its own."""
+
+    def __init__(self, table: BatchVersions, indices: np.ndarray) -> None:
+        self.table = table
+        self.indices = np.asarray(indices, dtype=np.int64)
+        pending = self.indices >= table.n_snap
+        self._at_pending = np.flatnonzero(pending) if pending.any() else None
+        self._pending = None if self._at_pending is None else self.indices[self._at_pending] - table.n_snap
+        self._reads: dict[bytes, TwoPartIndex] = {}
+        self._columns: dict[str, pa.Array] = {}
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def column(self, name: str) -> pa.Array:
+        """Field `name` of these versions (null where -1)."""
+        values = self._columns.get(name)
+        if values is None:
+            table = self.table
+            values = self._columns[name] = self._read(name).take(table.snapshot_column(name),
+                                                                 table.pending_values(name), table.whole(name))
+        return values
+
+    def _read(self, name: str) -> TwoPartIndex:
+        """The indices with every pending version replaced by the one holding the value of `name`."""
+        holder = None if self._pending is None else self.table.holders(name)[self._pending]
+        key = b"" if holder is None else holder.tobytes()
+        reads = self._reads.get(key)
+        if reads is None:
+            indices = self.indices
+            if holder is not None:
+                indices = indices.copy()
+                indices[self._at_pending] = holder
+            reads = self._reads[key] = TwoPartIndex(indices, self.table.n_snap)
+        return reads
 
 
 def lookup_over(snapshot: VersionTable, pending_keys: Sequence[np.ndarray], pending_pos: np.ndarray,
