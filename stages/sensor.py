@@ -19,6 +19,7 @@ from typing import Any, Callable
 from config.load import ConfigError
 from config.logs import get_logger
 from config.schema import Config
+from rules.ruleset import Ruleset
 from pipeline.supervisor import Supervisor
 from stages.alert import Alert
 from stages.arrow_capture import CaptureWriter, source_captures
@@ -128,7 +129,10 @@ def _reload_rules(config: Config, reread: Callable[[], Config], log):
     return load_ruleset(current)
 
 
-def rule_plan(load, log) -> tuple[set[str], frozenset[str] | None]:
+ROW_BY_ROW_FIELDS = ("evt.args", "evt.info")  # built in Python per event: only where a rule may print them
+
+
+def rule_plan(load, log) -> tuple[set[str], frozenset[str] | None, dict[str, frozenset[str]]]:
     """The fields and event types the configured syscall rules need (see stages.sources.Plan)."""
     result = load()
     if not result.ok:
@@ -139,7 +143,23 @@ def rule_plan(load, log) -> tuple[set[str], frozenset[str] | None]:
     for rule in rules:
         types = None if types is None or rule.event_types is None else types | rule.event_types
     log.debug("rules plan", fields=len(processor.required_fields), event_types=None if types is None else len(types))
-    return processor.required_fields, None if types is None else frozenset(types)
+    return processor.required_fields, None if types is None else frozenset(types), _narrowed(rules)
+
+
+def _fields_read(rule) -> set[str]:
+    """Every field column a rule's condition or output reads."""
+    return Ruleset([rule]).required_fields
+
+
+def _narrowed(rules) -> dict[str, frozenset[str]]:
+    """For each row-by-row field, the event types of the rules that read it (left out if one reads it for
+    every type)."""
+    narrowed: dict[str, frozenset[str]] = {}
+    for name in ROW_BY_ROW_FIELDS:
+        users = [r for r in rules if name in _fields_read(r)]
+        if users and all(r.event_types is not None for r in users):
+            narrowed[name] = frozenset().union(*(r.event_types for r in users))
+    return narrowed
 
 
 @dataclass

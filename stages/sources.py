@@ -29,9 +29,10 @@ from stages.state.snapshot import dump, restore
 EXIT = "<"
 BASE_FIELDS = frozenset({"evt.rawtime", "evt.num", "evt.type"})
 
-# What the loaded rules need from the capture: the field columns, and the event types they can match
-# (None: every type). Recomputed on reload.
-Plan = Callable[[], tuple[set[str], frozenset[str] | None]]
+# What the loaded rules need from the capture: the field columns, the event types they can match (None: every
+# type), and for the fields built row by row (evt.args) the event types of the rules that read them.
+# Recomputed on reload.
+Plan = Callable[[], tuple[set[str], frozenset[str] | None, dict[str, frozenset[str]]]]
 
 
 class SourceUnavailable(RuntimeError):
@@ -56,13 +57,14 @@ class EnrichingSource:
         """Take the field set and event types of the rules now configured (SIGHUP); keep the old ones if the
         new rules fail to load (the workers keep their rules too)."""
         try:
-            fields, event_types = self.plan()
+            fields, event_types, only_for = self.plan()
         except SourceUnavailable as exc:
             if not hasattr(self, "fields"):
                 raise
             get_logger("capture").error("reload failed; keeping the rules in force", detail=str(exc))
             return
         self.fields = set(fields) | BASE_FIELDS
+        self.only_for = only_for
         self.event_types = None if event_types is None else pa.array(sorted(event_types), type=pa.string())
 
     def _start(self, enricher: Enricher) -> None:
@@ -77,7 +79,7 @@ class EnrichingSource:
     def prepare(self, raw: pa.RecordBatch) -> pa.RecordBatch:
         if self.capture_to is not None:
             self.capture_to.write(raw)
-        enriched = self.enricher.enrich(raw, self.fields, rows=self._candidates(raw))
+        enriched = self.enricher.enrich(raw, self.fields, rows=self._candidates(raw), only_for=self.only_for)
         keep = [name for name in enriched.schema.names if name in self.fields or name.startswith("fd.")]
         return enriched.select(keep)
 

@@ -120,22 +120,40 @@ class Enricher:
         self._enter_memo: dict[str, object] | None = None
         self._seen_tids = np.empty(0, dtype=np.int64)  # tids of non-switch events so far (see _threadless)
 
-    def enrich(self, raw_batch: pa.RecordBatch, fields: set[str], rows: np.ndarray | None = None) -> pa.RecordBatch:
+    def enrich(self, raw_batch: pa.RecordBatch, fields: set[str], rows: np.ndarray | None = None,
+               only_for: Mapping[str, frozenset[str]] | None = None) -> pa.RecordBatch:
         """`raw_batch` plus one column per requested field (absent when not extractable at all).
 
         With `rows` (ascending positions), the state still advances over the whole batch but the result holds
         only those rows, and fields are computed for them alone: the capture stage passes the rows some rule
-        can match, which are usually a small part of the stream.
+        can match, which are usually a small part of the stream. `only_for[name]` narrows a field further to
+        the rows of those event types (null elsewhere): for fields built row by row in Python (evt.args), which
+        only the rules of a few event types print.
         """
         full = _BatchView(self, RawBatch(raw_batch))
         view = full if rows is None else full.restricted(np.asarray(rows, dtype=np.int64))
         batch = view.raw.batch
         columns = dict(zip(batch.schema.names, batch.columns))
         for name in sorted(fields):
-            for column_name, values in view.field(name).items():
+            types = (only_for or {}).get(name)
+            produced = view.field(name) if types is None else _field_for_types(view, name, types)
+            for column_name, values in produced.items():
                 columns[column_name] = values
         full.commit()
         return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _field_for_types(view: "_BatchView", name: str, types: frozenset[str]) -> dict[str, pa.Array]:
+    """Field `name` computed for the view's rows of the given event types only, null on the others."""
+    of_type = pc.is_in(view.raw.batch.column("evt.type"), value_set=pa.array(sorted(types), type=pa.string()))
+    selected = np.flatnonzero(of_type.to_numpy(zero_copy_only=False))
+    if len(selected) == view.n:
+        return view.field(name)
+    produced = view.restricted(selected).field(name)
+    place = np.full(view.n, -1, dtype=np.int64)
+    place[selected] = np.arange(len(selected), dtype=np.int64)
+    positions = pa.array(place, mask=place < 0, type=pa.int64())
+    return {column: values.take(positions) for column, values in produced.items()}
 
 
 class _BatchView:

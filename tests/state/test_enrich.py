@@ -156,6 +156,33 @@ def test_restricted_rows_equal_full_enrichment_taken() -> None:
             assert plain(part.column(name)).equals(plain(full.column(name))), name
 
 
+def test_only_for_narrows_a_field_to_event_types() -> None:
+    """`only_for` computes a field for the rows of the given event types alone (their values unchanged) and
+    leaves it null on every other row."""
+    from pathlib import Path
+
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from kernel.scap import open_capture
+
+    capture = open_capture(str(Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "scap" / "captures"
+                               / "sysdig-inspect__capture-samples_502Error__947a737f.scap"))
+    wide, narrow = Enricher(capture), Enricher(capture)
+    types = frozenset({"connect", "openat"})
+    seen = 0
+    for raw in capture.batches(4096):
+        rows = np.nonzero(np.arange(raw.num_rows) % 2 == 0)[0]
+        full = wide.enrich(raw, {"evt.args"}, rows=rows)
+        part = narrow.enrich(raw, {"evt.args"}, rows=rows, only_for={"evt.args": types})
+        chosen = pc.is_in(full.column("evt.type"), value_set=pa.array(sorted(types))).to_numpy(zero_copy_only=False)
+        got, want = part.column("evt.args").to_pylist(), full.column("evt.args").to_pylist()
+        assert [g for g, c in zip(got, chosen) if c] == [w for w, c in zip(want, chosen) if c]
+        assert all(g is None for g, c in zip(got, chosen) if not c)
+        seen += int(chosen.sum())
+    assert seen > 100
+
+
 def plain(column):
     """A column with dictionary encoding undone: the same values, however they were encoded."""
     return column.dictionary_decode() if hasattr(column, "dictionary_decode") else column
