@@ -122,3 +122,12 @@ def test_extended_operators_combine_with_classic_ones() -> None:
     """A transformer and a regex inside `and`/`not` count like their sysdig-accepted equivalents."""
     expected = sysdig_count(EXAMPLE4, "proc.name=curl and not evt.type in (read, write)")
     assert saker_count(EXAMPLE4, 'tolower(proc.name) = curl and not evt.type regex "read|write"') == expected
+
+
+def test_socket_domain_names_as_sysdig_prints_them() -> None:
+    """`evt.arg.domain` names family 1 AF_LOCAL (the driver table's first name for it), as sysdig does."""
+    capture = "sysdig-inspect__capture-samples_502Error__947a737f.scap"
+    for name in ("AF_LOCAL", "AF_INET", "AF_UNIX"):
+        flt = f"evt.type=socket and evt.dir=> and evt.arg.domain={name}"
+        assert saker_count(capture, flt) == sysdig_count(capture, flt), name
+    assert sysdig_count(capture, "evt.type=socket and evt.dir=> and evt.arg.domain=AF_LOCAL") == 74
