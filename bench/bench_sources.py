@@ -24,8 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from aiohttp import web  # noqa: E402
+from bench_latency import healthy  # noqa: E402
 
 from tests.conftest import SHARED, free_port, wait_for  # noqa: E402
 
@@ -103,7 +105,7 @@ def sensor_rate(payloads: list[bytes], events: int, workers: int) -> tuple[float
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     metrics = f"http://127.0.0.1:{web_port}/metrics"
     try:
-        wait_for(lambda: proc.poll() is not None or _healthy(web_port), 60, "sensor up")
+        wait_for(lambda: proc.poll() is not None or healthy(web_port), 60, "sensor up")
         started = time.perf_counter()
         accepted = events / post_all(f"http://127.0.0.1:{hook}/k8s-audit", payloads)
         wait_for(lambda: counter(metrics, "saker_worker_events_evaluated_total") >= events, 120, "every event evaluated")
@@ -113,14 +115,6 @@ def sensor_rate(payloads: list[bytes], events: int, workers: int) -> tuple[float
         proc.terminate()
         proc.communicate(timeout=60)
     return accepted, evaluated, alerts
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def main() -> None:
