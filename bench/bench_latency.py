@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import select
+import queue
 import socket
 import subprocess
 import sys
@@ -57,6 +57,43 @@ def healthy(port: int) -> bool:
         return False
 
 
+def _stamp_lines(stream, arrivals: "queue.Queue[tuple[float, str]]") -> None:
+    for line in stream:
+        arrivals.put((time.monotonic(), line))
+
+
+def _collect(arrivals: "queue.Queue[tuple[float, str]]", sent: dict[str, float], latencies: list[float], *,
+             until: float) -> None:
+    """Match the alert lines arriving before `until` to the probes sent."""
+    while (left := until - time.monotonic()) > 0:
+        try:
+            arrived, line = arrivals.get(timeout=left)
+        except queue.Empty:
+            return
+        if line.startswith("{"):
+            name = json.loads(line)["output_fields"].get("fd.name")
+            if name in sent:
+                latencies.append(arrived - sent.pop(name))
+
+
+class _MemorySampler(threading.Thread):
+    """Peak RSS and PSS of the sensor's process tree, sampled every 0.5 s."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_rss, self.peak_pss = pid, 0, 0
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(0.5):
+            rss, pss = tree_memory(self.pid)
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=100_000, help="background syscalls per second")
@@ -88,7 +125,13 @@ def main() -> None:
             load = subprocess.Popen([str(loadgen), str(args.seconds + 2), str(args.rate)], stdout=subprocess.PIPE,
                                     text=True)
             time.sleep(1)  # let the load reach its rate
-            latencies, peak_rss, peak_pss = [], 0, 0
+            # Alert lines are stamped on arrival by a reader thread and memory is sampled by another, so
+            # neither a slow /proc read nor the probe loop's pacing adds to a measured latency.
+            arrivals: queue.Queue = queue.Queue()
+            threading.Thread(target=_stamp_lines, args=(sensor.stdout, arrivals), daemon=True).start()
+            memory = _MemorySampler(sensor.pid)
+            memory.start()
+            latencies: list[float] = []
             sent: dict[str, float] = {}
             end = time.monotonic() + args.seconds
             n = 0
@@ -98,28 +141,12 @@ def main() -> None:
                 with open(path, "w"):
                     pass
                 n += 1
-                wait_until = time.monotonic() + 0.05
-                while time.monotonic() < wait_until:
-                    ready, _, _ = select.select([sensor.stdout], [], [], max(0.0, wait_until - time.monotonic()))
-                    if ready:
-                        line = sensor.stdout.readline()
-                        if line.startswith("{"):
-                            alert = json.loads(line)
-                            name = alert["output_fields"].get("fd.name")
-                            if name in sent:
-                                latencies.append(time.monotonic() - sent.pop(name))
-                rss, pss = tree_memory(sensor.pid)
-                peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-            # collect the stragglers
-            deadline = time.monotonic() + 5
+                _collect(arrivals, sent, latencies, until=time.monotonic() + 0.05)
+            deadline = time.monotonic() + 5  # the stragglers
             while sent and time.monotonic() < deadline:
-                ready, _, _ = select.select([sensor.stdout], [], [], 0.2)
-                if ready:
-                    line = sensor.stdout.readline()
-                    if line.startswith("{"):
-                        name = json.loads(line)["output_fields"].get("fd.name")
-                        if name in sent:
-                            latencies.append(time.monotonic() - sent.pop(name))
+                _collect(arrivals, sent, latencies, until=min(deadline, time.monotonic() + 0.2))
+            memory.stop()
+            peak_rss, peak_pss = memory.peak_rss, memory.peak_pss
             calls, seconds = load.communicate()[0].split()
         finally:
             sensor.terminate()
