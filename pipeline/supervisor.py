@@ -14,11 +14,13 @@ It does no event work itself. Lifecycle:
   them and close the alert rings; the output stage delivers everything and exits; then the supervisor does;
 - SIGHUP sets `reload`: the capture stage puts a RELOAD message in every event ring at the next batch
   boundary, so each worker switches rules between two batches and no event goes unevaluated.
-Children ignore SIGINT (a Ctrl-C reaches the whole process group; the stop must go through the drain).
+Children ignore SIGINT, SIGTERM and SIGHUP (a Ctrl-C, or systemd stopping the unit, signals every process:
+the stop must go through the drain) and are SIGKILLed by the kernel if the supervisor itself dies.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import sys
@@ -33,6 +35,7 @@ from pipeline.counters import Counters
 from pipeline.ringbuf import Ring, remove_stale_segments
 
 CTX = mp.get_context("fork")
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass
@@ -114,7 +117,7 @@ class Supervisor:
     # ---- processes ----------------------------------------------------------------------------------------
 
     def _start(self, name: str, target: Callable[..., None], *args: Any) -> None:
-        proc = CTX.Process(target=_child, args=(name, target, args), name=f"saker-{name}", daemon=False)
+        proc = CTX.Process(target=_child, args=(name, target, args, os.getpid()), name=f"saker-{name}", daemon=False)
         proc.start()
         self._procs[name] = proc
         self.log.debug("stage started", stage=name, pid=proc.pid)
@@ -166,7 +169,7 @@ class Supervisor:
         self._failed = True
         self.control.stop.set()
         for proc in self._procs.values():
-            proc.terminate()
+            proc.kill()  # the stages ignore SIGTERM (see _child)
         return 1
 
     def _reap(self) -> None:
@@ -204,6 +207,15 @@ class Supervisor:
         self.control.reload_requests.value += 1
 
 
+def _die_with(supervisor_pid: int) -> None:
+    """SIGKILL this stage when the supervisor dies (killed itself, nothing would stop or drain the stages)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != supervisor_pid:  # it died before the prctl
+        os._exit(1)
+
+
 def _capture_name(stream: int) -> str:
     return "capture" if stream == 0 else f"capture-{stream}"
 
@@ -212,11 +224,16 @@ def _stream_of(capture_name: str) -> int:
     return int(capture_name.split("-")[1]) if "-" in capture_name else 0
 
 
-def _child(name: str, target: Callable[..., None], args: tuple[Any, ...]) -> None:
-    """Process entry: ignore the terminal's SIGINT and the supervisor's handlers, then run the stage."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+def _child(name: str, target: Callable[..., None], args: tuple[Any, ...], supervisor_pid: int) -> None:
+    """Process entry: leave stop and reload signals to the supervisor, die with it, then run the stage.
+
+    The terminal's Ctrl-C, systemd's SIGTERM to every process of the unit (KillMode=control-group) and a
+    `kill -- -PGID` reach the stages as well as the supervisor: a stage killed by them would lose the alerts
+    in its rings, so they are ignored here and the supervisor's orderly stop drains everything.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    _die_with(supervisor_pid)
     status = 0
     try:
         target(*args)

@@ -188,11 +188,12 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def start_script(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+def start_script(tmp_path: Path, *, new_session: bool = False) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / "alerts.jsonl"
     script = tmp_path / "run.py"
     script.write_text(SCRIPT.format(root=str(ROOT), tests=str(Path(__file__).parent), out=str(out)))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=new_session)
     return proc, out
 
 
@@ -215,6 +216,42 @@ def test_sigterm_delivers_everything(tmp_path: Path) -> None:
     alerts = [json.loads(line)["n"] for line in out.read_text().splitlines()]
     assert len(alerts) == counters["alerts"] == counters["alerts_out"]
     assert alerts == list(range(0, counters["events_in"], 7))
+
+
+def test_sigterm_to_the_whole_process_group_delivers_everything(tmp_path: Path) -> None:
+    """systemd (KillMode=control-group), `timeout` and `kill -- -PGID` signal every process of the sensor at once:
+    the stages leave the stop to the supervisor, so the rings still drain and every alert produced is written."""
+    proc, out = start_script(tmp_path, new_session=True)
+    wait_for(lambda: out.exists() and out.stat().st_size > 2000)
+    os.killpg(proc.pid, signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    counters = json.loads(stdout.strip().splitlines()[-1])
+    alerts = [json.loads(line)["n"] for line in out.read_text().splitlines()]
+    assert counters["worker_restarts"] == 0
+    assert len(alerts) == counters["alerts"] == counters["alerts_out"]
+    assert alerts == list(range(0, counters["events_in"], 7))
+
+
+def test_stages_die_with_a_killed_supervisor(tmp_path: Path) -> None:
+    """SIGKILL to the supervisor: no stage is left running (a capture left alone would trace forever)."""
+    proc, out = start_script(tmp_path, new_session=True)
+    wait_for(lambda: out.exists() and out.stat().st_size > 2000)
+    proc.kill()
+    proc.communicate(timeout=30)
+
+    def group_gone() -> bool:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    try:
+        wait_for(group_gone)
+    finally:
+        if not group_gone():
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_sighup_reloads_between_batches(tmp_path: Path) -> None:
