@@ -79,7 +79,13 @@ class _Columns:
         valid[rows] = True
 
     def put_segments(self, name: str, rows: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> None:
+        """Text at `offsets` of exactly `lengths` bytes (NUL-separated lists for arg.args/arg.env)."""
         self.segments.setdefault(name, []).append((rows, offsets.astype(np.int64), np.maximum(lengths.astype(np.int64), 0)))
+
+    def put_area(self, name: str, rows: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> None:
+        """A string area of a record: the probes give its length with the terminating NUL (read_str, read_comm),
+        so no byte has to be scanned for it."""
+        self.put_segments(name, rows, offsets, lengths.astype(np.int64) - 1)
 
     def put_objects(self, name: str, rows: np.ndarray, values: list) -> None:
         self.objects.setdefault(name, []).append((rows, values))
@@ -97,7 +103,6 @@ class _Columns:
             if name in _STRLIST_COLUMNS:
                 out[name] = _strlist_column(buf, rows, offsets, lengths, self.n)
             else:
-                lengths = _until_first_nul(buf, offsets, lengths) if len(rows) else lengths
                 out[name] = _varlen_column(buf, rows, offsets, lengths, self.n, pa.string())
         for name, parts in self.objects.items():
             values: list = [None] * self.n
@@ -131,7 +136,7 @@ class BatchBuilder:
         ts = raw[:, :8].copy().view("<u8").ravel()
         if len(ts) > 1 and (ts[1:] < ts[:-1]).any():
             order = np.argsort(ts, kind="stable")
-            raw, record_at = raw[order], record_at[order]
+            raw, record_at = np.take(raw, order, axis=0), record_at[order]  # take: ~4x faster than raw[order]
         table = raw.view(HEADER).ravel()
         h = {name: table[name] for name in HEADER.names}
         n = len(table)
@@ -178,7 +183,7 @@ class BatchBuilder:
                 args.put_int(column, rows, convert.CONVERTERS[conversion or "int"](values))
             elif source in layout_areas:
                 offset = layout_areas[source]
-                args.put_segments(column, rows, record_at[rows] + offset, h["len"][rows, AREA_LEN_INDEX[source]])
+                args.put_area(column, rows, record_at[rows] + offset, h["len"][rows, AREA_LEN_INDEX[source]])
             elif source == "@tid":
                 args.put_int(column, rows, h["tid"][rows].astype(np.int64))
             elif source == "@pid":
@@ -200,7 +205,7 @@ class BatchBuilder:
         good, bad = rows[ok], rows[~ok]
         buf_args = record_at[good] + areas["b0"]
         total = h["len"][good, 2].astype(np.int64)
-        args.put_segments("arg.exe", bad, record_at[bad] + areas["s0"], h["len"][bad, 0])
+        args.put_area("arg.exe", bad, record_at[bad] + areas["s0"], h["len"][bad, 0])
         if len(good):
             self._exec_success(args, good, h, record_at, buf_args, total)
 
@@ -212,7 +217,7 @@ class BatchBuilder:
         rest = np.maximum(total - exe_len - 1, 0)
         args.put_segments("arg.args", good, buf_args + exe_len + 1, rest)
         args.put_segments("arg.env", good, record_at[good] + areas["b1"], h["len"][good, 3])
-        args.put_segments("arg.comm", good, record_at[good] + areas["s1"], h["len"][good, 1])
+        args.put_area("arg.comm", good, record_at[good] + areas["s1"], h["len"][good, 1])
         # The exec event's `flags` parameter carries PPM_EXE_* bits, as the driver's execve exit does.
         from_memfd = (h["flags"][good].astype(np.int64) & F_EXE_MEMFD) != 0
         args.put_int("arg.flags", good, np.where(from_memfd, PPM_EXE_FROM_MEMFD, 0).astype(np.int64))

@@ -176,6 +176,18 @@ static __always_inline u16 read_str(char *dst, u64 ptr, u16 *len, u16 trunc) {
     return n >= STR_LEN ? trunc : 0;
 }
 
+// The current task's comm into `dst`; returns its length with the NUL, as read_str does for every string area.
+static __always_inline u16 read_comm(char *dst) {
+    bpf_get_current_comm(dst, 16);
+    u16 n = 16;
+#pragma unroll
+    for (int i = 15; i >= 0; i--) {
+        if (dst[i] == 0)
+            n = i + 1;
+    }
+    return n;
+}
+
 // --- sys_enter: stash the raw arguments -----------------------------------------------------------------
 
 int on_enter(void *ctx) {
@@ -424,8 +436,7 @@ int exit_clone(void *ctx) {
     s.a[4] = read_u32(task + OFF_TASK_LOGINUID);
     s.a[5] = 0;
     fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
-    bpf_get_current_comm(r->s0, 16);
-    r->h.len[0] = 16;
+    r->h.len[0] = read_comm(r->s0);
     ring_path.ringbuf_submit(r, 0);
     count(C_EVENTS);
     return 0;
@@ -489,8 +500,7 @@ int exit_exec(void *ctx) {
     s.a[4] = 0;
     s.a[5] = 0;
     fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
-    bpf_get_current_comm(r->s1, 16);
-    r->h.len[1] = 16;
+    r->h.len[1] = read_comm(r->s1);
     if (e.ret != 0) {
         r->h.flags |= read_str(r->s0, filename, &r->h.len[0], F_S0_TRUNC);
         ring_big.ringbuf_submit(r, 0);

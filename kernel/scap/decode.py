@@ -346,8 +346,11 @@ def _segment_bytes(buf, offsets, lengths) -> np.ndarray:
     if not total:
         return np.zeros(0, dtype=np.uint8)
     starts_in_out = np.cumsum(lengths) - lengths
-    index = np.repeat(offsets - starts_in_out, lengths) + np.arange(total)
-    return buf[index]
+    # 32-bit byte indices when the buffer allows: building and following them is ~4x faster than 64-bit ones.
+    kind = np.int32 if len(buf) < 2**31 and total < 2**31 else np.int64
+    index = np.repeat((offsets - starts_in_out).astype(kind), lengths)
+    index += np.arange(total, dtype=kind)
+    return np.take(buf, index)
 
 
 def _until_first_nul(buf, offsets, lengths) -> np.ndarray:
