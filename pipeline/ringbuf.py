@@ -13,7 +13,9 @@ dies half-way never leaves a torn record visible: a crashed writer's partial rec
 crashed reader's record is read again by its successor (nothing is lost).
 
 Aligned 8-byte stores are atomic on x86-64 and become visible in program order (TSO); each position has
-exactly one writing process, so no lock is needed. An eventfd per direction wakes a waiting reader (new data)
+one writing process, so no lock is needed — with one exception: when the ring is empty (everything released)
+the writer starts again at offset 0 and moves `read_pos` past the skipped tail itself; the reader, having
+nothing to release, can only store that same value (skipping the WRAP record). An eventfd per direction wakes a waiting reader (new data)
 or a blocked writer (space freed) instead of polling.
 
 When the ring is full the writer either drops the message and counts it (`full="drop"`, live capture: never
@@ -99,6 +101,11 @@ class Ring:
         return int(self._header[_WRITTEN])
 
     @property
+    def write_offset(self) -> int:
+        """Where the next record would start in the data area (before any wrap)."""
+        return int(self._header[_WRITE]) % self.capacity
+
+    @property
     def used_bytes(self) -> int:
         """Bytes written and not yet released (0 once this end is closed)."""
         if self._closed_flag:
@@ -159,12 +166,22 @@ class Ring:
             read = int(self._header[_READ])
             offset = write % self.capacity
             tail = self.capacity - offset
-            # a record must not straddle the end: if it does not fit, a WRAP record fills the tail
-            total = need if need <= tail else tail + need
+            # A record must not straddle the end: if it does not fit, a WRAP record fills the tail. An empty
+            # ring (everything released) starts again at offset 0 the same way, so a reader that keeps up
+            # makes the writer reuse the first pages over and over: the segment's resident memory stays the
+            # size of the backlog, and hot in cache, instead of the whole capacity being touched in turn.
+            rewind = write == read and need <= offset
+            wrap = need > tail or rewind
+            total = tail + need if wrap else need
             if write + total - read <= self.capacity:
-                if need > tail:
+                if wrap:
                     if tail >= RECORD_HEADER.size:  # a shorter tail is skipped by the reader without a marker
                         RECORD_HEADER.pack_into(self._data, offset, 0, KIND_WRAP, 0)
+                    if rewind:
+                        # The reader has nothing left before the tail, so the tail is free at once: skip it
+                        # for the reader (it may skip it too, storing the same value), or the writer could
+                        # use only `offset` bytes until the reader wakes up and passes the marker.
+                        self._header[_READ] = write + tail
                     self._header[_WRITE] = write + tail
                     return 0, write + tail
                 return offset, write

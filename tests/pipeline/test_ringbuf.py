@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
+import time
 
 import multiprocess as mp
 import pyarrow as pa
@@ -38,16 +40,34 @@ class TestSingleProcess:
             assert ring.read(timeout=0) is None
 
     def test_wraps_around(self) -> None:
-        """Thousands of odd-sized messages through a small ring arrive intact."""
+        """Thousands of odd-sized messages through a small ring, one always in flight, arrive intact."""
         with Ring(4096) as ring:
             got = []
+            previous = None
             for i in range(3000):
                 payload = bytes([i % 251]) * (1 + (i * 37) % 700)
                 assert ring.write(1, payload)
-                got += drain(ring)
-                assert got[-1] == (1, payload)
+                if previous is not None:
+                    message = ring.read(timeout=0)
+                    got.append((message.kind, bytes(message.payload)))
+                    ring.release()
+                    assert got[-1] == (1, previous)
+                previous = payload
+            got += drain(ring)
             assert len(got) == 3000
             assert ring.dropped == 0
+
+    def test_empty_ring_reuses_its_first_pages(self) -> None:
+        """A reader that keeps up makes every message land at the start of the data area, so a large ring
+        touches only the memory its backlog needs."""
+        with Ring(1 << 20) as ring:
+            for i in range(100):
+                assert ring.write(1, bytes([i]) * 3000)
+                assert ring.write_offset == 3016 if i else True
+                assert drain(ring) == [(1, bytes([i]) * 3000)]
+            assert ring.write(1, b"a" * 3000) and ring.write(1, b"b" * 3000)  # a backlog: written after it
+            assert ring.write_offset == 2 * 3016
+            assert drain(ring) == [(1, b"a" * 3000), (1, b"b" * 3000)]
 
     def test_drop_when_full_is_counted(self) -> None:
         """In drop mode a full ring refuses the message and counts it."""
@@ -130,6 +150,35 @@ class TestAcrossProcesses:
             reader.join(timeout=10)
             assert (count, total) == (500, expected)
             assert ring.dropped == 0
+
+    def test_odd_sizes_and_pauses_arrive_intact(self) -> None:
+        """Messages of mixed sizes (up to a third of the ring) with random pauses on both sides, so the
+        writer wraps, rewinds an empty ring and waits for space in every order: each arrives intact, in order."""
+
+        def produce(ring: Ring) -> None:
+            rnd = random.Random(1)
+            for i in range(5000):
+                ring.write(1, bytes([i % 256]) * rnd.choice([1, 100, 3000, 20000]), seq=i, timeout=None)
+                if rnd.random() < 0.01:
+                    time.sleep(0.001)
+            ring.close_writer()
+
+        with Ring(1 << 16, full="block") as ring:
+            writer = CTX.Process(target=produce, args=(ring,))
+            writer.start()
+            rnd, seen = random.Random(2), 0
+            with pytest.raises(RingClosed):
+                while True:
+                    message = ring.read(timeout=10)
+                    assert message is not None
+                    payload = bytes(message.payload)
+                    assert (message.seq, payload) == (seen, bytes([seen % 256]) * len(payload))
+                    if rnd.random() < 0.01:
+                        time.sleep(0.001)
+                    ring.release()
+                    seen += 1
+            writer.join(timeout=10)
+            assert seen == 5000
 
     def test_crashed_reader_loses_nothing(self) -> None:
         """A reader killed while holding a message: its successor reads that same message."""
