@@ -15,8 +15,8 @@ crashed reader's record is read again by its successor (nothing is lost).
 Aligned 8-byte stores are atomic on x86-64 and become visible in program order (TSO); each position has
 one writing process, so no lock is needed — with one exception: when the ring is empty (everything released)
 the writer starts again at offset 0 and moves `read_pos` past the skipped tail itself; the reader, having
-nothing to release, can only store that same value (skipping the WRAP record). An eventfd per direction wakes a waiting reader (new data)
-or a blocked writer (space freed) instead of polling.
+nothing to release, can only store that same value (skipping the WRAP record). An eventfd per direction
+wakes a waiting reader (new data) or a blocked writer (space freed) instead of polling.
 
 When the ring is full the writer either drops the message and counts it (`full="drop"`, live capture: never
 stall the kernel) or waits for space (`full="block"`, replay: lose nothing).
