@@ -34,6 +34,7 @@ EVENT_BLOCKS = {
     0x208: (True, False), 0x217: (True, True), 0x222: (True, True),
 }
 _MIN_BLOCK = 12  # header (8) + trailer (4)
+_FIRST_TYPE, _LAST_TYPE = 0x201, 0x222  # the current block types; older ones are 0x80xxABCD
 
 # scap_fd_type values.
 FD_FILE, FD_DIRECTORY, FD_IPV4_SOCK, FD_IPV6_SOCK, FD_IPV4_SERVSOCK, FD_IPV6_SERVSOCK = 1, 2, 3, 4, 5, 6
@@ -212,7 +213,49 @@ def _read_shb(path: str | Path, data: bytes) -> tuple[int, int]:
 
 
 def _walk_blocks(path: str | Path, data: bytes) -> np.ndarray:
-    """Byte offsets of every block; checks lengths and trailers (one pass in Python, the rest numpy)."""
+    """Byte offsets of every block; checks lengths and trailers. A well-formed file is indexed with numpy
+    (`_tiling_blocks`); anything else is walked block by block, which names the first fault and its offset."""
+    found = _tiling_blocks(data)
+    return found if found is not None else _walk_blocks_one_by_one(path, data)
+
+
+def _tiling_blocks(data: bytes) -> np.ndarray | None:
+    """The block offsets of a well-formed file without a Python step per block, or None.
+
+    Every 4-byte word is a candidate block start if it holds a known block type, the next word a plausible
+    length and the word that length ends on repeats it (the trailer). Payload bytes can look like that too;
+    but a real block start is the file's start or the end of another real block, so candidates that are
+    neither are dropped until every one left is (look-alikes are rare, and a chain of them rarer: a pass or
+    two). If the survivors tile the file exactly, from offset 0 to its end, they are its blocks (a file with
+    a block type this reader does not know does not tile, and is walked one by one)."""
+    if len(data) % 4 or len(data) < _MIN_BLOCK or len(data) >= 2**33:
+        return None
+    words = np.frombuffer(data, dtype="<u4")
+    nwords = len(words)
+    types = words[:-1]
+    starts = np.flatnonzero(((types - np.uint32(_FIRST_TYPE)) <= np.uint32(_LAST_TYPE - _FIRST_TYPE))
+                            | ((types & np.uint32(0xFFFF)) == np.uint32(0xABCD)) | (types == np.uint32(SHB_BLOCK)))
+    lengths = words[starts + 1]
+    ends = starts + (lengths >> 2).astype(np.int64)
+    framed = (lengths >= _MIN_BLOCK) & ((lengths & 3) == 0) & (ends <= nwords)
+    starts, ends, lengths = starts[framed], ends[framed], lengths[framed]
+    framed = words[ends - 1] == lengths
+    starts, ends = starts[framed], ends[framed]
+    while len(starts):
+        reached = np.zeros(nwords + 1, dtype=bool)
+        reached[0] = True
+        reached[ends] = True
+        chained = reached[starts]
+        if chained.all():
+            break
+        starts, ends = starts[chained], ends[chained]
+    if not len(starts) or starts[0] != 0 or ends[-1] != nwords or (ends[:-1] != starts[1:]).any():
+        return None
+    return starts * 4
+
+
+def _walk_blocks_one_by_one(path: str | Path, data: bytes) -> np.ndarray:
+    """Byte offsets of every block, walking the length words one by one; raises on the first fault."""
     size = len(data)
     words = memoryview(data)[: size - size % 4].cast("I")
     nwords = len(words)

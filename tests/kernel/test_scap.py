@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pytest
 
 from kernel.scap import ScapFormatError, open_capture
+from kernel.scap.blocks import _tiling_blocks, _walk_blocks_one_by_one, read_bytes
 from kernel.scap import event_table as et
 from kernel.scap.decode import decode_sockaddr, socktuple_columns
 
@@ -273,6 +274,29 @@ def test_bad_trailer_is_reported(tmp_path):
     path = _copy_with(tmp_path, CAT_WRITE, corrupt)
     with pytest.raises(ScapFormatError, match="trailer 12345"):
         open_capture(path)
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=NAMES)
+def test_block_index_without_a_step_per_block_matches_the_walk(path):
+    """Indexing the blocks with numpy finds exactly the blocks a walk from offset 0 finds."""
+    data = read_bytes(path)
+    assert np.array_equal(_tiling_blocks(data), _walk_blocks_one_by_one(path, data))
+
+
+def _block(block_type: int, payload: bytes) -> bytes:
+    payload += bytes(-len(payload) % 4)
+    length = 12 + len(payload)
+    return struct.pack("<II", block_type, length) + payload + struct.pack("<I", length)
+
+
+def test_block_look_alikes_inside_payloads_are_not_blocks():
+    """Payload bytes shaped like a block (known type, length, matching trailer), even chained, are ignored."""
+    fake = _block(0x204, b"abcd") + _block(0x204, b"efgh")  # two look-alikes, the second after the first
+    blocks = [_block(0x201, b"machine"), _block(0x204, b"wxyz" + fake + b"wxyz"), _block(0x204, fake)]
+    data = b"".join(blocks)
+    expected = np.cumsum([0] + [len(b) for b in blocks[:-1]]).tolist()
+    assert _tiling_blocks(data).tolist() == expected == _walk_blocks_one_by_one("x", data).tolist()
+    assert _tiling_blocks(data[:-4]) is None  # a damaged file goes to the walk, which names the fault
 
 
 def test_truncated_gzip_and_foreign_file(tmp_path):
