@@ -21,7 +21,7 @@ from pipeline.ringbuf import Ring
 from pipeline.supervisor import Control
 
 SourceFactory = Callable[[Control], Iterable[pa.RecordBatch]]
-Prepare = Callable[[pa.RecordBatch], pa.RecordBatch]
+Prepare = Callable[[pa.RecordBatch], pa.RecordBatch | None]  # None: no event of the batch can match a rule
 
 
 def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory, prepare: Prepare,
@@ -53,8 +53,11 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
                     ring.write(RELOAD, b"", seq=seq, timeout=None)
                 counters.add("reloads", stream=control.stream)
             counters.add("events_in", batch.num_rows, stream=control.stream)
+            prepared = prepare(batch)
+            if prepared is None:  # nothing in it a rule can match
+                continue
             ring = rings[worker_for(seq, len(rings))]
-            if ring.write_batch(EVENTS, prepare(batch), seq=seq):
+            if ring.write_batch(EVENTS, prepared, seq=seq):
                 counters.add("batches", stream=control.stream)
             else:
                 counters.add("batches_dropped_ring", stream=control.stream)

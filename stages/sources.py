@@ -4,7 +4,7 @@
 A source is built in the main process and used only in the capture process: `batches(control)` yields raw
 event batches, `prepare(batch)` advances the state engine over a batch and returns it with the field columns
 the rules need, for the events a rule can match (exit events of the rules' event types) and nothing else, so
-the rings carry only what the workers read. `reload()` takes the fields and event types of the rules in force
+the rings carry only what the workers read (None when there is no such event: nothing to send). `reload()` takes the fields and event types of the rules in force
 after a SIGHUP.
 
 As Falco does since libs dropped enter events, rules see exit events only: a .scap file's enter events feed
@@ -76,10 +76,17 @@ class EnrichingSource:
         if self.capture_to is not None:
             self.capture_to.close()
 
-    def prepare(self, raw: pa.RecordBatch) -> pa.RecordBatch:
+    def prepare(self, raw: pa.RecordBatch) -> pa.RecordBatch | None:
+        """The batch's candidate rows with their fields, or None when no rule can match any of its events (the
+        state still advances over all of them): a quiet host's batches often hold none, and extracting some 70
+        empty field columns would cost more than the state itself."""
         if self.capture_to is not None:
             self.capture_to.write(raw)
-        enriched = self.enricher.enrich(raw, self.fields, rows=self._candidates(raw), only_for=self.only_for)
+        rows = self._candidates(raw)
+        if not len(rows):
+            self.enricher.enrich(raw, set(), rows=rows)
+            return None
+        enriched = self.enricher.enrich(raw, self.fields, rows=rows, only_for=self.only_for)
         keep = [name for name in enriched.schema.names if name in self.fields or name.startswith("fd.")]
         return enriched.select(keep)
 
