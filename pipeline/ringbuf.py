@@ -14,7 +14,7 @@ crashed reader's record is read again by its successor (nothing is lost).
 
 Aligned 8-byte stores are atomic on x86-64 and become visible in program order (TSO); each position has
 one writing process, so no lock is needed — with one exception: when the ring is empty (everything released)
-the writer starts again at offset 0 and moves `read_pos` past the skipped tail itself; the reader, having
+and the writer starts again at offset 0, it moves `read_pos` past the skipped tail itself; the reader, having
 nothing to release, can only store that same value (skipping the WRAP record). An eventfd per direction
 wakes a waiting reader (new data) or a blocked writer (space freed) instead of polling.
 
@@ -170,6 +170,8 @@ class Ring:
             # ring (everything released) starts again at offset 0 the same way, so a reader that keeps up
             # makes the writer reuse the first pages over and over: the segment's resident memory stays the
             # size of the backlog, and hot in cache, instead of the whole capacity being touched in turn.
+            # (Not when the reader is behind: the writer could then use only the space before the reader's
+            # position until the reader passes the skipped tail, and a burst would be dropped early.)
             rewind = write == read and need <= offset
             wrap = need > tail or rewind
             total = tail + need if wrap else need
@@ -211,6 +213,10 @@ class Ring:
         while True:
             read = int(self._header[_READ])
             if int(self._header[_WRITE]) != read:
+                if int(self._header[_READ]) != read:
+                    # The writer restarted an empty ring at offset 0 and moved read_pos past the old tail,
+                    # which it may already be reusing: start over from the new position.
+                    continue
                 offset = read % self.capacity
                 if self.capacity - offset < RECORD_HEADER.size:
                     self._header[_READ] = read + (self.capacity - offset)
