@@ -7,7 +7,9 @@ record per type, ids from 1, each followed by kind-specific data) and a string s
 
 ``Btf.offset("task_struct", "real_parent")`` gives a byte offset; dotted paths walk into embedded structs
 (``"fs_struct", "pwd.dentry"``) and members of anonymous unions/structs are found as if they were direct
-members, as C sees them.
+members, as C sees them. A member renamed across kernel versions is named by its alternatives separated by
+``|`` (``"kernfs_node", "__parent|parent"``): the first one the kernel has is used. ``Btf.enum_values``
+gives the constants of an enum (``cgroup_subsys_id``: the cgroup controllers this kernel was built with).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ _MAGIC = 0xEB9F
 _HEADER = struct.Struct("<HBBIIIII")
 _TYPE = struct.Struct("<III")
 _MEMBER = struct.Struct("<III")
+_ENUM_VALUE = struct.Struct("<II")  # name offset, 32-bit value
+_ENUM64_VALUE = struct.Struct("<III")  # name offset, low 32 bits, high 32 bits
 
 KIND_INT, KIND_PTR, KIND_ARRAY, KIND_STRUCT, KIND_UNION, KIND_ENUM, KIND_FWD, KIND_TYPEDEF = 1, 2, 3, 4, 5, 6, 7, 8
 KIND_VOLATILE, KIND_CONST, KIND_RESTRICT, KIND_FUNC, KIND_FUNC_PROTO, KIND_VAR, KIND_DATASEC = 9, 10, 11, 12, 13, 14, 15
@@ -33,7 +37,7 @@ _PER_VLEN = {KIND_STRUCT: 12, KIND_UNION: 12, KIND_ENUM: 8, KIND_FUNC_PROTO: 8, 
 
 
 class BtfError(RuntimeError):
-    """The BTF blob is missing or does not describe a struct/member the probes need."""
+    """The BTF blob is missing or does not describe a struct, member or enum the probes need."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,7 @@ class _Type:
 
 
 class Btf:
-    """Index of one BTF blob: types by id, structs and unions by name."""
+    """Index of one BTF blob: types by id, structs, unions and enums by name."""
 
     def __init__(self, data: bytes) -> None:
         if len(data) < _HEADER.size:
@@ -59,6 +63,7 @@ class Btf:
         self._strings = data[hdr_len + str_off: hdr_len + str_off + str_len]
         self._types: list[_Type | None] = [None]  # type id 0 is void
         self._by_name: dict[str, int] = {}
+        self._enums: dict[str, int] = {}
         self._parse(hdr_len + type_off, hdr_len + type_off + type_len)
 
     @classmethod
@@ -87,6 +92,8 @@ class Btf:
             if name and kind in (KIND_STRUCT, KIND_UNION):
                 # Keep the first complete definition of a name (forward declarations are KIND_FWD).
                 self._by_name.setdefault(name, len(self._types) - 1)
+            elif name and kind in (KIND_ENUM, KIND_ENUM64) and vlen:
+                self._enums.setdefault(name, len(self._types) - 1)  # vlen 0: a forward-declared enum
 
     def _resolve(self, type_id: int) -> int:
         """Strip typedefs and qualifiers."""
@@ -123,11 +130,12 @@ class Btf:
         return type_id
 
     def offset(self, struct_name: str, path: str) -> int:
-        """Byte offset of member `path` (dotted for embedded structs) from the start of `struct_name`."""
+        """Byte offset of member `path` (dotted for embedded structs; `a|b`: the first of these names the
+        struct has) from the start of `struct_name`."""
         type_id = self.struct_id(struct_name)
         total_bits = 0
         for part in path.split("."):
-            found = self._find_member(type_id, part)
+            found = self._find_any_member(type_id, part.split("|"))
             if found is None:
                 raise BtfError(f"struct {struct_name} has no member {path} in the kernel's BTF")
             bits, member_type = found
@@ -137,8 +145,34 @@ class Btf:
             raise BtfError(f"{struct_name}.{path} is a bitfield")
         return total_bits // 8
 
+    def _find_any_member(self, type_id: int, names: list[str]) -> tuple[int, int] | None:
+        for name in names:
+            found = self._find_member(type_id, name)
+            if found is not None:
+                return found
+        return None
+
     def size(self, struct_name: str) -> int:
         return self._types[self.struct_id(struct_name)].size_or_type
+
+    def enum_values(self, enum_name: str) -> dict[str, int]:
+        """The constants of enum `enum_name` (32- or 64-bit), name -> value, in declaration order."""
+        type_id = self._enums.get(enum_name)
+        if type_id is None:
+            raise BtfError(f"enum {enum_name} is not in the kernel's BTF")
+        entry = self._types[type_id]
+        bits = 32 if entry.kind == KIND_ENUM else 64
+        values = {}
+        for i in range(entry.vlen):
+            if entry.kind == KIND_ENUM:
+                name_off, value = _ENUM_VALUE.unpack_from(self._data, entry.extra_at + _ENUM_VALUE.size * i)
+            else:
+                name_off, low, high = _ENUM64_VALUE.unpack_from(self._data, entry.extra_at + _ENUM64_VALUE.size * i)
+                value = (high << 32) | low
+            if entry.kind_flag and value >= 1 << (bits - 1):  # kind_flag: the enum's values are signed
+                value -= 1 << bits
+            values[self._name(name_off)] = value
+        return values
 
     @cached_property
     def type_count(self) -> int:
@@ -173,10 +207,67 @@ PROBE_OFFSETS: tuple[tuple[str, str, str], ...] = (
     ("OFF_SKC_FAMILY", "sock_common", "skc_family"),
     ("OFF_SKC_V6_DADDR", "sock_common", "skc_v6_daddr"),
     ("OFF_SKC_V6_RCV_SADDR", "sock_common", "skc_v6_rcv_saddr"),
+    # What exec records tell about the new process (pid-namespace ids, tty, cwd, cgroups).
+    ("OFF_TASK_THREAD_PID", "task_struct", "thread_pid"),
+    ("OFF_TASK_GROUP_LEADER", "task_struct", "group_leader"),
+    ("OFF_TASK_SIGNAL", "task_struct", "signal"),
+    ("OFF_TASK_FS", "task_struct", "fs"),
+    ("OFF_TASK_CGROUPS", "task_struct", "cgroups"),
+    ("OFF_PID_LEVEL", "pid", "level"),
+    ("OFF_PID_NUMBERS", "pid", "numbers"),
+    ("OFF_UPID_NR", "upid", "nr"),
+    ("OFF_SIGNAL_TTY", "signal_struct", "tty"),
+    ("OFF_TTY_INDEX", "tty_struct", "index"),
+    ("OFF_TTY_DRIVER", "tty_struct", "driver"),
+    ("OFF_TTY_DRIVER_MAJOR", "tty_driver", "major"),
+    ("OFF_TTY_DRIVER_MINOR_START", "tty_driver", "minor_start"),
+    ("OFF_FS_PWD_MNT", "fs_struct", "pwd.mnt"),
+    ("OFF_FS_PWD_DENTRY", "fs_struct", "pwd.dentry"),
+    ("OFF_FS_ROOT_MNT", "fs_struct", "root.mnt"),
+    ("OFF_FS_ROOT_DENTRY", "fs_struct", "root.dentry"),
+    ("OFF_DENTRY_PARENT", "dentry", "d_parent"),
+    ("OFF_VFSMOUNT_ROOT", "vfsmount", "mnt_root"),
+    ("OFF_MOUNT_MNT", "mount", "mnt"),
+    ("OFF_MOUNT_PARENT", "mount", "mnt_parent"),
+    ("OFF_MOUNT_MOUNTPOINT", "mount", "mnt_mountpoint"),
+    ("OFF_CSS_SET_SUBSYS", "css_set", "subsys"),
+    ("OFF_CSS_SET_DFL_CGRP", "css_set", "dfl_cgrp"),
+    ("OFF_CSS_CGROUP", "cgroup_subsys_state", "cgroup"),
+    ("OFF_CGROUP_KN", "cgroup", "kn"),
+    ("OFF_CGROUP_ROOT", "cgroup", "root"),
+    ("OFF_KN_NAME", "kernfs_node", "name"),
+    ("OFF_KN_PARENT", "kernfs_node", "__parent|parent"),  # renamed __parent in Linux 6.15
 )
+# Struct sizes the probes need, as (constant name, struct): `struct pid`'s numbers[] is an array of upid.
+PROBE_SIZES: tuple[tuple[str, str], ...] = (("SIZE_UPID", "upid"),)
+CGROUP_SUBSYS_ENUM = "cgroup_subsys_id"
+_CGROUP_ID_SUFFIX = "_cgrp_id"
 
 
 def probe_offsets(btf: Btf | None = None) -> dict[str, int]:
     """The offsets the probes are compiled with (``PROBE_OFFSETS``), from the running kernel's BTF."""
     btf = btf or Btf.from_kernel()
     return {const: btf.offset(struct_name, path) for const, struct_name, path in PROBE_OFFSETS}
+
+
+def cgroup_subsystems(btf: Btf | None = None) -> tuple[str, ...]:
+    """The cgroup controllers this kernel was built with, indexed by their id (`enum cgroup_subsys_id`:
+    `cpuset_cgrp_id` = 0 ... up to `CGROUP_SUBSYS_COUNT`), named as the kernel names them (`cpuset`, `io`...)."""
+    btf = btf or Btf.from_kernel()
+    values = btf.enum_values(CGROUP_SUBSYS_ENUM)
+    names = {value: name.removesuffix(_CGROUP_ID_SUFFIX) for name, value in values.items()
+             if name.endswith(_CGROUP_ID_SUFFIX)}
+    count = values.get("CGROUP_SUBSYS_COUNT", len(names))
+    if sorted(names) != list(range(count)):
+        raise BtfError(f"enum {CGROUP_SUBSYS_ENUM} does not number its controllers 0..{count - 1}")
+    return tuple(names[i] for i in range(count))
+
+
+def probe_constants(btf: Btf | None = None) -> dict[str, int]:
+    """Every kernel-dependent constant the probes are compiled with: the offsets, the struct sizes and
+    CGROUP_SUBSYS_COUNT (how many controllers the exec handler walks)."""
+    btf = btf or Btf.from_kernel()
+    constants = probe_offsets(btf)
+    constants.update({const: btf.size(struct_name) for const, struct_name in PROBE_SIZES})
+    constants["CGROUP_SUBSYS_COUNT"] = len(cgroup_subsystems(btf))
+    return constants

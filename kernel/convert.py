@@ -98,6 +98,7 @@ CONVERTERS = {
     "int": lambda v: v.astype(np.uint64).view(np.int64),
     "int32": int32,
     "u32": lambda v: (v.astype(np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.int64),
+    "hi32": lambda v: (v.astype(np.uint64) >> np.uint64(32)).astype(np.int64),  # the high half of a packed pair
     "oflags": open_flags,
     "mode": lambda v: (v.astype(np.uint64) & np.uint64(0o7777)).astype(np.int64),
     "clone": clone_flags,

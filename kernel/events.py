@@ -8,22 +8,21 @@ Column contract: the same as `kernel.scap.decode` (``evt.num``, ``evt.rawtime``,
 * ``evt.type`` is the syscall's own name (``dup2``, ``accept4``, ``memfd_create``...); ``evt.type_id`` is the
   0.29.3 table's exit event of that syscall, 1 (generic) where that table has none;
 * ``evt.rawres`` is the return value of every syscall event (generic ones included);
-* records of the three rings are merged in timestamp order; ``evt.num`` counts from 1 over the stream.
+* records of the four rings are merged in timestamp order; ``evt.num`` counts from 1 over the stream.
 
 Vectorized: one pass of numpy per column and per distinct syscall of the batch; Python loops run only over
-the rare rows that need text work (exec's cwd and path, socket addresses).
+the rare rows that need text work (exec's path, cwd and cgroups, socket addresses).
 """
 
 from __future__ import annotations
 
-import os
 import posixpath
 import struct
 
 import numpy as np
 import pyarrow as pa
 
-from kernel import convert
+from kernel import convert, exec_details
 from kernel.records import (AREA_LEN_INDEX, F_EXE_MEMFD, HEADER, LAYOUTS, NOT_A_SYSCALL, RINGBUF_HEADER, SOCK_TUPLE_LEN,
                             RecordLayout)
 from kernel.scap import event_table as et
@@ -59,6 +58,7 @@ _DIR_DICTIONARY = pa.array([">", "<"])
 _CATEGORY_DICTIONARY = pa.array(CATEGORY_NAMES)
 _STRLIST_COLUMNS = frozenset({"arg.args", "arg.env"})
 _BINARY_COLUMNS = frozenset({"arg.tuple", "arg.addr.bytes"})
+_OBJECT_TYPES = {"arg.cgroups": pa.list_(pa.string())}  # Python-built columns that are neither text nor binary
 PPM_EXE_FROM_MEMFD = 1 << 2  # the driver's execve exit `flags` bit for a program run from a memfd
 
 
@@ -109,17 +109,22 @@ class _Columns:
             for rows, items in parts:
                 for row, item in zip(rows.tolist(), items):
                     values[row] = item
-            out[name] = pa.array(values, type=pa.binary() if name in _BINARY_COLUMNS else pa.string())
+            kind = pa.binary() if name in _BINARY_COLUMNS else _OBJECT_TYPES.get(name, pa.string())
+            out[name] = pa.array(values, type=kind)
         return out
 
 
 class BatchBuilder:
     """Turns spans of copied records into raw event batches; keeps the event counter across batches."""
 
-    def __init__(self, clock_offset_ns: int, *, proc_root: str = "/proc") -> None:
+    def __init__(self, clock_offset_ns: int, *, proc_root: str = "/proc",
+                 cgroup_subsystems: tuple[str, ...] = ()) -> None:
+        """`cgroup_subsystems`: the kernel's controller names by id (`Probes.cgroup_subsystems`); without them
+        exec events carry no `arg.cgroups`."""
         self.clock_offset_ns = clock_offset_ns
         self.next_num = 1
         self.proc_root = proc_root
+        self.cgroup_subsystems = cgroup_subsystems
         self._buf = np.zeros(0, dtype=np.uint8)
 
     def build(self, buf: np.ndarray, spans: list[tuple[RecordLayout, int, int]]) -> pa.RecordBatch | None:
@@ -200,7 +205,7 @@ class BatchBuilder:
             _clone_flags(args, spec, rows, h)
 
     def _exec(self, args: _Columns, rows: np.ndarray, h: dict, record_at: np.ndarray) -> None:
-        areas = _AREAS["big"]
+        areas = _AREAS["exec"]
         ok = h["res"][rows] == 0
         good, bad = rows[ok], rows[~ok]
         buf_args = record_at[good] + areas["b0"]
@@ -210,7 +215,7 @@ class BatchBuilder:
             self._exec_success(args, good, h, record_at, buf_args, total)
 
     def _exec_success(self, args, good, h, record_at, buf_args, total) -> None:
-        areas = _AREAS["big"]
+        areas = _AREAS["exec"]
         buf = self._buf
         exe_len = _until_first_nul(buf, buf_args, total)
         args.put_segments("arg.exe", good, buf_args, exe_len)
@@ -221,25 +226,29 @@ class BatchBuilder:
         # The exec event's `flags` parameter carries PPM_EXE_* bits, as the driver's execve exit does.
         from_memfd = (h["flags"][good].astype(np.int64) & F_EXE_MEMFD) != 0
         args.put_int("arg.flags", good, np.where(from_memfd, PPM_EXE_FROM_MEMFD, 0).astype(np.int64))
-        cwds, paths = [], []
+        details = exec_details.decode(buf, record_at[good], h["flags"][good], h["pid"][good],
+                                      self.cgroup_subsystems, self.proc_root)
+        _put_exec_details(args, good, details)
+        paths = []
         path_at = record_at[good] + areas["s0"]
         path_len = h["len"][good, 0].astype(np.int64)
-        for pid, at, length in zip(h["pid"][good].tolist(), path_at.tolist(), path_len.tolist()):
-            cwd = _readlink(f"{self.proc_root}/{pid}/cwd")
+        for at, length, cwd in zip(path_at.tolist(), path_len.tolist(), details.cwd):
             path = bytes(buf[at: at + length]).split(b"\0", 1)[0].decode("utf-8", "replace") if length else None
             if path and not path.startswith("/") and cwd:
                 path = posixpath.normpath(posixpath.join(cwd, path))
-            cwds.append(cwd)
             paths.append(path)
-        args.put_objects("arg.cwd", good, cwds)
         args.put_objects("arg.trusted_exepath", good, paths)
 
 
-def _readlink(path: str) -> str | None:
-    try:
-        return os.readlink(path)
-    except OSError:
-        return None
+def _put_exec_details(args: _Columns, rows: np.ndarray, details: exec_details.ExecDetails) -> None:
+    """The new process's pid-namespace ids, tty, cwd and cgroups, read by the probe at the exec."""
+    for column, ids in (("arg.vtid", details.vtid), ("arg.vpid", details.vpid)):
+        known = ids != 0  # 0: the probe could not read the task's pid (no such id in any namespace)
+        args.put_int(column, rows[known], ids[known])
+    args.put_int("arg.tty", rows, details.tty)
+    args.put_objects("arg.cwd", rows, details.cwd)
+    if any(entries is not None for entries in details.cgroups):
+        args.put_objects("arg.cgroups", rows, details.cgroups)
 
 
 _AREAS = {ring: {area: at for area, (at, _size) in layout.areas.items()} for ring, layout in LAYOUTS.items()}

@@ -8,7 +8,7 @@ raw event batches for the capture stage (`stages.sources.LiveSource` adds the st
 `batches` loads and attaches the probes (so nothing is traced before the capture process runs), then reads
 the host's state from /proc (threads, fds, users: `kernel.procfs`) to seed the state engine, then drains the
 rings: when `pipeline.batch_size` records are waiting or the oldest waiting one is `pipeline.flush_ms` old,
-all three rings are copied out (one memcpy each), merged by timestamp and turned into one raw batch. It waits
+all four rings are copied out (one memcpy each), merged by timestamp and turned into one raw batch. It waits
 on the ring map fds with epoll when idle. The probes are detached and unloaded when the generator ends,
 also on errors and on close().
 
@@ -36,7 +36,7 @@ from kernel.records import LAYOUTS
 from kernel.ringreader import RingReader
 from kernel.syscalls import needed_syscalls
 
-RINGS = ("small", "path", "big")
+RINGS = ("small", "path", "big", "exec")
 MAX_ROWS_PER_DRAIN = 65536  # per ring: bounds the copy buffer and a batch's latency
 IDLE_SLEEP_S = 0.002
 
@@ -77,7 +77,7 @@ class LiveCapture:
             readers = [RingReader(probes.ring_fd(ring), probes.ring_bytes[ring], LAYOUTS[ring]) for ring in RINGS]
             for reader in readers:
                 epoll.register(reader.fd, select.EPOLLIN)
-            builder = BatchBuilder(time.time_ns() - time.monotonic_ns())
+            builder = BatchBuilder(time.time_ns() - time.monotonic_ns(), cgroup_subsystems=probes.cgroup_subsystems)
             self.metadata = procfs.scan()
             if self.started is not None:
                 self.started.set()

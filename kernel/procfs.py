@@ -38,7 +38,8 @@ class HostState:
     groups: list[GroupInfo] = field(default_factory=list)
 
 
-def _read(path: str) -> str | None:
+def read_text(path: str) -> str | None:
+    """The whole file as text, None when it cannot be read (a process that is gone)."""
     try:
         with open(path, "rb") as handle:
             return handle.read().decode("utf-8", "replace")
@@ -46,7 +47,7 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _readlink(path: str) -> str | None:
+def readlink(path: str) -> str | None:
     try:
         return os.readlink(path)
     except OSError:
@@ -54,7 +55,7 @@ def _readlink(path: str) -> str | None:
 
 
 def _boot_time_ns() -> int:
-    for line in (_read("/proc/stat") or "").splitlines():
+    for line in (read_text("/proc/stat") or "").splitlines():
         if line.startswith("btime "):
             return int(line.split()[1]) * 1_000_000_000
     return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
@@ -68,8 +69,9 @@ def _status(text: str) -> dict[str, str]:
     return out
 
 
-def _cgroups(text: str | None) -> list[str]:
-    """libscap's form: `controller=path` per controller (cgroup v2's unified line gives `name=path` lines)."""
+def cgroup_entries(text: str | None) -> list[str]:
+    """The text of /proc/<pid>/cgroup in libscap's form: `controller=path` per controller (cgroup v2's unified
+    line gives `name=path` lines)."""
     result = []
     for line in (text or "").splitlines():
         parts = line.split(":", 2)
@@ -87,41 +89,46 @@ def _cgroups(text: str | None) -> list[str]:
 
 def _thread(proc: str, pid: int, tid: int, boot_ns: int, ticks: int) -> LiveThread | None:
     base = f"{proc}/{pid}/task/{tid}"
-    stat = _read(f"{base}/stat")
-    status = _read(f"{base}/status")
+    stat = read_text(f"{base}/stat")
+    status = read_text(f"{base}/status")
     if stat is None or status is None:
         return None
     comm = stat[stat.index("(") + 1: stat.rindex(")")]
     fields = stat[stat.rindex(")") + 2:].split()
     st = _status(status)
-    cmdline = (_read(f"{proc}/{pid}/cmdline") or "").split("\0")
+    cmdline = (read_text(f"{proc}/{pid}/cmdline") or "").split("\0")
     if cmdline and cmdline[-1] == "":
         cmdline.pop()
-    environ = [e for e in (_read(f"{proc}/{pid}/environ") or "").split("\0") if e]
+    environ = [e for e in (read_text(f"{proc}/{pid}/environ") or "").split("\0") if e]
     uids = st.get("Uid", "0 0").split()
     gids = st.get("Gid", "0 0").split()
     nspid = st.get("NSpid", str(tid)).split()
     nstgid = st.get("NStgid", str(pid)).split()
-    loginuid = _read(f"{proc}/{pid}/loginuid")
-    exepath = _readlink(f"{proc}/{pid}/exe") or ""
+    loginuid = read_text(f"{proc}/{pid}/loginuid")
+    exepath = readlink(f"{proc}/{pid}/exe") or ""
     info = LiveThread(
         tid=tid, pid=pid, ptid=int(st.get("PPid", "0") or 0), sid=int(fields[3]), vpgid=int(fields[2]),
         comm=comm, exe=cmdline[0] if cmdline else comm, exepath=exepath, args=cmdline[1:],
-        cwd=_readlink(f"{base}/cwd") or "", uid=int(uids[1]), gid=int(gids[1]), env=environ,
-        vtid=int(nspid[-1]), vpid=int(nstgid[-1]), cgroups=_cgroups(_read(f"{proc}/{pid}/cgroup")),
+        cwd=readlink(f"{base}/cwd") or "", uid=int(uids[1]), gid=int(gids[1]), env=environ,
+        vtid=int(nspid[-1]), vpid=int(nstgid[-1]), cgroups=cgroup_entries(read_text(f"{proc}/{pid}/cgroup")),
         tty=int(fields[4]), loginuid=int(loginuid) if loginuid and loginuid.strip().isdigit() else 0xFFFFFFFF,
         exe_from_memfd=exepath.startswith("/memfd:"), pgid=int(fields[2]),
     )
     info.start_ts = boot_ns + int(fields[19]) * 1_000_000_000 // ticks
-    info.root = _readlink(f"{proc}/{pid}/root") or "/"
+    info.root = readlink(f"{proc}/{pid}/root") or "/"
     return info
+
+
+def thread_info(pid: int, tid: int | None = None, proc: str = "/proc") -> LiveThread | None:
+    """One thread now (the process's main thread by default), as `scan` reads it; None when it is gone."""
+    return _thread(proc, pid, pid if tid is None else tid, _boot_time_ns(), os.sysconf("SC_CLK_TCK"))
 
 
 def _net_sockets(proc: str) -> dict[int, dict]:
     """inode -> socket facts from /proc/net (tcp/udp v4 and v6, unix)."""
     sockets: dict[int, dict] = {}
     for name in ("tcp", "udp", "tcp6", "udp6"):
-        for line in (_read(f"{proc}/net/{name}") or "").splitlines()[1:]:
+        for line in (read_text(f"{proc}/net/{name}") or "").splitlines()[1:]:
             parts = line.split()
             if len(parts) < 10:
                 continue
@@ -129,7 +136,7 @@ def _net_sockets(proc: str) -> dict[int, dict]:
             listening = name.startswith("tcp") and int(parts[3], 16) == TCP_LISTEN
             sockets[int(parts[9])] = {"v6": name.endswith("6"), "sip": lip, "sport": lport, "dip": rip,
                                       "dport": rport, "l4": _L4[name], "listen": listening}
-    for line in (_read(f"{proc}/net/unix") or "").splitlines()[1:]:
+    for line in (read_text(f"{proc}/net/unix") or "").splitlines()[1:]:
         parts = line.split()
         if len(parts) >= 7:
             sockets[int(parts[6])] = {"unix": parts[7] if len(parts) > 7 else ""}
@@ -155,7 +162,7 @@ def _fds(proc: str, pid: int, sockets: dict[int, dict]) -> list[FdInfo]:
     except OSError:
         return out
     for name in names:
-        target = _readlink(f"{base}/{name}")
+        target = readlink(f"{base}/{name}")
         if target is None:
             continue
         fd = int(name)
@@ -193,11 +200,11 @@ def _fd_info(pid: int, fd: int, target: str, link: str, sockets: dict[int, dict]
 
 def users(root: str = "/") -> tuple[list[UserInfo], list[GroupInfo]]:
     out_users, out_groups = [], []
-    for line in (_read(str(Path(root, "etc/passwd"))) or "").splitlines():
+    for line in (read_text(str(Path(root, "etc/passwd"))) or "").splitlines():
         parts = line.split(":")
         if len(parts) >= 7 and parts[2].isdigit() and parts[3].isdigit():
             out_users.append(UserInfo(int(parts[2]), int(parts[3]), parts[0], parts[5], parts[6]))
-    for line in (_read(str(Path(root, "etc/group"))) or "").splitlines():
+    for line in (read_text(str(Path(root, "etc/group"))) or "").splitlines():
         parts = line.split(":")
         if len(parts) >= 3 and parts[2].isdigit():
             out_groups.append(GroupInfo(int(parts[2]), parts[0]))

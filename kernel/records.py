@@ -1,7 +1,9 @@
 """Layout of the records the probes write (mirrors the structs of `kernel/probes/syscalls.bpf.c`).
 
-Every record starts with the same 88-byte header; the three rings hold records of one fixed size each, so a
+Every record starts with the same 88-byte header; the four rings hold records of one fixed size each, so a
 span of a ring is an array of records that numpy views with a strided structured dtype (no per-record loop).
+Exec records add `struct details` (`DETAILS`, then its cwd and cgroup areas: `kernel.exec_details` decodes
+them). The loader compiles the probes with these sizes, and the C code asserts its structs match them.
 """
 
 from __future__ import annotations
@@ -19,11 +21,21 @@ ARGS_LEN = 1024
 ENV_LEN = 512
 SOCK_TUPLE_LEN = 40
 SOCKADDR_MAX = 128
+# Exec details: path components are read NAME_READ bytes at a time at an offset below the area's half.
+NAME_READ = 256
+CWD_HALF = 1024
+CG_HALF = 2048
+CG_SLOTS = 16
+DETAILS = np.dtype([
+    ("vtid", "<u4"), ("vpid", "<u4"), ("tty", "<u4"), ("cwd_len", "<u2"), ("cg_len", "<u2"), ("cg_dfl", "<u2"),
+    ("pad", "<u2", (3,)), ("cg_at", "<u2", (CG_SLOTS,)), ("cg_end", "<u2", (CG_SLOTS,)),
+])
 RINGBUF_HEADER = 8  # u32 len (bit 31 busy, bit 30 discarded), u32 page offset
 BUSY_BIT = 1 << 31
 DISCARD_BIT = 1 << 30
 
 F_S0_TRUNC, F_S1_TRUNC, F_ARGS_TRUNC, F_ENV_TRUNC, F_NO_STASH, F_EXE_MEMFD = 1, 2, 4, 8, 16, 32
+F_CWD_TRUNC, F_CGROUP_TRUNC = 64, 128  # exec details: the cwd / a cgroup path did not fit (depth or area)
 NOT_A_SYSCALL = 0xFFFF  # `nr` of records that do not come from a syscall (procexit)
 
 
@@ -42,11 +54,17 @@ class RecordLayout:
 
 
 _H = HEADER.itemsize
+_BIG_AREAS = {"s0": (_H, STR_LEN), "s1": (_H + STR_LEN, STR_LEN), "b0": (_H + 2 * STR_LEN, ARGS_LEN),
+              "b1": (_H + 2 * STR_LEN + ARGS_LEN, ENV_LEN)}
+_BIG = _H + 2 * STR_LEN + ARGS_LEN + ENV_LEN
+_CWD_AT = _BIG + DETAILS.itemsize
+_CG_AT = _CWD_AT + CWD_HALF + NAME_READ
 LAYOUTS = {
     "small": RecordLayout("small", _H, {}),
     "path": RecordLayout("path", _H + STR_LEN, {"s0": (_H, STR_LEN)}),
-    "big": RecordLayout("big", _H + 2 * STR_LEN + ARGS_LEN + ENV_LEN,
-                        {"s0": (_H, STR_LEN), "s1": (_H + STR_LEN, STR_LEN), "b0": (_H + 2 * STR_LEN, ARGS_LEN),
-                         "b1": (_H + 2 * STR_LEN + ARGS_LEN, ENV_LEN)}),
+    "big": RecordLayout("big", _BIG, _BIG_AREAS),
+    "exec": RecordLayout("exec", _CG_AT + CG_HALF + NAME_READ,
+                         _BIG_AREAS | {"details": (_BIG, DETAILS.itemsize), "cwd": (_CWD_AT, CWD_HALF + NAME_READ),
+                                       "cg": (_CG_AT, CG_HALF + NAME_READ)}),
 }
 AREA_LEN_INDEX = {"s0": 0, "s1": 1, "b0": 2, "b1": 3}  # which header `len` slot gives each area's length

@@ -29,9 +29,9 @@ CF_EXECAT = 8
 CF_FCNTL_DUP = 16
 CF_OPENAT2 = 32
 
-SMALL, PATH, BIG = "small", "path", "big"
+SMALL, PATH, BIG, EXEC = "small", "path", "big", "exec"
 HANDLER_RING = {"exit_small": SMALL, "exit_str": PATH, "exit_str2": BIG, "exit_sock": PATH,
-                "exit_clone": PATH, "exit_exec": BIG}
+                "exit_clone": PATH, "exit_exec": EXEC}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,8 @@ class Syscall:
 
 
 _CLONE_COLUMNS = (("arg.flags", "a0:clone"), ("arg.ptid", "a1:int"), ("arg.uid", "a2:u32"), ("arg.gid", "a3:u32"),
-                  ("arg.loginuid", "a4:int32"), ("arg.comm", "s0"), ("arg.tid", "@tid"), ("arg.pid", "@pid"))
+                  ("arg.loginuid", "a4:int32"), ("arg.vtid", "a5:u32"), ("arg.vpid", "a5:hi32"), ("arg.comm", "s0"),
+                  ("arg.tid", "@tid"), ("arg.pid", "@pid"))
 _EXEC_COLUMNS = (("arg.ptid", "a0:int"), ("arg.loginuid", "a1:int32"), ("arg.uid", "a2:u32"), ("arg.gid", "a3:u32"),
                  ("arg.tid", "@tid"), ("arg.pid", "@pid"), ("arg.exe", "@exec"))
 _OPEN = (("arg.fd", "res"),)

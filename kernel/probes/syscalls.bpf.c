@@ -1,14 +1,16 @@
 // Saker's syscall probes (eBPF, compiled by BCC through kernel/loader.py).
 //
-// kernel/loader.py prepends #define lines for: every OFF_* kernel struct offset (read from the running
-// kernel's BTF by kernel/btf.py, never from headers), RING_*_PAGES (ring sizes) and the record layout
-// sizes below are checked against kernel/records.py at load time.
+// kernel/loader.py prepends #define lines for: every OFF_* kernel struct offset and SIZE_* struct size (read
+// from the running kernel's BTF by kernel/btf.py, never from headers), CGROUP_SUBSYS_COUNT (the controllers of
+// enum cgroup_subsys_id), RING_*_PAGES (ring sizes) and REC_SIZE_* (the record sizes of kernel/records.py,
+// checked against the structs below at compile time).
 //
 // Flow: one program stashes the six raw arguments of every traced syscall at sys_enter (per-thread LRU hash
 // keyed by pid_tgid); at sys_exit a handler program (chosen per syscall by the loader) builds one fixed-size
 // record with the result, the stashed arguments and, depending on the handler, user strings, a socket tuple
-// or exec data, and submits it to one of three BPF ring buffers (small / path / big records). The sensor's own
-// processes are skipped (hash `ignored` keyed by tgid; value 2 = also ignore the children it forks).
+// or exec data, and submits it to one of four BPF ring buffers (small / path / big / exec records). The
+// sensor's own processes are skipped (hash `ignored` keyed by tgid; value 2 = also ignore the children it
+// forks).
 // Records that do not fit in a full ring are counted per CPU (`counters`), never waited for.
 
 #define STR_LEN 256
@@ -17,6 +19,14 @@
 #define SOCK_TUPLE_LEN 40
 #define SOCKADDR_MAX 128
 #define NOARG 255
+// Process details of exec records: path components are read NAME_READ bytes at a time at an offset below
+// the area's HALF (a power of two, so masking proves the bound to the verifier) and stop there.
+#define NAME_READ 256
+#define CWD_HALF 1024
+#define CG_HALF 2048
+#define CG_SLOTS 16
+#define CWD_DEPTH 48
+#define CG_DEPTH 8
 
 // Header flags (truncation and context markers), mirrored in kernel/records.py.
 #define F_S0_TRUNC 1
@@ -25,6 +35,8 @@
 #define F_ENV_TRUNC 8
 #define F_NO_STASH 16
 #define F_EXE_MEMFD 32
+#define F_CWD_TRUNC 64
+#define F_CGROUP_TRUNC 128
 
 // Per-syscall configuration flags (struct conf.flags), mirrored in kernel/syscalls.py.
 #define CF_SOCK_FD_RES 1
@@ -71,6 +83,38 @@ struct big_rec {
     char b1[ENV_LEN];
 };
 
+// What an exec tells about the new process besides its program. Paths are NUL-terminated components, leaf
+// first (user space reverses them): the cwd up to the task's root, and per cgroup controller (by id) the span
+// cg[cg_at[i]..cg_end[i]) of its cgroup's path; controllers in the same cgroup share one span.
+struct details {
+    u32 vtid;
+    u32 vpid;
+    u32 tty;      // new_encode_dev of the controlling terminal, as /proc/<pid>/stat's tty_nr; 0 = none
+    u16 cwd_len;  // bytes of cwd[] used (components with their NULs)
+    u16 cg_len;   // bytes of cg[] used
+    u16 cg_dfl;   // bit i: controller i is on the default (v2) hierarchy
+    u16 pad[3];
+    u16 cg_at[CG_SLOTS];
+    u16 cg_end[CG_SLOTS];
+    char cwd[CWD_HALF + NAME_READ];
+    char cg[CG_HALF + NAME_READ];
+};
+
+struct exec_rec {
+    struct hdr h;
+    char s0[STR_LEN];
+    char s1[STR_LEN];
+    char b0[ARGS_LEN];
+    char b1[ENV_LEN];
+    struct details d;
+};
+
+_Static_assert(sizeof(struct small_rec) == REC_SIZE_SMALL, "small record differs from kernel/records.py");
+_Static_assert(sizeof(struct path_rec) == REC_SIZE_PATH, "path record differs from kernel/records.py");
+_Static_assert(sizeof(struct big_rec) == REC_SIZE_BIG, "big record differs from kernel/records.py");
+_Static_assert(sizeof(struct exec_rec) == REC_SIZE_EXEC, "exec record differs from kernel/records.py");
+_Static_assert(CGROUP_SUBSYS_COUNT <= CG_SLOTS, "more cgroup controllers than exec records have slots for");
+
 struct conf {
     u16 evt;
     u8 s0;
@@ -89,15 +133,22 @@ struct exec_path {
     char name[STR_LEN];
 };
 
+// The cgroup each controller's path was read from, to read a cgroup shared by several controllers once.
+struct cgroups_seen {
+    u64 cgroup[CG_SLOTS];
+};
+
 BPF_RINGBUF_OUTPUT(ring_small, RING_SMALL_PAGES);
 BPF_RINGBUF_OUTPUT(ring_path, RING_PATH_PAGES);
 BPF_RINGBUF_OUTPUT(ring_big, RING_BIG_PAGES);
+BPF_RINGBUF_OUTPUT(ring_exec, RING_EXEC_PAGES);
 BPF_ARRAY(conf, struct conf, 512);
 BPF_TABLE("lru_hash", u64, struct stash, stash, 16384);
 BPF_TABLE("lru_hash", u64, struct exec_path, exec_paths, 4096);
 BPF_HASH(ignored, u32, u8, 16384);
 BPF_PERCPU_ARRAY(counters, u64, 4);
 BPF_PERCPU_ARRAY(exec_scratch, struct exec_path, 1);
+BPF_PERCPU_ARRAY(cgroups_scratch, struct cgroups_seen, 1);
 
 static __always_inline void count(u32 slot) {
     u64 *value = counters.lookup(&slot);
@@ -404,9 +455,154 @@ static __always_inline u32 parent_tgid(u64 task) {
     return read_u32(read_u64(task + OFF_TASK_REAL_PARENT) + OFF_TASK_TGID);
 }
 
+// --- process details: pid-namespace ids, controlling tty, cwd, cgroups ---------------------------------
+
+// The task's id in its own (deepest) pid namespace: thread_pid->numbers[thread_pid->level].nr.
+static __always_inline u32 ns_id(u64 task) {
+    u64 pid = read_u64(task + OFF_TASK_THREAD_PID);
+    if (!pid)
+        return 0;
+    u32 level = read_u32(pid + OFF_PID_LEVEL);
+    return read_u32(pid + OFF_PID_NUMBERS + (u64)level * SIZE_UPID + OFF_UPID_NR);
+}
+
+// vtid in the low half, vpid (the group leader's id in its namespace) in the high half.
+static __always_inline u64 ns_ids(u64 task) {
+    return (u64)ns_id(task) | ((u64)ns_id(read_u64(task + OFF_TASK_GROUP_LEADER)) << 32);
+}
+
+// The controlling terminal as /proc/<pid>/stat's tty_nr and the Falco driver give it:
+// new_encode_dev(MKDEV(driver->major, driver->minor_start) + tty->index); 0 when there is none.
+static __always_inline u32 tty_nr(u64 task) {
+    u64 tty = read_u64(read_u64(task + OFF_TASK_SIGNAL) + OFF_SIGNAL_TTY);
+    if (!tty)
+        return 0;
+    u64 driver = read_u64(tty + OFF_TTY_DRIVER);
+    if (!driver)
+        return 0;
+    u32 major = read_u32(driver + OFF_TTY_DRIVER_MAJOR);
+    u32 minor = read_u32(driver + OFF_TTY_DRIVER_MINOR_START) + read_u32(tty + OFF_TTY_INDEX);
+    return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+
+// One path component (a kernel string) at the end of `area`, whose used length is *used (in the record);
+// 0 once the area's first `half` bytes are used up or when the name cannot be read (the caller then flags
+// the path as incomplete rather than leave a component out). `half` is a power of two: the mask shows the
+// verifier that the write stays inside the area. The length is read back from the record (volatile) rather
+// than kept in a register: the verifier then sees any length at every step and can prune the walks'
+// states, which would otherwise differ at each step by the range of the length.
+static __always_inline int put_name(char *area, u32 half, u16 *used, u64 name) {
+    u32 off = *(volatile u16 *)used;
+    if (off >= half)
+        return 0;
+    long n = bpf_probe_read_kernel_str(area + (off & (half - 1)), NAME_READ, (void *)name);
+    if (n <= 0)
+        return 0;
+    *used = off + n;
+    return 1;
+}
+
+// The cwd's components, leaf first, up to the task's root, crossing mount points (the walk of d_path);
+// F_CWD_TRUNC when the depth or the area ran out first (or a name could not be read).
+static __always_inline u16 put_cwd(struct details *d, u64 task) {
+    u64 fs = read_u64(task + OFF_TASK_FS);
+    u64 dentry = read_u64(fs + OFF_FS_PWD_DENTRY);
+    u64 vfsmnt = read_u64(fs + OFF_FS_PWD_MNT);
+    u64 root_dentry = read_u64(fs + OFF_FS_ROOT_DENTRY);
+    u64 root_mnt = read_u64(fs + OFF_FS_ROOT_MNT);
+    u16 flags = F_CWD_TRUNC;
+    d->cwd_len = 0;
+    for (int i = 0; i < CWD_DEPTH; i++) {
+        if (!dentry || (dentry == root_dentry && vfsmnt == root_mnt)) {
+            flags = 0;
+            break;
+        }
+        u64 mnt = vfsmnt - OFF_MOUNT_MNT;  // container_of(vfsmnt, struct mount, mnt)
+        if (dentry == read_u64(vfsmnt + OFF_VFSMOUNT_ROOT)) {
+            u64 parent_mnt = read_u64(mnt + OFF_MOUNT_PARENT);
+            if (parent_mnt == mnt) {  // the top of the mount tree: a cwd outside the task's root ends here
+                flags = 0;
+                break;
+            }
+            dentry = read_u64(mnt + OFF_MOUNT_MOUNTPOINT);
+            vfsmnt = parent_mnt + OFF_MOUNT_MNT;
+            continue;
+        }
+        u64 parent = read_u64(dentry + OFF_DENTRY_PARENT);
+        if (parent == dentry) {  // the root of a detached filesystem: nothing above it
+            flags = 0;
+            break;
+        }
+        if (!put_name(d->cwd, CWD_HALF, &d->cwd_len, read_u64(dentry + OFF_DENTRY_NAME)))
+            break;
+        dentry = parent;
+    }
+    return flags;
+}
+
+// A cgroup's path components, leaf first, up to (not including) its hierarchy's root kernfs node.
+// F_CGROUP_TRUNC when the depth or the area ran out first (the components nearest the root are missing) or
+// a name could not be read.
+static __always_inline u16 put_cgroup_path(struct details *d, u64 cgrp) {
+    u64 kn = read_u64(cgrp + OFF_CGROUP_KN);
+    for (int i = 0; i < CG_DEPTH; i++) {
+        u64 parent = read_u64(kn + OFF_KN_PARENT);
+        if (!parent)
+            return 0;
+        if (!put_name(d->cg, CG_HALF, &d->cg_len, read_u64(kn + OFF_KN_NAME)))
+            return F_CGROUP_TRUNC;
+        kn = parent;
+    }
+    return read_u64(kn + OFF_KN_PARENT) ? F_CGROUP_TRUNC : 0;
+}
+
+// Each controller's cgroup path (enum cgroup_subsys_id order). On a v1 hierarchy that is the cgroup of the
+// task's css for the controller; on the default (v2) hierarchy the task's own cgroup there, for every
+// controller, as /proc/<pid>/cgroup names it (a v2 controller not enabled down to the task's cgroup has its
+// css higher up). Controllers in the same cgroup share one path.
+static __always_inline u16 put_cgroups(struct details *d, u64 task) {
+    u32 zero = 0;
+    struct cgroups_seen *seen = cgroups_scratch.lookup(&zero);
+    d->cg_len = 0;
+    d->cg_dfl = 0;
+    if (!seen)
+        return F_CGROUP_TRUNC;
+    u64 cset = read_u64(task + OFF_TASK_CGROUPS);
+    u64 dfl = read_u64(cset + OFF_CSS_SET_DFL_CGRP);
+    u64 dfl_root = read_u64(dfl + OFF_CGROUP_ROOT);
+    u16 flags = 0;
+    u16 on_dfl = 0;
+    for (int i = 0; i < CGROUP_SUBSYS_COUNT; i++) {
+        u64 cgrp = read_u64(read_u64(cset + OFF_CSS_SET_SUBSYS + i * 8) + OFF_CSS_CGROUP);
+        if (read_u64(cgrp + OFF_CGROUP_ROOT) == dfl_root) {
+            cgrp = dfl;
+            on_dfl |= 1 << i;
+        }
+        seen->cgroup[i] = cgrp;
+        int shared = -1;
+        for (int j = 0; j < i; j++) {
+            if (seen->cgroup[j] == cgrp) {
+                shared = j;
+                break;
+            }
+        }
+        if (shared >= 0) {
+            d->cg_at[i] = d->cg_at[shared];
+            d->cg_end[i] = d->cg_end[shared];
+            continue;
+        }
+        d->cg_at[i] = *(volatile u16 *)&d->cg_len;
+        flags |= put_cgroup_path(d, cgrp);
+        d->cg_end[i] = *(volatile u16 *)&d->cg_len;
+    }
+    d->cg_dfl = on_dfl;
+    return flags;
+}
+
 // clone/clone3/fork/vfork, in the parent (result = child tid) and in the child (result 0).
 // a[] = clone flags (raw; 0 in the child, whose arguments were never stashed), parent tgid, uid, gid,
-// loginuid; s0 = comm.
+// loginuid, the caller's pid-namespace ids (vtid | vpid << 32: a child in a new namespace is its pid 1);
+// s0 = comm.
 int exit_clone(void *ctx) {
     struct exit_args e;
     exit_args_of(ctx, &e);
@@ -434,7 +630,7 @@ int exit_clone(void *ctx) {
     s.a[2] = (u32)ugid;
     s.a[3] = ugid >> 32;
     s.a[4] = read_u32(task + OFF_TASK_LOGINUID);
-    s.a[5] = 0;
+    s.a[5] = ns_ids(task);
     fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
     r->h.len[0] = read_comm(r->s0);
     ring_path.ringbuf_submit(r, 0);
@@ -470,9 +666,9 @@ static __always_inline int exe_is_memfd(u64 mm) {
            prefix[5] == ':';
 }
 
-// execve/execveat. Success: s0 = executed path, s1 = comm, b0 = the argv area, b1 = the env area (both
-// NUL-separated, capped); failure: s0 = the filename argument. a[] = parent tgid, loginuid, uid, gid, full
-// argv length, full env length.
+// execve/execveat (exec ring). Success: s0 = executed path, s1 = comm, b0 = the argv area, b1 = the env area
+// (both NUL-separated, capped), d = the new process's details (struct details); failure: s0 = the filename
+// argument. a[] = parent tgid, loginuid, uid, gid, full argv length, full env length.
 int exit_exec(void *ctx) {
     struct exit_args e;
     exit_args_of(ctx, &e);
@@ -485,7 +681,7 @@ int exit_exec(void *ctx) {
         return 0;
     u16 evt = c->evt;
     u8 cflags = c->flags;
-    struct big_rec *r = ring_big.ringbuf_reserve(sizeof(struct big_rec));
+    struct exec_rec *r = ring_exec.ringbuf_reserve(sizeof(struct exec_rec));
     if (!r) {
         count(C_DROPS);
         return 0;
@@ -503,7 +699,7 @@ int exit_exec(void *ctx) {
     r->h.len[1] = read_comm(r->s1);
     if (e.ret != 0) {
         r->h.flags |= read_str(r->s0, filename, &r->h.len[0], F_S0_TRUNC);
-        ring_big.ringbuf_submit(r, 0);
+        ring_exec.ringbuf_submit(r, 0);
         count(C_EVENTS);
         return 0;
     }
@@ -541,7 +737,13 @@ int exit_exec(void *ctx) {
         m = ENV_LEN;
     if (bpf_probe_read_user(r->b1, m, (void *)env_start) == 0)
         r->h.len[3] = m;
-    ring_big.ringbuf_submit(r, 0);
+    u64 ids = ns_ids(task);
+    r->d.vtid = (u32)ids;
+    r->d.vpid = ids >> 32;
+    r->d.tty = tty_nr(task);
+    r->h.flags |= put_cwd(&r->d, task);
+    r->h.flags |= put_cgroups(&r->d, task);
+    ring_exec.ringbuf_submit(r, 0);
     count(C_EVENTS);
     return 0;
 }

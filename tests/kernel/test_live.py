@@ -1,15 +1,19 @@
 """Live eBPF capture against real commands: each scenario runs in a child process while the capture runs in this
 test process; its events are found after enrichment by the state engine (pid, ppid, exe, args, path, address,
-result). Runs as root (CI: `pytest -m root`); skipped without root."""
+result, pid-namespace ids, tty, cwd, cgroups and container). Runs as root (CI: `pytest -m root`); skipped
+without root."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,6 +26,7 @@ pytestmark = pytest.mark.root
 if os.geteuid() != 0:
     pytest.skip("live capture needs root", allow_module_level=True)
 
+from kernel import procfs  # noqa: E402
 from kernel.convert import CREAT_FLAGS, open_flags  # noqa: E402
 from kernel.live import LiveCapture  # noqa: E402
 from kernel.syscalls import needed_syscalls  # noqa: E402
@@ -31,7 +36,7 @@ FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.p
           "proc.exepath", "proc.args", "proc.cmdline", "fd.name", "fd.rip", "fd.rport", "fd.lip", "fd.typechar",
           "evt.arg.target", "evt.arg.linkpath", "evt.arg.oldpath", "evt.arg.newpath", "evt.rawarg.request",
           "evt.rawarg.uid", "evt.arg.name", "evt.rawarg.flags", "evt.dir", "evt.num", "user.uid", "proc.cwd",
-          "proc.is_exe_from_memfd"}
+          "proc.is_exe_from_memfd", "proc.vpid", "thread.vtid", "proc.tty", "container.id"}
 DEADLINE_S = 60
 TEST_PID = os.getpid()
 
@@ -54,6 +59,9 @@ class Scenarios:
         self.facts: dict[str, object] = {}
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.drains_allowed = threading.Event()
+        self.drains_allowed.set()
+        self.parked = threading.Event()
 
     def run(self) -> None:
         try:
@@ -63,6 +71,10 @@ class Scenarios:
             self._links()
             self._ptrace()
             self._memfd_exec()
+            self._pid_namespace()
+            self._new_tty()
+            self._fresh_cgroups()
+            self._cwd_of_quick_exit()
             self._setuid()
         except BaseException as exc:  # surfaced by the fixture
             self.error = exc
@@ -121,6 +133,117 @@ class Scenarios:
     def _setuid(self) -> None:
         self._wait("setuid", _python("import os; os.setuid(65534); os.close(os.open('/dev/null', os.O_RDONLY))"))
 
+    def between_batches(self) -> None:
+        """Called by the capture loop after each batch: waits there while a scenario holds the drains."""
+        if not self.drains_allowed.is_set():
+            self.parked.set()
+            self.drains_allowed.wait(DEADLINE_S)
+
+    @contextmanager
+    def reader_parked(self) -> Iterator[None]:
+        """Runs the block while the capture loop waits between two batches: the block's processes have exited
+        (and /proc has nothing left of them) before any record of theirs is turned into a batch."""
+        self.drains_allowed.clear()
+        try:
+            subprocess.run(["/bin/true"], check=True)  # an event: a batch comes and the loop parks, even when idle
+            assert self.parked.wait(DEADLINE_S), "the capture loop did not park"
+            yield
+        finally:
+            self.parked.clear()
+            self.drains_allowed.set()
+
+    def _pid_namespace(self) -> None:
+        """unshare forks pid 1 of a new pid namespace, a shell that execs /bin/true."""
+        unshare = ["/usr/bin/unshare", "--pid", "--fork", "/bin/sh", "-c", "exec /bin/true"]
+        self._wait("pidns", subprocess.Popen(unshare))
+
+    def _new_tty(self) -> None:
+        """setsid --ctty makes a new pty the controlling terminal of a new session, then execs cat on it; its
+        tty is read from /proc (as kernel.procfs does at start) while cat waits for input, then the pty is
+        closed and cat ends."""
+        master, slave = os.openpty()
+        try:
+            proc = subprocess.Popen(["/usr/bin/setsid", "--ctty", "/bin/cat"], stdin=slave, stdout=slave, stderr=slave)
+            self.pids["tty"] = proc.pid
+            os.close(slave)
+            slave = -1
+            deadline = time.monotonic() + DEADLINE_S
+            while (info := procfs.thread_info(proc.pid)) is None or info.comm != "cat":
+                assert time.monotonic() < deadline and proc.poll() is None, "cat did not start on the pty"
+                time.sleep(0.01)
+            self.facts["proc_tty"] = info.tty
+        finally:
+            os.close(master)  # hangs the pty up: cat reads its end or dies of SIGHUP
+            if slave >= 0:
+                os.close(slave)
+        proc.wait(timeout=30)
+
+    def _fresh_cgroups(self) -> None:
+        """A process moves itself into a new pids cgroup and a Docker-like cpu cgroup, then execs /bin/true,
+        which has exited before the reader builds the batch of its exec. The directories go in any case."""
+        container = secrets.token_hex(32)
+        created: list[Path] = []
+        try:
+            pids_dir = _new_cgroup("pids", f"saker-test-{os.getpid()}", created)
+            cpu_dir = _new_cgroup("cpu", f"docker/{container}", created)
+            # On cgroup v2 both are one hierarchy: the second move wins for every controller.
+            shared = _cgroup_mount("pids") == _cgroup_mount("cpu")
+            self.facts.update(container=container, cpu_cgroup=f"/docker/{container}",
+                              pids_cgroup=f"/docker/{container}" if shared else f"/saker-test-{os.getpid()}")
+            code = ("import os\n"
+                    f"for d in ({str(pids_dir)!r}, {str(cpu_dir)!r}):\n"
+                    "    open(os.path.join(d, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
+                    "os.execv('/bin/true', ['/bin/true'])\n")
+            with self.reader_parked():
+                self._wait("cgroups", _python(code))
+        finally:
+            _remove_cgroups(created)
+
+    def _cwd_of_quick_exit(self) -> None:
+        """A shell changes to a folder and execs /bin/true, which has exited before its batch is built."""
+        folder = self.tmp / "cwd-at-exec"
+        folder.mkdir()
+        self.facts["cwd"] = os.path.realpath(folder)
+        with self.reader_parked():
+            self._wait("cwd", subprocess.Popen(["/bin/sh", "-c", f"cd {str(folder)!r} && exec /bin/true"]))
+
+
+def _cgroup_mount(controller: str) -> Path:
+    """Where the hierarchy of `controller` is mounted: its cgroup v1 mount, else the cgroup2 one."""
+    unified = None
+    with open("/proc/mounts") as mounts:
+        for line in mounts:
+            _device, where, kind, options = line.split()[:4]
+            if kind == "cgroup" and controller in options.split(","):
+                return Path(where)
+            if kind == "cgroup2":
+                unified = Path(where)
+    assert unified is not None, f"no cgroup hierarchy has {controller}"
+    return unified
+
+
+def _new_cgroup(controller: str, relative: str, created: list[Path]) -> Path:
+    """mkdir -p of a cgroup below the hierarchy of `controller`; the directories made are added to `created`."""
+    path = _cgroup_mount(controller) / relative
+    missing = [folder for folder in [path, *path.parents] if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir()
+        created.append(folder)
+    return path
+
+
+def _remove_cgroups(created: list[Path]) -> None:
+    """rmdir the cgroups made, deepest first (an emptied cgroup can stay busy for a moment)."""
+    for folder in reversed(created):
+        deadline = time.monotonic() + 10
+        while folder.exists():
+            try:
+                folder.rmdir()
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
 
 @pytest.fixture(scope="module", name="captured")
 def fixture_captured(tmp_path_factory):
@@ -149,6 +272,7 @@ def fixture_captured(tmp_path_factory):
             enricher = enricher or Enricher(capture.metadata)
             enriched = enricher.enrich(raw, FIELDS)
             rows += enriched.filter(pc.equal(enriched.column("evt.dir"), "<")).to_pylist()
+            scenarios.between_batches()
             if scenarios.done.is_set():
                 # Every scenario has exited: stop once its last event (the setuid child's exit) is in.
                 finished_at = finished_at or time.monotonic()
@@ -276,6 +400,64 @@ def test_chdir_moves_the_cwd(captured):
     rows, scenarios, _ = captured
     opens = [r for r in _events(rows, scenarios.pids["open"], "openat") if r["evt.arg.name"] == "opened.txt"]
     assert [r["proc.cwd"] for r in opens] == [str(scenarios.tmp)]
+
+
+def _exec_of(rows, pid, exe):
+    """The successful execve exits of `pid` running `exe` (argv[0])."""
+    return [r for r in rows if r["thread.tid"] == pid and r["evt.type"] == "execve" and r["evt.rawres"] == 0
+            and r["arg.exe"] == exe]
+
+
+def test_new_pid_namespace_has_vpid_1(captured):
+    """pid 1 of a new pid namespace: its clone exit (child side) and its exec of /bin/true carry vtid = vpid =
+    1 while tid and pid are the host's, and the state engine gives proc.vpid and thread.vtid 1."""
+    rows, scenarios, _ = captured
+    unshare = scenarios.pids["pidns"]
+    execs = [r for r in rows if r["evt.type"] == "execve" and r["evt.rawres"] == 0 and r["arg.exe"] == "/bin/true"
+             and r["proc.ppid"] == unshare]
+    assert len(execs) == 1
+    event = execs[0]
+    assert event["thread.tid"] == event["proc.pid"] not in (1, unshare)
+    assert (event["arg.vtid"], event["arg.vpid"], event["thread.vtid"], event["proc.vpid"]) == (1, 1, 1, 1)
+    child_clones = [r for r in _events(rows, event["proc.pid"], ("clone", "clone3", "fork", "vfork"))
+                    if r["evt.rawres"] == 0]
+    assert [(r["arg.vtid"], r["arg.vpid"]) for r in child_clones] == [(1, 1)]
+    outside = _exec_of(rows, unshare, "/usr/bin/unshare")
+    assert [(r["arg.vtid"], r["arg.vpid"]) for r in outside] == [(unshare, unshare)]
+
+
+def test_new_pty_gives_the_tty_of_proc_stat(captured):
+    """cat, exec'd as the leader of a session whose controlling terminal is a new pty, has the tty /proc's
+    tty_nr gives (as kernel.procfs reads it for the processes alive at start), not 0."""
+    rows, scenarios, _ = captured
+    execs = _exec_of(rows, scenarios.pids["tty"], "/bin/cat")
+    assert len(execs) == 1
+    expected = scenarios.facts["proc_tty"]
+    assert expected != 0
+    assert (execs[0]["arg.tty"], execs[0]["proc.tty"]) == (expected, expected)
+    setsid = _exec_of(rows, scenarios.pids["tty"], "/usr/bin/setsid")
+    assert [r["arg.tty"] for r in setsid] == [0]  # before setsid --ctty: no controlling terminal
+
+
+def test_fresh_cgroups_give_cgroups_and_container_id(captured):
+    """A process moved into new cgroups then exec'd has them in arg.cgroups (read in the kernel: it was gone
+    when its batch was built), and the Docker-like path gives container.id, end to end through the state."""
+    rows, scenarios, _ = captured
+    facts = scenarios.facts
+    execs = _exec_of(rows, scenarios.pids["cgroups"], "/bin/true")
+    assert len(execs) == 1
+    cgroups = execs[0]["arg.cgroups"]
+    assert f"pids={facts['pids_cgroup']}" in cgroups and f"cpu={facts['cpu_cgroup']}" in cgroups
+    assert execs[0]["container.id"] == facts["container"][:12]
+    before = _exec_of(rows, scenarios.pids["cgroups"], sys.executable)
+    assert [r["container.id"] for r in before] == ["host"]
+
+
+def test_cwd_is_read_at_exec(captured):
+    """`cd DIR && exec /bin/true`: the exec carries DIR as cwd although /bin/true was gone before the batch."""
+    rows, scenarios, _ = captured
+    execs = _exec_of(rows, scenarios.pids["cwd"], "/bin/true")
+    assert [(r["arg.cwd"], r["proc.cwd"]) for r in execs] == [(scenarios.facts["cwd"], scenarios.facts["cwd"])]
 
 
 def test_own_process_is_not_traced_and_numbers_count_from_one(captured):
