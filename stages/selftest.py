@@ -4,8 +4,9 @@ The sensor runs as a subprocess of run.py (the given config and its rules, JSON 
 on a free loopback port so that /healthz says when capture runs). Every action works on a temporary folder
 made for the test, talks to loopback only and cleans up; writes "below /etc" and the like happen on a
 private tmpfs mounted over the folder in a private mount namespace, so the real folder is never touched.
-Rules that only look at containers run their action inside a stand-in container: a helper process placed,
-before the sensor starts, in a cgroup named the way Docker names its containers (`docker/<64 hex>`).
+Rules that only look at containers run their action inside a stand-in container: a helper process started
+once the sensor runs, placed before its exec (as runc does) in a cgroup named the way Docker names its
+containers (`docker/<64 hex>`), so the sensor must recognise a container that appears while it watches.
 
 An action that cannot run on this machine raises NotTestable with the reason found by a real check (no
 tracepoint for init_module, /dev/shm mounted noexec, no cgroup to make...).
@@ -529,12 +530,12 @@ def run_actions(config: str, actions: dict[str, Callable[[Workspace], None]], ex
     ws = Workspace(tmp=tmp, listener=Listener())
     sensor = None
     try:
-        try:
+        sensor = SensorProcess(config, extra_args)
+        sensor.wait_running()
+        try:  # started under the running sensor, as a real container would be: its exec names its cgroup
             ws.container = StandInContainer()
         except NotTestable as exc:
             ws.container_problem = str(exc)
-        sensor = SensorProcess(config, extra_args)  # after the stand-in container: seen from /proc at start
-        sensor.wait_running()
         outcomes = {rule: _attempt(rule, action, ws) for rule, action in actions.items()}
         for proc in ws.background:
             proc.wait(timeout=30)
