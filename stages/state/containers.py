@@ -126,18 +126,27 @@ class ContainerState:
         self.pos.append(position)
         self.rows.append(merged)
 
-    def ingest(self, raw: RawBatch) -> None:
-        """Parse this batch's container events (few: one per container) into versions at their rows."""
+    def ingest(self, raw: RawBatch) -> dict[int, str]:
+        """Parse this batch's container events (few: one per container) into versions at their rows.
+
+        Returns the container id of each JSON container event by row: libsinsp gives such an event a thread of
+        its own standing for the container (see `stages.state.threads`); the old id/type/name/image event has
+        none."""
         rows = np.nonzero(raw.type_in({CONTAINER_EVENT}))[0]
         if len(rows) == 0:
-            return
+            return {}
         json_col = raw.strings("arg.json")
         params = {name: raw.arrow(f"arg.{name}") for name in ("id", "type", "name", "image") if raw.has(f"arg.{name}")}
+        json_events = {}
         for row in rows:
             row_params = {name: column[row].as_py() for name, column in params.items()}
-            info = parse_container_event(json_col[row].as_py(), row_params)
+            json_text = json_col[row].as_py()
+            info = parse_container_event(json_text, row_params)
             if info is not None:
                 self.add(info, 2 * int(row))
+                if json_text:
+                    json_events[int(row)] = info.id
+        return json_events
 
     def versions_at(self, ids: pa.Array, query_pos: np.ndarray) -> np.ndarray:
         """The metadata version of each event's container (-1: none known at that point)."""

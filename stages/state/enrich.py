@@ -6,7 +6,8 @@
 1. the batch's thread and fd versions are built (`threads.ThreadState`, `fds.FdState`), seeded with the
    snapshot of earlier batches;
 2. every row finds its thread version with an as-of join on tid, its fd version with an as-of join on
-   (pid, fd), its parent with an as-of join on the parent's tid (repeated for further ancestors);
+   (pid, fd), its parent thread with an as-of join on the thread's `ptid`, its process's ancestors with one on
+   the `ptid` of its main thread (repeated for further ancestors), as libsinsp reads them;
 3. field columns are gathers from the version tables (`take`), plus a few vectorized derivations.
 
 With `rows` (the capture stage's candidate rows) only step 1 and the joins it needs cover the whole batch;
@@ -43,6 +44,7 @@ import pyarrow.compute as pc
 
 from kernel.scap import event_table as et
 from rules.columns import ALTERNATIVE_COLUMNS
+from stages.state.addresses import Interfaces
 from stages.state.asof import asof_indices, latest_per_key
 from stages.state.buflen import buflen_column
 from stages.state.containers import HOST, ContainerState
@@ -59,9 +61,13 @@ from stages.state.users import UNKNOWN_UID, Directory
 from stages.state.versions import BatchVersions, TwoPartIndex, VersionRows, VersionTable, concatenated
 
 MAX_ANCESTORS = 32
+# Pseudo ancestor level of the thread that made each row's thread (libsinsp's parent thread, `ptid`), which
+# proc.pname and the other proc.p* fields read; levels 1.. are the process's ancestors, from its main thread.
+PARENT_THREAD = -1
 ENTER_PARAMS: dict[str, pa.DataType] = {
     "arg.fd": pa.int64(), "first_fd": pa.int64(), "arg.name": pa.string(), "arg.flags": pa.int64(), "arg.dirfd": pa.int64(),
     "arg.domain": pa.int64(), "arg.type": pa.int64(), "arg.proto": pa.int64(), "arg.mode": pa.int64(),
+    "arg.tuple": pa.binary(),  # a sendto/sendmsg's destination, which libsinsp reads at the exit
 }
 SWITCH_NAMES = frozenset({"switch"})
 OPEN_LIKE = frozenset({"open", "openat", "openat2", "creat", "open_by_handle_at"})
@@ -110,7 +116,8 @@ class Enricher:
         pid_of = {t.tid: t.pid for t in threads}
         self.threads = ThreadState(initial_threads(threads) if threads else None)
         fds = list(getattr(capture, "fds", []) or [])
-        self.fds = FdState(initial_fds(fds, pid_of) if fds else None)
+        self.fds = FdState(initial_fds(fds, pid_of) if fds else None,
+                           interfaces=Interfaces.from_capture(getattr(capture, "interfaces", None) or []))
         if directory is None:
             directory = Directory.from_capture(list(getattr(capture, "users", []) or []),
                                                list(getattr(capture, "groups", []) or [])) if capture else \
@@ -169,10 +176,10 @@ class _BatchView:
         self.exits = raw.is_exit()
         self.res_valid = raw.valid("evt.rawres")
         self.res = raw.ints("evt.rawres", default=-1)
-        owner.containers.ingest(raw)
+        container_events = owner.containers.ingest(raw)
         self.first_fd = self._first_param_fds()
         self.enter_index, self.enter = self._match_enters()
-        self.thread_table = owner.threads.versions_for(raw)
+        self.thread_table = owner.threads.versions_for(raw, container_events)
         self.t_idx = self.thread_table.lookup([self.tid], self.pos)
         self.no_thread = self._threadless()
         self.t_idx = np.where(self.no_thread, -1, self.t_idx)  # every thread field null for those rows
@@ -198,6 +205,8 @@ class _BatchView:
     def _reset_memo(self) -> None:
         """Per-view results kept for the fields that share them (a restricted view starts its own)."""
         self._ancestors: list[np.ndarray] = []
+        self._main: np.ndarray | None = None
+        self._parent: np.ndarray | None = None
         self._rows: dict[int | str, VersionRows] = {}
         self._distinct: dict[int, _DistinctVersions] = {}
         self._values: dict[str, pa.Array | None] = {}
@@ -345,17 +354,53 @@ class _BatchView:
             thread_idx[missing] = creator_idx
         return np.where(table.numbers("open", idx, False), idx, -1)
 
+    def main_thread(self) -> np.ndarray:
+        """Thread version of every row's main thread (the thread group leader; the thread itself for a leader),
+        -1 where none: libsinsp reads a process's parent (proc.ppid) and ancestors (proc.a*) from it."""
+        if self._main is None:
+            others = np.flatnonzero((self.t_idx >= 0) & (self.pid != self.tid))
+            self._main = self.t_idx
+            if len(others):
+                self._main = self.t_idx.copy()
+                self._main[others] = self.thread_table.lookup([self.pid[others]], self.pos[others])
+        return self._main
+
+    def parent_thread(self) -> np.ndarray:
+        """Thread version of the thread that made every row's thread (its `ptid`), -1 where none."""
+        if self._parent is None:
+            self._parent = self._parents_of(self.t_idx, np.arange(self.n))
+        return self._parent
+
     def ancestor(self, level: int) -> np.ndarray:
-        """Thread version of the ancestor `level` (1 = parent) for every row, -1 where none."""
+        """Thread version of the process's ancestor `level` for every row (1 = the parent of its main thread,
+        2 = that one's parent...), -1 where none."""
         while len(self._ancestors) < level:
-            child = self._ancestors[-1] if self._ancestors else self.t_idx
-            ptid = self.thread_table.numbers("ptid", child, -1)
-            parent = np.full(self.n, -1, dtype=np.int64)
-            ok = (child >= 0) & (ptid > 0)
-            rows = np.nonzero(ok)[0]
-            parent[rows] = self.thread_table.lookup([ptid[rows]], self.pos[rows])
+            if self._ancestors:
+                self._ancestors.append(self._parents_of(self._ancestors[-1], np.arange(self.n)))
+                continue
+            main = self.main_thread()
+            parent = self.parent_thread()  # the same for the rows of main threads: shared
+            others = np.flatnonzero(main != self.t_idx)
+            if len(others):
+                parent = parent.copy()
+                parent[others] = self._parents_of(main[others], others)
             self._ancestors.append(parent)
         return self._ancestors[level - 1]
+
+    def _parents_of(self, versions: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Version of the parent thread (`ptid`) of thread `versions` as of `rows`, -1 where none."""
+        ptid = self.thread_table.numbers("ptid", versions, -1)
+        parent = np.full(len(rows), -1, dtype=np.int64)
+        ok = np.flatnonzero((versions >= 0) & (ptid > 0))
+        parent[ok] = self.thread_table.lookup([ptid[ok]], self.pos[rows[ok]])
+        return parent
+
+    def related(self, level: int) -> np.ndarray:
+        """Thread versions of the rows (level 0), of the threads that made them (PARENT_THREAD) or of their
+        process's ancestors (level >= 1)."""
+        if level == 0:
+            return self.t_idx
+        return self.parent_thread() if level == PARENT_THREAD else self.ancestor(level)
 
     def commit(self) -> None:
         owner = self.owner
@@ -392,26 +437,25 @@ class _BatchView:
         return None if extractor is None else extractor(self)
 
     def thread_rows(self, level: int = 0) -> VersionRows:
-        """The thread versions of the rows (level 0) or of their ancestors (1 = parent): the fields read from
-        them share their index arrays, and each is gathered once."""
+        """The thread versions of the rows or of related threads (`related`): the fields read from them share
+        their index arrays, and each is gathered once."""
         rows = self._rows.get(level)
         if rows is None:
-            rows = self._rows[level] = self.thread_table.select(self.t_idx if level == 0 else self.ancestor(level))
+            rows = self._rows[level] = self.thread_table.select(self.related(level))
         return rows
 
     def thread(self, column: str) -> pa.Array:
         return self.thread_rows().column(column)
 
     def thread_text(self, column: str, level: int = 0) -> pa.Array:
-        """A string column of the thread (level 0) or an ancestor, dictionary-encoded for output.
+        """A string column of the thread (level 0) or a related one (`related`), dictionary-encoded for output.
 
         Events of a batch come from few threads: the distinct versions are gathered once and the rows
         point at them, instead of copying a string per row; the rules then test each distinct value once.
         """
         distinct = self._distinct.get(level)
         if distinct is None:
-            found = self.t_idx if level == 0 else self.ancestor(level)
-            distinct = self._distinct[level] = _DistinctVersions(self.thread_table, found)
+            distinct = self._distinct[level] = _DistinctVersions(self.thread_table, self.related(level))
         return distinct.text(column)
 
     def container_versions(self) -> np.ndarray:
@@ -738,7 +782,10 @@ def _pid(v: _BatchView) -> pa.Array:
 
 
 def _ppid(v: _BatchView) -> pa.Array:
-    ppid = pc.if_else(pa.array(_known(v)), v.thread("ptid"), -1).cast(pa.int64())
+    """The parent of the process: its main thread's `ptid` (a thread's own is the thread that made it); -1 when
+    the main thread is unknown (libsinsp then makes an empty one)."""
+    main = v.main_thread()
+    ppid = pc.if_else(pa.array(main >= 0), v.thread_table.column("ptid", main), -1).cast(pa.int64())
     return pc.if_else(pa.array(v.no_thread), pa.scalar(None, pa.int64()), ppid)
 
 
@@ -748,8 +795,8 @@ THREAD_TEXT_COLUMNS = {name: kind == pa.string() for name, kind in (THREAD_SCHEM
 
 def _parent(column: str) -> Callable[[_BatchView], pa.Array]:
     if THREAD_TEXT_COLUMNS.get(column):
-        return lambda v: v.thread_text(column, level=1)
-    return lambda v: v.thread_rows(1).column(column)
+        return lambda v: v.thread_text(column, level=PARENT_THREAD)
+    return lambda v: v.thread_rows(PARENT_THREAD).column(column)
 
 
 def _sname(v: _BatchView) -> pa.Array:
@@ -797,9 +844,21 @@ def _fd_nameraw(v: _BatchView) -> pa.Array:
     return pc.coalesce(known, opened, v.value("fd.name"))
 
 
+def _per_distinct(values: pa.Array, transform: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """`transform(values)` computed once per distinct value (null stays null): the fd names of a batch repeat a
+    lot and a regex costs per string, so this is several times faster on live batches (and ~25 % slower when
+    every value differs)."""
+    encoded = values if pa.types.is_dictionary(values.type) else values.dictionary_encode()
+    return transform(encoded.dictionary).take(encoded.indices)
+
+
 def _directory_of(path: pa.Array) -> pa.Array:
     """libsinsp's directory of a file path: up to the last '/', kept whole when it ends with '/', '/' when the
     only '/' is the first character or there is none."""
+    return _per_distinct(path, _directory_of_each)
+
+
+def _directory_of_each(path: pa.Array) -> pa.Array:
     parent = pc.replace_substring_regex(path, pattern=r"/[^/]+$", replacement="")
     no_parent = pc.invert(pc.match_substring_regex(path, pattern=r"^.+/"))
     return pc.if_else(pc.fill_null(no_parent, False), "/", parent)
@@ -811,6 +870,15 @@ def _fd_ip_field(column: str) -> Callable[[_BatchView], pa.Array]:
 
 def _fd_port(column: str) -> Callable[[_BatchView], pa.Array]:
     return lambda v: v.fd(column).cast(pa.uint16())
+
+
+def _fd_cport(v: _BatchView) -> pa.Array:
+    """The client port; 0 for a socket with a role but no client end (a bound or listening IP socket, a unix
+    socket): libsinsp's extraction has no `break` there and reads an empty string as the port. None for a
+    socket without a role."""
+    cport = v.fd("cport").cast(pa.uint16())
+    no_client = pc.and_(pc.is_valid(v.fd("role")), pc.is_null(v.fd("cip")))
+    return pc.if_else(pc.fill_null(no_client, False), pa.scalar(0, pa.uint16()), cport)
 
 
 def _fd_local_remote(local: bool, port: bool) -> Callable[[_BatchView], pa.Array]:
@@ -840,7 +908,7 @@ def _fd_directory(v: _BatchView) -> pa.Array:
 
 def _fd_filename(v: _BatchView) -> pa.Array:
     kind, name = v.fd("type"), v.fd("name")
-    base = pc.replace_substring_regex(name, pattern=r"^.*/", replacement="")
+    base = _per_distinct(name, lambda names: pc.replace_substring_regex(names, pattern=r"^.*/", replacement=""))
     return pc.if_else(pc.fill_null(pc.equal(kind, "file"), False), base, pa.scalar(None, pa.string()))
 
 
@@ -903,7 +971,7 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "fd.name": _fd_name, "fd.nameraw": _fd_nameraw, "fd.directory": _fd_directory, "fd.filename": _fd_filename,
     "fd.l4proto": _fd_l4proto, "fd.sockfamily": _fd_sockfamily,
     "fd.cip": _fd_ip_field("cip"), "fd.sip": _fd_ip_field("sip"),
-    "fd.cport": _fd_port("cport"), "fd.sport": _fd_port("sport"),
+    "fd.cport": _fd_cport, "fd.sport": _fd_port("sport"),
     "fd.lip": _fd_local_remote(True, False), "fd.rip": _fd_local_remote(False, False),
     "fd.lport": _fd_local_remote(True, True), "fd.rport": _fd_local_remote(False, True),
     "fd.is_server": lambda v: v.fd("is_server"),

@@ -1,17 +1,18 @@
 """Per-process fd tables as version tables keyed by (pid, fd).
 
 A version is created by every successful fd-creating event (open/openat/openat2/creat, socket, accept, pipe,
-eventfd/signalfd/timerfd/inotify/epoll/userfaultfd), by connect (enter: the target address of an IP socket;
-exit: the tuple, unless the connect failed other than in progress) and bind (the local address), by dup (a
-copy of the source fd's version: its base is the source key's version as of the dup, so every field is
-inherited) and by close (a tombstone, effective after the close event so that the close itself still shows
-the fd). The initial state is the capture's FD list.
+eventfd/signalfd/timerfd/inotify/epoll/userfaultfd), by events that change a socket's addresses (connect,
+bind, datagram tuples: `stages.state.addresses`, applied after the others since they read the socket's
+state), by dup (a copy of the source fd's version: its base is the source key's version as of the dup, so
+every field is inherited) and by close (a tombstone, effective after the close event so that the close
+itself still shows the fd). The initial state is the capture's FD list.
 
 A new process starts from its creator's table: a lookup that misses in the process's own table retries in
 the creator's table as of the fork (see `FdState.lookup`).
 
-Loops: path normalization of open-like events and decoding of socket addresses run in Python over those
-state-changing rows only (a few per thousand events); everything per event is vectorized.
+Loops: path normalization of open-like events, and the decoding and in-order application of socket address
+updates, run in Python over those state-changing rows only (a few per thousand events; datagram calls on TCP
+sockets are dropped before that, vectorized); everything per event is vectorized.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kernel.scap import event_table as et
+from stages.state.addresses import FIELDS as ADDRESS_FIELDS
+from stages.state.addresses import Interfaces, Socket, Update, apply
 from stages.state.flags import PPM_O_DIRECTORY
 from stages.state.raw import RawBatch
 from stages.state.sockets import decode_sockaddr, decode_tuple, family_type, l4proto_of
@@ -33,6 +37,7 @@ FD_SCHEMA: dict[str, pa.DataType] = {
     "cip": pa.string(), "cport": pa.int64(), "sip": pa.string(), "sport": pa.int64(), "is_server": pa.bool_(),
     "has_tuple": pa.bool_(), "open": pa.bool_(), "flags": pa.int64(), "ino": pa.int64(),
     "nameraw": pa.string(),  # a file's name as the program wrote it, before resolving and normalizing
+    "role": pa.string(),  # a socket's role in libsinsp: "client", "server" or none (`stages.state.addresses`)
 }
 
 OPEN_NAMES = frozenset({"open", "openat", "openat2", "creat", "open_by_handle_at"})
@@ -48,6 +53,7 @@ SCAP_FD_TYPES = {1: "file", 2: "directory", 3: "ipv4", 4: "ipv6", 5: "ipv4", 6: 
                  9: "event", 10: "unknown", 11: "signalfd", 12: "eventpoll", 13: "inotify", 14: "timerfd",
                  15: "netlink", 16: "file", 17: "bpf", 18: "userfaultfd", 19: "io_uring", 20: "memfd", 21: "pidfd"}
 SCAP_L4 = {2: "tcp", 3: "udp", 4: "icmp", 5: "raw"}
+LISTENING_TYPES = frozenset({5, 6})  # IPv4/IPv6 server sockets of the FD list
 TYPECHARS = {"file": "f", "directory": "d", "ipv4": "4", "ipv6": "6", "unix": "u", "pipe": "p", "event": "e",
              "signalfd": "s", "eventpoll": "l", "inotify": "i", "timerfd": "t", "netlink": "n", "bpf": "b",
              "userfaultfd": "u", "io_uring": "r", "memfd": "m", "pidfd": "P", "unknown": "o"}
@@ -87,13 +93,26 @@ def initial_snapshot(fds: list[object], pid_of_tid: dict[int, int]) -> VersionTa
             name, cip, cport, sip, sport = info.name, None, None, None, None
         values = {"pid": pid, "fd": info.fd, "type": kind, "name": name, "l4proto": l4, "cip": cip, "cport": cport,
                   "sip": sip, "sport": sport, "is_server": server_only, "has_tuple": is_ip, "open": True,
-                  "flags": getattr(info, "open_flags", None), "ino": info.ino, "nameraw": name}
+                  "flags": getattr(info, "open_flags", None), "ino": info.ino, "nameraw": name,
+                  "role": _listed_role(info.type, kind, server_only, name)}
         for key, value in values.items():
             rows[key].append(value)
     columns = {name: pa.array(values, type=FD_SCHEMA[name]) for name, values in rows.items()}
     n = len(rows["pid"])
     return VersionTable([np.asarray(rows["pid"], dtype=np.int64), np.asarray(rows["fd"], dtype=np.int64)],
                         np.full(n, -1, dtype=np.int64), columns)
+
+
+def _listed_role(scap_type: int, kind: str, server: bool, name: str) -> str | None:
+    """libsinsp's role of a socket read from the FD list: a connected IP socket is the server or the client
+    end; a unix socket a server when it has a path, else a client; a listening socket and other fds none."""
+    if scap_type in LISTENING_TYPES:
+        return None
+    if kind in ("ipv4", "ipv6"):
+        return "server" if server else "client"
+    if kind == "unix":
+        return "server" if name else "client"
+    return None
 
 
 def _as_arrow(values: list | np.ndarray | pa.Array, kind: pa.DataType) -> pa.Array:
@@ -126,23 +145,61 @@ class _Builder:
                             for k, v in values.items()})
 
     def pending(self, snapshot: VersionTable) -> PendingVersions:
+        """The versions of every group added so far, in position order."""
+        self._built = len(self.rows)
         if not self.rows:
             empty = np.empty(0, dtype=np.int64)
+            self._bases = (empty, empty, np.empty(0, dtype=bool))
             return PendingVersions([empty, empty], empty, {}, {}, empty)
-        rows = np.concatenate(self.rows)
-        pids = np.concatenate(self.pids)
-        fds = np.concatenate(self.fds)
-        pos = np.concatenate(self.pos)
+        rows, pids, fds, pos, (base_pid, base_fd, has_base), values, sets = self._columns(range(len(self.rows)))
+        order = np.lexsort([np.arange(len(rows)), pos])
+        rows, pids, fds, pos = rows[order], pids[order], fds[order], pos[order]
+        self._bases = (base_pid[order], base_fd[order], has_base[order])
+        idx = pa.array(order, type=pa.int64())
+        values = {k: v.take(idx) for k, v in values.items()}
+        sets = {k: v[order] for k, v in sets.items()}
+        self._rows = rows
+        return PendingVersions([pids, fds], pos, values, sets, self._base(snapshot, rows, [pids, fds], pos))
+
+    def extended(self, snapshot: VersionTable, previous: PendingVersions) -> PendingVersions:
+        """`previous` (what `pending` returned) with the groups added since appended after its versions (as-of
+        joins do not need position order), every base looked up again so that a later version (a dup) sees them."""
+        rows, pids, fds, pos, bases, values, sets = self._columns(range(self._built, len(self.rows)))
+        all_rows = np.concatenate([self._rows, rows])
+        keys = [np.concatenate([previous.keys[0], pids]), np.concatenate([previous.keys[1], fds])]
+        all_pos = np.concatenate([previous.pos, pos])
+        self._bases = tuple(np.concatenate([old, new]) for old, new in zip(self._bases, bases))
+        merged = {name: pa.concat_arrays([previous.values[name], values[name]]) for name in FD_SCHEMA}
+        merged_sets = {name: np.concatenate([previous.sets[name], sets[name]]) for name in FD_SCHEMA}
+        self._rows, self._built = all_rows, len(self.rows)
+        return PendingVersions(keys, all_pos, merged, merged_sets, self._base(snapshot, all_rows, keys, all_pos))
+
+    def _base(self, snapshot: VersionTable, rows: np.ndarray, keys: list[np.ndarray], pos: np.ndarray) -> np.ndarray:
+        """The version each row's base key has as of the row (-1 for rows without a base)."""
+        base_pid, base_fd, has_base = self._bases
+        base = np.full(len(rows), -1, dtype=np.int64)
+        at = np.flatnonzero(has_base)
+        if len(at):
+            base[at] = lookup_over(snapshot, keys, pos, [base_pid[at], base_fd[at]], 2 * rows[at] - 1)
+        return base
+
+    def _columns(self, groups: range) -> tuple:
+        """Rows, keys, positions, base keys and field columns of the given groups, concatenated in order."""
+        chosen = [(self.rows[g], self.base_keys[g], self.values[g]) for g in groups]
+        rows = np.concatenate([self.rows[g] for g in groups])
+        pids = np.concatenate([self.pids[g] for g in groups])
+        fds = np.concatenate([self.fds[g] for g in groups])
+        pos = np.concatenate([self.pos[g] for g in groups])
         base_pid = np.concatenate([b[0] if b is not None else np.full(len(r), -1, dtype=np.int64)
-                                   for b, r in zip(self.base_keys, self.rows)])
+                                   for r, b, _ in chosen])
         base_fd = np.concatenate([b[1] if b is not None else np.full(len(r), -(1 << 40), dtype=np.int64)
-                                  for b, r in zip(self.base_keys, self.rows)])
-        has_base = np.concatenate([np.full(len(r), b is not None) for b, r in zip(self.base_keys, self.rows)])
+                                  for r, b, _ in chosen])
+        has_base = np.concatenate([np.full(len(r), b is not None) for r, b, _ in chosen])
         values: dict[str, pa.Array] = {}
         sets: dict[str, np.ndarray] = {}
         for name, kind in FD_SCHEMA.items():
             parts, masks = [], []
-            for group, r in zip(self.values, self.rows):
+            for r, _, group in chosen:
                 if name in group:
                     parts.append(_as_arrow(group[name], kind))
                     masks.append(np.ones(len(r), dtype=bool))
@@ -153,32 +210,33 @@ class _Builder:
             sets[name] = np.concatenate(masks)
         values["pid"], sets["pid"] = pa.array(pids, type=pa.int64()), np.ones(len(rows), dtype=bool)
         values["fd"], sets["fd"] = pa.array(fds, type=pa.int64()), np.ones(len(rows), dtype=bool)
-        order = np.lexsort([np.arange(len(rows)), pos])
-        rows, pids, fds, pos = rows[order], pids[order], fds[order], pos[order]
-        base_pid, base_fd, has_base = base_pid[order], base_fd[order], has_base[order]
-        idx = pa.array(order, type=pa.int64())
-        values = {k: v.take(idx) for k, v in values.items()}
-        sets = {k: v[order] for k, v in sets.items()}
-        base = lookup_over(snapshot, [pids, fds], pos, [base_pid, base_fd], 2 * rows - 1)
-        base = np.where(has_base, base, -1)
-        return PendingVersions([pids, fds], pos, values, sets, base)
+        return rows, pids, fds, pos, (base_pid, base_fd, has_base), values, sets
 
 
 class FdState:
     """fd versions across batches."""
 
-    def __init__(self, snapshot: VersionTable | None = None, *, max_fds: int = 1 << 20) -> None:
+    def __init__(self, snapshot: VersionTable | None = None, *, max_fds: int = 1 << 20,
+                 interfaces: Interfaces | None = None) -> None:
         self.snapshot = snapshot if snapshot is not None else empty_table(FD_SCHEMA, 2)
         self.max_fds = max_fds
+        self.interfaces = interfaces if interfaces is not None else Interfaces()
         self.counters = FdCounters(live=len(self.snapshot))
 
     def versions_for(self, raw: RawBatch, ctx: "EventContext") -> BatchVersions:
+        """The snapshot plus this batch's fd versions. Address updates read each socket's state, so they are
+        applied over the other versions and their versions appended to them."""
         builder = _Builder()
         _opens(raw, ctx, builder)
         _sockets(raw, ctx, builder)
         _simple(raw, ctx, builder)
         _dups_and_closes(raw, ctx, builder)
-        return materialize(self.snapshot, builder.pending(self.snapshot), FD_SCHEMA)
+        pending = builder.pending(self.snapshot)
+        table = materialize(self.snapshot, pending, FD_SCHEMA)
+        updates = _address_updates(raw, ctx)
+        if updates is None or not _add_address_versions(builder, table, updates, self.interfaces):
+            return table
+        return materialize(self.snapshot, builder.extended(self.snapshot, pending), FD_SCHEMA)
 
     def commit(self, table: BatchVersions) -> None:
         """Keep the latest open version per (pid, fd); closed fds are dropped; cap the table size."""
@@ -295,35 +353,136 @@ def _sockets(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
         tuples = raw.arrow("arg.tuple").take(pa.array(rows, type=pa.int64())).to_pylist() if raw.has(
             "arg.tuple") else [None] * len(rows)
         builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows,
-                    _endpoint_values([decode_tuple(t) for t in tuples], server=True, new=True))
-    # connect enter (target address) and exit (tuple), bind exit (local address): update the fd in place.
-    for name, want_exit, column, decoder, server in (
-            ("connect", False, "arg.addr.bytes", decode_sockaddr, False),
-            ("connect", True, "arg.tuple", decode_tuple, False),
-            ("bind", True, "arg.addr.bytes", decode_sockaddr, True)):
-        if not raw.has(column):
-            continue
-        mask = raw.type_in({name}) & (exits == want_exit) & raw.valid(column) & (ctx.fd_num != NO_FD)
-        if name == "bind":
-            mask &= ctx.res == 0
-        elif want_exit:  # libsinsp keeps a failed connect out of the table, except one still in progress
-            mask &= (ctx.res >= 0) | (ctx.res == -EINPROGRESS)
-        rows = np.nonzero(mask)[0]
-        if len(rows) == 0:
-            continue
-        decoded = [decoder(v) for v in raw.arrow(column).take(pa.array(rows, type=pa.int64())).to_pylist()]
-        # A connect enter names IP sockets only: a unix socket gets its name from the tuple of the exit.
-        keep = np.array([d is not None and (want_exit or d.family != "unix") for d in decoded], dtype=bool)
-        rows = rows[keep]
-        decoded = [d for d, kept in zip(decoded, keep) if kept]
-        if len(rows) == 0:
-            continue
-        pids, fds = ctx.pid[rows], ctx.fd_num[rows]
-        values = _endpoint_values(decoded, server=server, new=False, tuple_update=column == "arg.tuple")
-        builder.add(rows, pids, fds, 2 * rows, values, base_keys=(pids, fds))
+                    _accepted_values([decode_tuple(t) for t in tuples]))
 
 
-def _endpoint_values(decoded: list, *, server: bool, new: bool, tuple_update: bool = False) -> dict[str, list]:
+@dataclass
+class _AddressRows:
+    """A batch's rows that may change a socket's addresses, in position order, with what each carries."""
+
+    rows: np.ndarray
+    pid: np.ndarray
+    fd: np.ndarray
+    kinds: np.ndarray  # Update kinds (object array of str)
+    data: list[bytes]  # the raw tuple or sockaddr bytes of each row
+
+
+_ADDRESS_SOURCES = (  # (event names, exit?, parameter, kind)
+    (("connect",), False, "arg.addr.bytes", "connect_enter"),
+    (("connect",), True, "arg.tuple", "connect_exit"),
+    (("bind",), True, "arg.addr.bytes", "bind"),
+    (("sendto", "sendmsg"), True, "arg.tuple", "send"),  # the tuple of the matching enter
+    (("recvfrom", "recvmsg"), True, "arg.tuple", "recv"),
+)
+
+
+def _address_source_of_type() -> np.ndarray:
+    """Per event type id, the index of its `_ADDRESS_SOURCES` entry plus one (0: none), so a batch finds its
+    address rows with one gather."""
+    table = np.zeros(max(et.EVENTS) + 1, dtype=np.int8)
+    for type_id, info in et.EVENTS.items():
+        for index, (names, want_exit, _, _) in enumerate(_ADDRESS_SOURCES, start=1):
+            if info.name in names and (info.direction == "<") == want_exit:
+                table[type_id] = index
+    return table
+
+
+ADDRESS_SOURCE_OF_TYPE = _address_source_of_type()
+ADDRESS_KINDS = np.array([None] + [kind for *_, kind in _ADDRESS_SOURCES], dtype=object)  # by source index
+
+
+def _address_updates(raw: RawBatch, ctx: EventContext) -> _AddressRows | None:
+    """Rows of connect enters with a target, connect exits that succeeded or are in progress (libsinsp keeps a
+    failed connect out), binds that succeeded and datagram calls that succeeded, each on a known fd number and
+    carrying an address; None when there are none."""
+    source = ADDRESS_SOURCE_OF_TYPE[np.clip(raw.ints("evt.type_id"), 0, len(ADDRESS_SOURCE_OF_TYPE) - 1)]
+    rows = np.flatnonzero((source > 0) & (ctx.fd_num != NO_FD))
+    if len(rows) == 0:
+        return None
+    kinds = ADDRESS_KINDS[source[rows]]
+    res = ctx.res[rows]
+    ok = np.where(kinds == "connect_exit", (res >= 0) | (res == -EINPROGRESS), True)
+    ok &= np.where(kinds == "bind", res == 0, True)
+    ok &= np.where((kinds == "send") | (kinds == "recv"), res >= 0, True)
+    rows, kinds = rows[ok], kinds[ok]
+    if len(rows) == 0:
+        return None
+    # A row carries a tuple or a sockaddr (never both); a sendto/sendmsg's tuple is its enter's. These rows are
+    # few: their bytes are gathered as Python values (they are decoded one by one anyway).
+    take = pa.array(rows, type=pa.int64())
+    data = [None] * len(rows)
+    for column in ("arg.tuple", "arg.addr.bytes"):
+        if raw.has(column):
+            data = [old or new for old, new in zip(data, raw.arrow(column).take(take).to_pylist())]
+    sends = np.flatnonzero(kinds == "send")
+    if len(sends):
+        for at, entered in zip(sends.tolist(), _param(raw, ctx, "arg.tuple", rows[sends]).to_pylist()):
+            data[at] = entered
+    carried = np.fromiter((bool(value) for value in data), dtype=bool, count=len(data))
+    if not carried.any():
+        return None
+    rows = rows[carried]
+    return _AddressRows(rows, ctx.pid[rows], ctx.fd_num[rows], kinds[carried],
+                        [value for value, kept in zip(data, carried) if kept])
+
+
+def _add_address_versions(builder: _Builder, table: BatchVersions, updates: _AddressRows,
+                          interfaces: Interfaces) -> bool:
+    """Apply `updates` socket by socket in event order (`stages.state.addresses.apply`), each from the socket's
+    state as of the other versions (`table`) or as its previous update left it, and add a version per change.
+    Returns whether any version was added."""
+    seeds = table.lookup([updates.pid, updates.fd], 2 * updates.rows - 1)
+    kept, values = _applied(updates, seeds, table.select(seeds), interfaces)
+    if not kept:
+        return False
+    at = np.asarray(kept, dtype=np.int64)
+    rows, pids, fds = updates.rows[at], updates.pid[at], updates.fd[at]
+    builder.add(rows, pids, fds, 2 * rows, values, base_keys=(pids, fds))
+    return True
+
+
+def _applied(updates: _AddressRows, seeds: np.ndarray, seen, interfaces: Interfaces
+             ) -> tuple[list[int], dict[str, list]]:
+    """The updates that change their socket (indices into `updates`) and the socket's fields after each. A
+    socket's state carries from one update to its next unless the fd was made again in between (its version
+    among the other versions changed). Updates known to change nothing are not decoded (`_changes_nothing`)."""
+    seed_fields = list(zip(*(seen.column(name).to_pylist() for name in ADDRESS_FIELDS)))
+    data = updates.data
+    current: dict[tuple[int, int], tuple[int, Socket, tuple[str, bytes]]] = {}
+    kept: list[int] = []
+    changes: list[Socket] = []
+    for i, kind in enumerate(updates.kinds.tolist()):
+        key, seed = (int(updates.pid[i]), int(updates.fd[i])), int(seeds[i])
+        known_seed, state, last = current.get(key, (None, None, None))
+        if state is None or known_seed != seed:
+            state, last = Socket(*seed_fields[i]), None
+        if _changes_nothing(kind, seed, state, last, data[i]):
+            continue
+        endpoints = (decode_sockaddr if kind in ("connect_enter", "bind") else decode_tuple)(data[i])
+        changed = None if endpoints is None else apply(Update(kind, endpoints), state, interfaces)
+        current[key] = (seed, changed or state, (kind, data[i]))
+        if changed is not None:
+            kept.append(i)
+            changes.append(changed)
+    return kept, {name: [getattr(change, name) for change in changes] for name in ADDRESS_FIELDS}
+
+
+def _changes_nothing(kind: str, seed: int, state: Socket, last: tuple[str, bytes] | None, data: bytes) -> bool:
+    """An update known to change nothing without decoding it: the same as the socket's previous one (applying
+    an update twice gives the state of applying it once); a datagram on an fd the process's table does not
+    have, on a named TCP socket or on a bound one (see `stages.state.addresses.apply`)."""
+    if last == (kind, data):
+        return True
+    if kind not in ("send", "recv"):
+        return False
+    named_tcp = state.l4proto == "tcp" and bool(state.name)
+    bound = bool(state.is_server) and state.cip is None and state.sip is not None
+    return seed < 0 or named_tcp or bound
+
+
+def _accepted_values(decoded: list) -> dict[str, list]:
+    """Fields of sockets made by accept: the server end of a TCP connection described by the tuple (client ->
+    server; an IPv4-mapped pair reads as IPv4)."""
     values: dict[str, list] = {"name": [], "cip": [], "cport": [], "sip": [], "sport": [], "type": []}
     for endpoint in decoded:
         values["name"].append(endpoint.name if endpoint is not None else "")
@@ -332,13 +491,9 @@ def _endpoint_values(decoded: list, *, server: bool, new: bool, tuple_update: bo
         values["sip"].append(endpoint.sip if endpoint is not None else None)
         values["sport"].append(endpoint.sport if endpoint is not None else None)
         values["type"].append(endpoint.family if endpoint is not None else "unknown")
-    values["has_tuple"] = [True] * len(decoded)
-    values["is_server"] = [server] * len(decoded)
-    if new:
-        values["open"] = [True] * len(decoded)
-        values["l4proto"] = ["tcp" if t in ("ipv4", "ipv6") else None for t in values["type"]]
-    elif not tuple_update:
-        del values["type"]  # an address keeps the socket's type; a tuple sets it (an IPv4-mapped pair reads as IPv4)
+    n = len(decoded)
+    values.update({"has_tuple": [True] * n, "is_server": [True] * n, "open": [True] * n, "role": ["server"] * n,
+                   "l4proto": ["tcp" if t in ("ipv4", "ipv6") else None for t in values["type"]]})
     return values
 
 

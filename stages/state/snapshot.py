@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from stages.state.containers import ContainerState
-from stages.state.enrich import Enricher
+from stages.state.enrich import ENTER_PARAMS, Enricher
 from stages.state.users import Directory
 from stages.state.versions import VersionTable
 
@@ -69,10 +69,13 @@ def restore(data: bytes) -> Enricher:
     enricher.containers = _containers(manifest["containers"])
     if "enters" in tables:
         enters = tables["enters"]
+        params = {name: enters.column(name).combine_chunks() for name in enters.column_names
+                  if name not in ("tid", "type_id")}
+        for name, kind in ENTER_PARAMS.items():  # a parameter added since the snapshot was taken: none known
+            params.setdefault(name, pa.nulls(enters.num_rows, type=kind))
         enricher._enter_memo = {
             "tid": enters.column("tid").to_numpy(), "type_id": enters.column("type_id").to_numpy(),
-            "params": {name: enters.column(name).combine_chunks() for name in enters.column_names
-                       if name not in ("tid", "type_id")},
+            "params": params,
         }
     return enricher
 

@@ -2,10 +2,16 @@
 
 Versions come from (a) the capture's initial thread list (position -1), (b) execve/execveat exits that
 succeeded (new exe, args, comm, cwd... for that tid, visible to the execve exit itself), (c) clone/fork/vfork
-exits in the child (res == 0: the child's tid with the parameters the event carries) and (d) the same exits
-in the parent (res > 0) when the child has no version yet, built from the caller, and (e) procexit (marks the
-thread exited, effective from the next event). Fields an event does not carry are inherited from the base
-version: the previous version of the tid, or for a new child the parent's version as of the clone.
+exits in the child (res == 0: the child's tid with the parameters the event carries), with the caller libsinsp
+creates when it knows neither child nor caller (`_new_version_rows`), (d) the same exits in the parent
+(res > 0) when the child has no version yet, built from the caller, (e) procexit (marks the thread exited,
+effective from the next event) and (f) JSON container events (a made-up thread standing for the container,
+`_put_container_threads`). Fields an event does not carry are inherited from the base version: the previous
+version of the tid, or for a new child its caller's version as of the clone.
+
+`ptid` is libsinsp's parent thread: the thread that made this one (`_parent_tids`), which `proc.pname` names.
+The parent of a process (`proc.ppid`, `proc.aname`...) is the `ptid` of its main thread: for a thread made by
+its process's main thread the two differ.
 
 Everything is vectorized over the batch. The only Python loop is over the capture's initial thread list
 (once per capture) in `initial_snapshot`.
@@ -13,7 +19,7 @@ Everything is vectorized over the batch. The only Python loop is over the captur
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +42,8 @@ THREAD_SCHEMA: dict[str, pa.DataType] = {
     "exit_ts": pa.int64(),
     # The process whose fd table a new process starts from (tid of the creator, as of `fd_parent_pos`).
     "fd_parent_tid": pa.int64(), "fd_parent_pos": pa.int64(),
+    # The container a container event's thread stands for (see `_put_container_threads`): its cgroups name none.
+    "container_override": pa.string(),
 }
 # Derived per version after inheritance is resolved.
 DERIVED_SCHEMA: dict[str, pa.DataType] = {
@@ -73,19 +81,20 @@ class ThreadState:
         self.exit_grace_ns = exit_grace_ns
         self.counters = ThreadCounters(live=len(self.snapshot))
 
-    def versions_for(self, raw: RawBatch) -> BatchVersions:
+    def versions_for(self, raw: RawBatch, container_events: Mapping[int, str] | None = None) -> BatchVersions:
         """The snapshot plus this batch's thread versions (inherited fields and derived columns resolved when
-        first gathered)."""
+        first gathered). `container_events`: the container id of each JSON container event, by row."""
         rows, keys, pos, base_keys = _phase_one_rows(raw)
         candidates = _parent_side_rows(raw)
         if len(candidates):
             known = lookup_over(self.snapshot, [keys], pos, [raw.ints("evt.rawres")[candidates]], 2 * candidates)
             candidates = candidates[known < 0]
-        if len(rows) == 0 and len(candidates) == 0:  # no thread changed: skip building empty columns
+        container_events = container_events or {}
+        if len(rows) == 0 and len(candidates) == 0 and not container_events:  # skip building empty columns
             none = np.empty(0, dtype=np.int64)
             pending = PendingVersions([none], none, {}, {}, none)
         else:
-            pending = _pending(raw, self.snapshot, rows, keys, pos, base_keys, candidates)
+            pending = _pending(raw, self.snapshot, rows, keys, pos, base_keys, candidates, container_events)
         return materialize(self.snapshot, pending, THREAD_SCHEMA | DERIVED_SCHEMA, _derive, DERIVED_SCHEMA)
 
     def commit(self, table: BatchVersions, now_ns: int) -> None:
@@ -124,9 +133,15 @@ def _phase_one_rows(raw: RawBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     keys = tid[rows]
     # A procexit takes effect after the event itself; the others are visible to the event that makes them.
     pos = 2 * rows + procexits[rows].astype(np.int64)
-    ptid = raw.ints("arg.ptid", default=-1)
-    base_keys = np.where(children[rows], ptid[rows], keys)
+    base_keys = np.where(children[rows], _clone_callers(raw)[rows], keys)
     return rows, keys, pos, base_keys
+
+
+def _clone_callers(raw: RawBatch) -> np.ndarray:
+    """The thread a clone child seen from its own exit comes from, as libsinsp names it from that event: the
+    thread group leader (`pid`) for a thread, the parent (`ptid`) for a process. The child is a copy of it."""
+    is_thread = (raw.ints("arg.flags", default=0) & PPM_CL_CLONE_THREAD) != 0
+    return np.where(is_thread, raw.ints("arg.pid", default=-1), raw.ints("arg.ptid", default=-1))
 
 
 def _parent_side_rows(raw: RawBatch) -> np.ndarray:
@@ -139,25 +154,24 @@ def _parent_side_rows(raw: RawBatch) -> np.ndarray:
 
 
 def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.ndarray, pos: np.ndarray,
-             base_keys: np.ndarray, parent_rows: np.ndarray) -> PendingVersions:
-    """Explicit values and bases of the batch's new versions (phase-one rows plus kept parent-side rows)."""
-    res = raw.ints("evt.rawres", default=-1)
+             base_keys: np.ndarray, parent_rows: np.ndarray, container_events: Mapping[int, str]) -> PendingVersions:
+    """Explicit values and bases of the batch's new versions (phase-one rows, kept parent-side rows, container
+    events and the callers `_new_version_rows` creates)."""
     tid = raw.ints("thread.tid")
-    all_rows = np.concatenate([rows, parent_rows])
-    all_keys = np.concatenate([keys, res[parent_rows]])
-    all_pos = np.concatenate([pos, 2 * parent_rows])
-    all_base_keys = np.concatenate([base_keys, tid[parent_rows]])
-    is_parent_side = np.concatenate([np.zeros(len(rows), dtype=bool), np.ones(len(parent_rows), dtype=bool)])
-    order = np.lexsort([all_pos])
-    all_rows, all_keys, all_pos = all_rows[order], all_keys[order], all_pos[order]
-    all_base_keys, is_parent_side = all_base_keys[order], is_parent_side[order]
+    container_rows = np.fromiter(container_events, dtype=np.int64, count=len(container_events))
+    new = _new_version_rows(raw, snapshot, rows, keys, pos, base_keys, parent_rows, container_rows)
+    all_rows, all_keys, all_pos = new.rows, new.keys, new.pos
+    is_parent_side, is_created = new.parent_side, new.created_caller
 
-    base = lookup_over(snapshot, [all_keys], all_pos, [all_base_keys], 2 * all_rows - 1)
+    base = lookup_over(snapshot, [all_keys], all_pos, [new.base_keys], 2 * all_rows - 1)
+    # A clone child libsinsp already knows keeps its state; a created caller and a container's thread start
+    # from nothing.
+    base = np.where(new.known_child >= 0, new.known_child, np.where(is_created | new.container, -1, base))
 
     n = len(all_rows)
     take = pa.array(all_rows, type=pa.int64())
     execs = raw.type_in(EXEC_NAMES)[all_rows]
-    children = raw.type_in(CLONE_NAMES)[all_rows] & ~is_parent_side
+    children = raw.type_in(CLONE_NAMES)[all_rows] & ~is_parent_side & ~is_created
     procexit = raw.type_in(EXIT_NAMES)[all_rows]
     from_params = (execs | children)
     values: dict[str, pa.Array] = {}
@@ -179,9 +193,10 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
     put("tid", pa.array(all_keys, type=pa.int64()), np.ones(n, dtype=bool))
     exe = param("arg.exe", pa.string())
     comm = pc.utf8_slice_codeunits(pc.coalesce(param("arg.comm", pa.string()), _basename(exe)), 0, COMM_LEN)
-    for name, column in (("exe", exe), ("comm", comm), ("args", param("arg.args", STRINGS)),
-                         ("cwd", _unless_empty(param("arg.cwd", pa.string()))), ("pid", param("arg.pid", pa.int64())),
-                         ("ptid", param("arg.ptid", pa.int64())), ("env", param("arg.env", STRINGS)),
+    for name, column in (("exe", exe), ("comm", comm), ("args", param("arg.args", STRINGS))):
+        put(name, column, from_params | is_created)
+    for name, column in (("cwd", _unless_empty(param("arg.cwd", pa.string()))), ("pid", param("arg.pid", pa.int64())),
+                         ("env", param("arg.env", STRINGS)),
                          ("cgroups", param("arg.cgroups", STRINGS)), ("vtid", param("arg.vtid", pa.int64())),
                          ("vpid", param("arg.vpid", pa.int64())), ("loginuid", param("arg.loginuid", pa.int64())),
                          ("tty", param("arg.tty", pa.int64())),
@@ -199,19 +214,16 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
     put("exe_from_memfd", pa.array(from_memfd, type=pa.bool_()), execs & has_flags)
     _put_identity_changes(raw, all_rows, is_parent_side, param, values, sets)
 
-    # Parent side: the child is a copy of the caller with its own tid; a thread keeps the caller's pid.
+    # Parent side: the child is a copy of the caller with its own tid; a thread keeps the caller's pid. A
+    # created caller is its own process.
     flags = raw.ints("arg.flags")[all_rows]
     is_thread = (flags & PPM_CL_CLONE_THREAD) != 0
-    caller_pid = raw.ints("arg.pid", default=-1)[all_rows]
-    caller_ptid = raw.ints("arg.ptid", default=-1)[all_rows]
     caller_tid = tid[all_rows]
-    side_pid = np.where(is_thread, caller_pid, all_keys)
-    side_ptid = np.where(is_thread, caller_ptid, caller_tid)
-    if is_parent_side.any():
-        values["pid"] = pc.if_else(pa.array(is_parent_side), pa.array(side_pid), values["pid"])
-        sets["pid"] = sets["pid"] | is_parent_side
-        values["ptid"] = pc.if_else(pa.array(is_parent_side), pa.array(side_ptid), values["ptid"])
-        sets["ptid"] = sets["ptid"] | is_parent_side
+    side_pid = np.where(is_thread & is_parent_side, raw.ints("arg.pid", default=-1)[all_rows], all_keys)
+    if (is_parent_side | is_created).any():
+        values["pid"] = pc.if_else(pa.array(is_parent_side | is_created), pa.array(side_pid), values["pid"])
+        sets["pid"] = sets["pid"] | is_parent_side | is_created
+    put("ptid", *_parent_tids(raw, new, execs, children, caller_tid))
     # A new process starts with a copy of its creator's fd table as of its creation.
     new_process = (children & (param("arg.pid", pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)
                                == all_keys)) | (is_parent_side & ~is_thread)
@@ -222,7 +234,127 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
     put("fd_parent_tid", pa.array(np.where(new_process, creator, -1), type=pa.int64()), new_process)
     put("fd_parent_pos", pa.array(creator_pos, type=pa.int64()), new_process)
     # The child of an exec keeps its fd table: fd_parent stays inherited (CLOEXEC closes are not tracked).
+    if new.container.any():
+        ids = [container_events[int(row)] for row in all_rows[new.container]]
+        _put_container_threads(new.container, ids, rawtime, values, sets)
     return PendingVersions([all_keys], all_pos, values, sets, base + 0)
+
+
+# The thread libsinsp (sysdig 0.29) gives a JSON container event, beside its comm `container:<id>`: made up,
+# not kept in its thread table, with these values (a few are the thread defaults: ptid 0, uid 0, sid -1).
+_CONTAINER_THREAD: dict[str, object] = {
+    "pid": -1, "ptid": 0, "vtid": -2, "vpid": -2, "exe": "", "exepath": "", "args": [], "env": [], "cwd": "",
+    "uid": 0, "gid": 0, "loginuid": 0, "tty": 0, "sid": -1, "vpgid": -1,
+}
+
+
+def _put_container_threads(rows: np.ndarray, ids: list[str], rawtime: pa.Array, values: dict[str, pa.Array],
+                           sets: dict[str, np.ndarray]) -> None:
+    """Values of the versions standing for container events' threads (`rows` marks them; `ids` their
+    containers, in order). Such an event comes with tid -1, which no real thread has, so no other event finds
+    its version; it exits with the event, so the snapshot drops it after the exit grace period."""
+    n = len(rows)
+    mask = pa.array(rows)
+    per_row = np.full(n, None, dtype=object)
+    per_row[rows] = ids
+    own = {"container_override": pa.array(per_row.tolist(), type=pa.string()),
+           "comm": pc.binary_join_element_wise("container:", pa.array(per_row.tolist(), type=pa.string()), ""),
+           "exit_ts": rawtime}
+    for name, value in list(_CONTAINER_THREAD.items()) + list(own.items()):
+        kind = THREAD_SCHEMA[name]
+        column = value if isinstance(value, pa.Array) else pa.array([value] * n, type=kind)
+        current = values.get(name)
+        values[name] = pc.if_else(mask, column, current if current is not None else pa.nulls(n, type=kind))
+        sets[name] = sets.get(name, np.zeros(n, dtype=bool)) | rows
+
+
+def _parent_tids(raw: RawBatch, new: _NewVersionRows, execs: np.ndarray, children: np.ndarray,
+                 caller_tid: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """libsinsp's parent tid (`ptid`, the thread `proc.pname` names) of the new versions, and where they set it.
+
+    It is the thread that made the version: the caller of a clone seen from the parent, the caller named by a
+    clone seen first from the child (`_clone_callers`), -1 for a created caller; an execve sets the parent its
+    event names. A clone child already known keeps its own."""
+    named = raw.ints("arg.ptid", default=-1)[new.rows]
+    new_child = children & (new.known_child < 0)
+    ptid = np.select([new.parent_side, new_child, new.created_caller], [caller_tid, new.base_keys, -1], named)
+    named_valid = raw.valid("arg.ptid")[new.rows]
+    return pa.array(ptid, type=pa.int64()), new.parent_side | new_child | new.created_caller | (execs & named_valid)
+
+
+@dataclass
+class _NewVersionRows:
+    """The rows making a batch's new thread versions, one per version in position order (callers created for
+    clone children come last): event row, tid, position, base tid, and what made the version."""
+
+    rows: np.ndarray
+    keys: np.ndarray
+    pos: np.ndarray
+    base_keys: np.ndarray
+    parent_side: np.ndarray  # a clone exit in the parent, for the child
+    created_caller: np.ndarray  # a caller created for a clone child (see `_new_version_rows`)
+    known_child: np.ndarray  # the live version a child-side clone exit finds for its child, -1 if none
+    container: np.ndarray  # a container event's thread (see `_put_container_threads`)
+
+
+def _new_version_rows(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.ndarray, pos: np.ndarray,
+                      base_keys: np.ndarray, parent_rows: np.ndarray, container_rows: np.ndarray) -> _NewVersionRows:
+    """Phase-one, parent-side and container event rows in position order, then the callers libsinsp creates
+    for clone children.
+
+    A clone exit seen first in the child (the parent's exit came later, was lost or is not in the capture)
+    makes the child from its caller (`_clone_callers`). When libsinsp knows neither the child nor the caller,
+    it creates the caller too, with no parent (-1) and the child's comm, exe and args: the child's parent name
+    is then its own, and a thread's process has no parent (`proc.ppid` -1). A child it already knows (made by
+    the parent's exit) keeps its state. Exited threads count as unknown (libsinsp drops them)."""
+    res = raw.ints("evt.rawres", default=-1)
+    tid = raw.ints("thread.tid")
+    all_rows = np.concatenate([rows, parent_rows, container_rows])
+    order = np.lexsort([np.concatenate([pos, 2 * parent_rows, 2 * container_rows])])
+    all_rows = all_rows[order]
+    all_keys = np.concatenate([keys, res[parent_rows], tid[container_rows]])[order]
+    all_pos = np.concatenate([pos, 2 * parent_rows, 2 * container_rows])[order]
+    all_base_keys = np.concatenate([base_keys, tid[parent_rows], np.full(len(container_rows), -1)])[order]
+    kind = np.repeat([0, 1, 2], [len(rows), len(parent_rows), len(container_rows)])[order]
+    parent_side, container = kind == 1, kind == 2
+    children = np.flatnonzero(raw.type_in(CLONE_NAMES)[all_rows] & ~parent_side)
+    known_child = np.full(len(all_rows), -1, dtype=np.int64)
+    created = np.empty(0, dtype=np.int64)
+    if len(children):
+        exited = raw.type_in(EXIT_NAMES)[all_rows]
+        before = 2 * all_rows[children] - 1
+        callers = all_base_keys[children]
+        # One join for both: the child's version, then the caller's, as of the clone.
+        found = _live_versions(snapshot, all_keys, all_pos, exited, np.concatenate([all_keys[children], callers]),
+                               np.concatenate([before, before]))
+        known_child[children] = found[:len(children)]
+        unknown = (found[:len(children)] < 0) & (found[len(children):] < 0) & (callers > 0)
+        first = np.unique(callers[unknown], return_index=True)[1]  # one caller per tid: the earliest child's
+        created = children[unknown][first]
+    n_created = len(created)
+    return _NewVersionRows(
+        np.concatenate([all_rows, all_rows[created]]), np.concatenate([all_keys, all_base_keys[created]]),
+        np.concatenate([all_pos, all_pos[created]]), np.concatenate([all_base_keys, np.full(n_created, -1)]),
+        np.concatenate([parent_side, np.zeros(n_created, dtype=bool)]),
+        np.concatenate([np.zeros(len(all_rows), dtype=bool), np.ones(n_created, dtype=bool)]),
+        np.concatenate([known_child, np.full(n_created, -1, dtype=np.int64)]),
+        np.concatenate([container, np.zeros(n_created, dtype=bool)]))
+
+
+def _live_versions(snapshot: VersionTable, keys: np.ndarray, pos: np.ndarray, exited: np.ndarray,
+                   query_keys: np.ndarray, query_pos: np.ndarray) -> np.ndarray:
+    """The version of each queried tid current at its position (global index over the snapshot and the
+    pending versions `keys`/`pos`), -1 when there is none or it is an exit (`exited` per pending version; a
+    snapshot version with an exit time)."""
+    found = lookup_over(snapshot, [keys], pos, [query_keys], query_pos)
+    n_snap = len(snapshot)
+    in_snapshot = (found >= 0) & (found < n_snap)
+    gone = np.zeros(len(found), dtype=bool)
+    if in_snapshot.any():
+        gone[in_snapshot] = snapshot.column("exit_ts", found[in_snapshot]).is_valid().to_numpy(zero_copy_only=False)
+    pending = found >= n_snap
+    gone[pending] = exited[found[pending] - n_snap]
+    return np.where(gone, -1, found)
 
 
 def _put_identity_changes(raw: RawBatch, rows: np.ndarray, parent_side: np.ndarray, param, values: dict,
@@ -292,7 +424,7 @@ def _derive(column) -> dict[str, pa.Array]:
         "exeline": (pc.if_else(has_args, pc.binary_join_element_wise(exe, args_text, " "), exe)
                     if len(exe) else pa.array([], pa.string())),
         "args_text": args_text,
-        "container_id": container_ids(column("cgroups")),
+        "container_id": pc.coalesce(column("container_override"), container_ids(column("cgroups"))),
     }
 
 

@@ -45,10 +45,10 @@ def _raw(rows: list[dict]) -> pa.RecordBatch:
     """A raw batch in the kernel.scap column contract (only the columns these tests need)."""
     names = ["evt.num", "evt.rawtime", "thread.tid", "evt.type_id", "evt.type", "evt.dir", "evt.category",
              "evt.is_internal", "evt.rawres", "arg.fd", "arg.name", "arg.flags", "arg.exe", "arg.args", "arg.pid",
-             "arg.ptid", "arg.cwd", "arg.comm"]
+             "arg.ptid", "arg.cwd", "arg.comm", "arg.uid", "arg.json"]
     types = [pa.uint64(), pa.uint64(), pa.int64(), pa.uint16(), pa.string(), pa.string(), pa.string(), pa.bool_(),
              pa.int64(), pa.int64(), pa.string(), pa.int64(), pa.string(), pa.list_(pa.string()), pa.int64(),
-             pa.int64(), pa.string(), pa.string()]
+             pa.int64(), pa.string(), pa.string(), pa.uint32(), pa.string()]
     return pa.RecordBatch.from_arrays([pa.array([r.get(n) for r in rows], type=t) for n, t in zip(names, types)],
                                       names=names)
 
@@ -131,6 +131,89 @@ def test_unknown_thread_has_unknown_user_and_no_name() -> None:
     assert batch.column("user.uid").to_pylist() == [4294967295]
     assert batch.column("user.name").to_pylist() == [None]
     assert batch.column("proc.name").to_pylist() == [None]
+
+
+CLONE_THREAD = 1 << 13
+PARENT_FIELDS = {"proc.name", "proc.pid", "proc.ppid", "proc.pname", "proc.aname[1]", "user.uid"}
+
+
+def _clone_exit(num: int, tid: int, res: int, pid: int, ptid: int, flags: int, comm: str = "curl") -> dict:
+    return {"evt.num": num, "evt.rawtime": num, "thread.tid": tid, "evt.type_id": 223, "evt.type": "clone",
+            "evt.dir": "<", "evt.category": "process", "evt.is_internal": False, "evt.rawres": res,
+            "arg.exe": comm, "arg.args": ["localhost"], "arg.pid": pid, "arg.ptid": ptid, "arg.cwd": "",
+            "arg.comm": comm, "arg.flags": flags, "arg.uid": 1000}
+
+
+class TestParentThread:
+    """proc.pname names the thread that made the thread; proc.ppid and proc.a* follow the process's main thread."""
+
+    def test_thread_of_an_unknown_process_seen_from_the_child(self) -> None:
+        """A thread whose process is unknown makes that process too, named like the thread and without a
+        parent: the thread's parent name is its process's, its process parent -1 (libsinsp)."""
+        enricher = Enricher(_capture())
+        batch = enricher.enrich(_raw([_clone_exit(1, 843, 0, pid=842, ptid=42, flags=CLONE_THREAD),
+                                      _open_exit(2, 843, 3, "/etc/hosts"), _open_exit(3, 842, 4, "/etc/hosts")]),
+                                PARENT_FIELDS)
+        assert batch.column("proc.pid").to_pylist() == [842, 842, 842]
+        assert batch.column("proc.pname").to_pylist() == ["curl", "curl", None]
+        assert batch.column("proc.ppid").to_pylist() == [-1, -1, -1]
+        assert batch.column("proc.aname[1]").to_pylist() == [None, None, None]
+        assert batch.column("proc.name").to_pylist() == ["curl", "curl", "curl"]
+        assert batch.column("user.uid").to_pylist() == [1000, 1000, 4294967295]
+
+    def test_thread_of_a_known_process_seen_from_the_child(self) -> None:
+        """A thread seen first from its own clone exit is made by its thread group leader."""
+        enricher = Enricher(_capture())
+        batch = enricher.enrich(_raw([_clone_exit(1, 43, 0, pid=42, ptid=1, flags=CLONE_THREAD, comm="bash")]),
+                                PARENT_FIELDS)
+        assert batch.column("proc.pname").to_pylist() == ["bash"]
+        assert batch.column("proc.ppid").to_pylist() == [1]
+        assert batch.column("proc.aname[1]").to_pylist() == ["systemd"]
+
+    def test_thread_made_by_its_caller_keeps_it_as_parent(self) -> None:
+        """The parent's clone exit makes the thread; the child's later exit does not change its parent."""
+        enricher = Enricher(_capture())
+        batch = enricher.enrich(_raw([_clone_exit(1, 42, 43, pid=42, ptid=1, flags=CLONE_THREAD, comm="bash"),
+                                      _clone_exit(2, 43, 0, pid=42, ptid=1, flags=CLONE_THREAD, comm="bash"),
+                                      _open_exit(3, 43, 3, "/etc/hosts")]), PARENT_FIELDS)
+        assert batch.column("proc.pname").to_pylist() == ["systemd", "bash", "bash"]
+        assert batch.column("proc.ppid").to_pylist() == [1, 1, 1]
+        assert batch.column("proc.aname[1]").to_pylist() == ["systemd"] * 3
+
+    def test_process_of_an_unknown_parent_seen_from_the_child(self) -> None:
+        """A process whose parent is unknown makes the parent, named like the child: one per parent."""
+        enricher = Enricher(_capture())
+        batch = enricher.enrich(_raw([_clone_exit(1, 900, 0, pid=900, ptid=777, flags=0, comm="sh"),
+                                      _clone_exit(2, 901, 0, pid=901, ptid=777, flags=0, comm="awk"),
+                                      _open_exit(3, 777, 3, "/etc/hosts")]), PARENT_FIELDS)
+        assert batch.column("proc.ppid").to_pylist() == [777, 777, -1]
+        assert batch.column("proc.pname").to_pylist() == ["sh", "sh", None]
+        assert batch.column("proc.name").to_pylist() == ["sh", "awk", "sh"]
+
+
+def _container_event(num: int, json_text: str) -> dict:
+    return {"evt.num": num, "evt.rawtime": num, "thread.tid": -1, "evt.type_id": 272, "evt.type": "container",
+            "evt.dir": ">", "evt.category": "process", "evt.is_internal": False, "arg.json": json_text}
+
+
+def test_container_event_has_a_thread_standing_for_its_container() -> None:
+    """A JSON container event's thread is made up from the container: named `container:<id>`, pid -1, parent
+    0, uid 0, in that container; the events around it are unaffected."""
+    enricher = Enricher(_capture())
+    meta = '{"container": {"id": "9dbcbd0c435f", "name": "epic_cray", "image": "nginx:latest", "type": 0}}'
+    fields = {"proc.name", "proc.cmdline", "proc.pid", "proc.ppid", "user.uid", "container.id", "container.name",
+              "container.image", "thread.vtid"}
+    batch = enricher.enrich(_raw([_open_exit(1, 42, 3, "/etc/hosts"), _container_event(2, meta),
+                                  _open_exit(3, 42, 4, "/etc/hosts")]), fields)
+    assert batch.column("proc.name").to_pylist() == ["bash", "container:9dbcbd0c435f", "bash"]
+    assert batch.column("proc.cmdline").to_pylist() == ["bash -i", "container:9dbcbd0c435f", "bash -i"]
+    assert batch.column("proc.pid").to_pylist() == [42, -1, 42]
+    assert batch.column("proc.ppid").to_pylist() == [1, 0, 1]
+    assert batch.column("user.uid").to_pylist() == [1000, 0, 1000]
+    assert batch.column("container.id").to_pylist() == ["host", "9dbcbd0c435f", "host"]
+    assert batch.column("container.name").to_pylist() == ["host", "epic_cray", "host"]
+    assert batch.column("container.image").to_pylist() == [None, "nginx:latest", None]
+    assert batch.column("thread.vtid").to_pylist() == [None, -2, None]
 
 
 def test_restricted_rows_equal_full_enrichment_taken() -> None:
