@@ -38,7 +38,7 @@ from kernel.syscalls import needed_syscalls
 
 RINGS = ("small", "path", "big", "exec")
 MAX_ROWS_PER_DRAIN = 65536  # per ring: bounds the copy buffer and a batch's latency
-IDLE_SLEEP_S = 0.002
+MIN_NAP_S = 0.0005  # shortest wait for a batch to fill; the rate is first estimated after it
 
 __all__ = ["CaptureUnavailable", "LiveCapture"]
 
@@ -108,7 +108,7 @@ class LiveCapture:
             now = time.monotonic()
             oldest = now if oldest is None else oldest
             if waiting < self.batch_size and now - oldest < self.flush_s:
-                time.sleep(min(self.flush_s - (now - oldest), IDLE_SLEEP_S))
+                time.sleep(self._nap(waiting, now - oldest))
                 continue
             oldest = None
             batch = self._drain(readers, limits, builder, buf)
@@ -117,6 +117,16 @@ class LiveCapture:
         batch = self._drain(readers, limits, builder, buf)
         if batch is not None:
             yield batch
+
+    def _nap(self, waiting: int, age: float) -> float:
+        """How long to let records gather: until the flush deadline, or until `batch_size` records should be
+        waiting at the rate seen since the first one, whichever comes first. (The rings cannot wake the
+        reader for more records while it holds some, so it must sleep; one nap per batch at a steady rate
+        instead of a wake-up every couple of milliseconds.)"""
+        left = self.flush_s - age
+        if age >= MIN_NAP_S:
+            left = min(left, (self.batch_size - waiting) * age / waiting)
+        return max(left, MIN_NAP_S)
 
     def _drain(self, readers, limits, builder: BatchBuilder, buf: np.ndarray) -> pa.RecordBatch | None:
         spans = []
