@@ -14,9 +14,11 @@ crashed reader's record is read again by its successor (nothing is lost).
 
 Aligned 8-byte stores are atomic on x86-64 and become visible in program order (TSO); each position has
 one writing process, so no lock is needed — with one exception: when the ring is empty (everything released)
-and the writer starts again at offset 0, it moves `read_pos` past the skipped tail itself; the reader, having
-nothing to release, can only store that same value (skipping the WRAP record). An eventfd per direction
-wakes a waiting reader (new data) or a blocked writer (space freed) instead of polling.
+and the writer starts again at offset 0, it moves `read_pos` past the skipped tail itself, after `write_pos`
+(so `read_pos` never passes `write_pos`); the reader, having nothing to release, can only store that same
+value (skipping the WRAP record), and it re-reads `read_pos` after reading a record header, starting over if
+it moved (the writer may already be reusing that place). An eventfd per direction wakes a waiting reader
+(new data) or a blocked writer (space freed) instead of polling.
 
 When the ring is full the writer either drops the message and counts it (`full="drop"`, live capture: never
 stall the kernel) or waits for space (`full="block"`, replay: lose nothing).
@@ -179,12 +181,13 @@ class Ring:
                 if wrap:
                     if tail >= RECORD_HEADER.size:  # a shorter tail is skipped by the reader without a marker
                         RECORD_HEADER.pack_into(self._data, offset, 0, KIND_WRAP, 0)
+                    self._header[_WRITE] = write + tail
                     if rewind:
                         # The reader has nothing left before the tail, so the tail is free at once: skip it
                         # for the reader (it may skip it too, storing the same value), or the writer could
-                        # use only `offset` bytes until the reader wakes up and passes the marker.
+                        # use only `offset` bytes until the reader wakes up and passes the marker. Stored
+                        # after write_pos, so read_pos never passes write_pos, not even for a moment.
                         self._header[_READ] = write + tail
-                    self._header[_WRITE] = write + tail
                     return 0, write + tail
                 return offset, write
             if self.full == "drop" and not force_block:
@@ -213,15 +216,15 @@ class Ring:
         while True:
             read = int(self._header[_READ])
             if int(self._header[_WRITE]) != read:
-                if int(self._header[_READ]) != read:
-                    # The writer restarted an empty ring at offset 0 and moved read_pos past the old tail,
-                    # which it may already be reusing: start over from the new position.
-                    continue
                 offset = read % self.capacity
                 if self.capacity - offset < RECORD_HEADER.size:
                     self._header[_READ] = read + (self.capacity - offset)
                     continue
                 length, kind, seq = RECORD_HEADER.unpack_from(self._data, offset)
+                if int(self._header[_READ]) != read:
+                    # The writer restarted an empty ring at offset 0 and moved read_pos past this tail; it
+                    # may already be reusing the place just read: start over from the new position.
+                    continue
                 if kind == KIND_WRAP:
                     self._header[_READ] = read + (self.capacity - offset)
                     continue

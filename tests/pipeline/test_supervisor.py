@@ -130,10 +130,12 @@ def test_two_streams_each_in_order(tmp_path: Path) -> None:
 
 
 def test_no_segment_left_behind(tmp_path: Path) -> None:
-    """After a run no shared-memory segment of the sensor is left in /dev/shm."""
-    before = {p for p in os.listdir("/dev/shm") if p.startswith("saker-")}
+    """After a run no shared-memory segment of the sensor is left in /dev/shm (only this process's segments
+    are looked at: another sensor or test run on the machine has its own)."""
+    mine = f"saker-{os.getpid()}-"
+    before = {p for p in os.listdir("/dev/shm") if p.startswith(mine)}
     run_pipeline(tmp_path, workers=2, batches=5)
-    assert {p for p in os.listdir("/dev/shm") if p.startswith("saker-")} == before
+    assert {p for p in os.listdir("/dev/shm") if p.startswith(mine)} == before
 
 
 def test_crashed_worker_restarted_nothing_lost(tmp_path: Path) -> None:
