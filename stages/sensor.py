@@ -30,7 +30,7 @@ from stages.evaluate import RuleProcessor, SourceProcessors
 from stages.plugins import MODULES as PLUGIN_MODULES
 from stages.plugins.stream import CaptureReplay, PluginStream
 from stages.output_process import output_stage
-from stages.sources import EnrichingSource, LiveSource, SourceUnavailable, SyscallReplay, is_scap
+from stages.sources import EnrichingSource, LiveSource, RulePlan, SourceUnavailable, SyscallReplay, is_scap
 from stages.output import OUTPUT_NAMES
 from stages.watch import ConfigWatcher
 from stages.webserver import MetricsReporter, SensorCollector, WebServer
@@ -132,8 +132,8 @@ def _reload_rules(config: Config, reread: Callable[[], Config], log):
 ROW_BY_ROW_FIELDS = ("evt.args", "evt.info")  # built in Python per event: only where a rule may print them
 
 
-def rule_plan(load, log) -> tuple[set[str], frozenset[str] | None, dict[str, frozenset[str]]]:
-    """The fields and event types the configured syscall rules need (see stages.sources.Plan)."""
+def rule_plan(load, log) -> RulePlan:
+    """The fields and event types the configured syscall rules need (see stages.sources.RulePlan)."""
     result = load()
     if not result.ok:
         raise SourceUnavailable("rules failed to load:\n" + "\n".join(m.render_text() for m in result.errors))
@@ -143,7 +143,24 @@ def rule_plan(load, log) -> tuple[set[str], frozenset[str] | None, dict[str, fro
     for rule in rules:
         types = None if types is None or rule.event_types is None else types | rule.event_types
     log.debug("rules plan", fields=len(processor.required_fields), event_types=None if types is None else len(types))
-    return processor.required_fields, None if types is None else frozenset(types), _narrowed(rules)
+    every_type, by_type = _fields_by_type(rules)
+    required = frozenset(processor.required_fields)
+    # What the processor reads besides the rules' own fields (for every alert) goes with every batch.
+    every_type |= required.difference(*by_type.values(), every_type)
+    return RulePlan(required, None if types is None else frozenset(types), _narrowed(rules), by_type, every_type)
+
+
+def _fields_by_type(rules) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """The fields of the rules that match any event type, and for each event type those of its rules."""
+    every_type: set[str] = set()
+    by_type: dict[str, set[str]] = {}
+    for rule in rules:
+        read = _fields_read(rule)
+        if rule.event_types is None:
+            every_type |= read
+        for event_type in rule.event_types or ():
+            by_type.setdefault(event_type, set()).update(read)
+    return frozenset(every_type), {t: frozenset(f) for t, f in by_type.items()}
 
 
 def _fields_read(rule) -> set[str]:

@@ -13,8 +13,9 @@ the state engine (an exit's parameters may come from its enter) and are then lef
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -29,10 +30,29 @@ from stages.state.snapshot import dump, restore
 EXIT = "<"
 BASE_FIELDS = frozenset({"evt.rawtime", "evt.num", "evt.type"})
 
-# What the loaded rules need from the capture: the field columns, the event types they can match (None: every
-# type), and for the fields built row by row (evt.args) the event types of the rules that read them.
-# Recomputed on reload.
-Plan = Callable[[], tuple[set[str], frozenset[str] | None, dict[str, frozenset[str]]]]
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    """What the loaded syscall rules need from the capture (recomputed on reload)."""
+
+    fields: frozenset[str]  # every field column some rule reads (condition, exceptions, output)
+    event_types: frozenset[str] | None  # the event types they can match; None: every type
+    only_for: Mapping[str, frozenset[str]] = field(default_factory=dict)  # row-by-row fields (evt.args): the
+    # event types of the rules that read them
+    by_type: Mapping[str, frozenset[str]] | None = None  # event type -> the fields of the rules that can match
+    # it; None: no narrowing
+    every_type: frozenset[str] = frozenset()  # the fields of the rules that match any event type
+
+    def fields_for(self, types: Iterable[str]) -> frozenset[str]:
+        """The fields the rules that can match these event types read: a batch of opens needs no exec rule's
+        fields (a rule whose type is absent cannot match, and an absent column reads as not extractable)."""
+        if self.by_type is None:
+            return self.fields
+        return self.every_type.union(*(self.by_type.get(t, frozenset()) for t in types))
+
+
+Plan = Callable[[], RulePlan]
 
 
 class SourceUnavailable(RuntimeError):
@@ -57,15 +77,14 @@ class EnrichingSource:
         """Take the field set and event types of the rules now configured (SIGHUP); keep the old ones if the
         new rules fail to load (the workers keep their rules too)."""
         try:
-            fields, event_types, only_for = self.plan()
+            plan = self.plan()
         except SourceUnavailable as exc:
-            if not hasattr(self, "fields"):
+            if not hasattr(self, "rules"):
                 raise
             get_logger("capture").error("reload failed; keeping the rules in force", detail=str(exc))
             return
-        self.fields = set(fields) | BASE_FIELDS
-        self.only_for = only_for
-        self.event_types = None if event_types is None else pa.array(sorted(event_types), type=pa.string())
+        self.rules = plan
+        self.event_types = None if plan.event_types is None else pa.array(sorted(plan.event_types), type=pa.string())
 
     def _start(self, enricher: Enricher) -> None:
         self.enricher = enricher
@@ -86,8 +105,10 @@ class EnrichingSource:
         if not len(rows):
             self.enricher.enrich(raw, set(), rows=rows)
             return None
-        enriched = self.enricher.enrich(raw, self.fields, rows=rows, only_for=self.only_for)
-        keep = [name for name in enriched.schema.names if name in self.fields or name.startswith("fd.")]
+        present = pc.unique(raw.column("evt.type").take(pa.array(rows))).to_pylist()
+        fields = self.rules.fields_for(present) | BASE_FIELDS
+        enriched = self.enricher.enrich(raw, fields, rows=rows, only_for=self.rules.only_for)
+        keep = [name for name in enriched.schema.names if name in fields or name.startswith("fd.")]
         return enriched.select(keep)
 
     def _candidates(self, raw: pa.RecordBatch) -> np.ndarray:
