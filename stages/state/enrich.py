@@ -323,9 +323,12 @@ class _BatchView:
         uses_exit = self.exits & (uses | destroys) & ~creates
         result = np.where(uses_exit, np.where(own_fd != NO_FD, own_fd, entered_fd), result)
         creates_exit = self.exits & creates
-        pipe_fd = self.raw.ints("arg.fd1", default=NO_FD)
-        new_fd = np.where(own_fd != NO_FD, own_fd, np.where(pipe_fd != NO_FD, pipe_fd,
+        # pipe/socketpair create two fds; the event's fd is the second one libsinsp adds (fd2)
+        pair_fd = self.raw.ints("arg.fd2", default=NO_FD)
+        pair_fd = np.where(pair_fd != NO_FD, pair_fd, self.raw.ints("arg.fd1", default=NO_FD))
+        new_fd = np.where(own_fd != NO_FD, own_fd, np.where(pair_fd != NO_FD, pair_fd,
                                                              np.where(self.res_valid, self.res, NO_FD)))
+        new_fd = np.where((new_fd != NO_FD) & (new_fd < 0), -1, new_fd)  # a failed call made no fd: -1, not -errno
         return np.where(creates_exit, new_fd, result)
 
     def _fd_indices(self, numbers: np.ndarray | None = None) -> np.ndarray:
