@@ -498,8 +498,8 @@ class _BatchView:
                 continue
             values = self.raw.arrow(column).take(pa.array(rows, type=pa.int64())).to_pylist()
             if param == "tuple":
-                decoded = [decode_tuple(v) for v in values]
-                result[rows] = [d.name if d is not None else "" for d in decoded]
+                # libsinsp renders an empty tuple parameter as "NULL", and that rendering is the name
+                result[rows] = [_tuple_name(v) for v in values]
             else:
                 take = pa.array(rows, type=pa.int64())
                 names = self.raw.arrow(column).take(take).cast(pa.string())
@@ -853,6 +853,14 @@ def _per_distinct(values: pa.Array, transform: Callable[[pa.Array], pa.Array]) -
     every value differs)."""
     encoded = values if pa.types.is_dictionary(values.type) else values.dictionary_encode()
     return transform(encoded.dictionary).take(encoded.indices)
+
+
+def _tuple_name(value: bytes | None) -> str:
+    """fd.name from a call's tuple parameter when no fd holds it: "NULL" for an empty one, as sysdig prints."""
+    if value is None:
+        return ""
+    decoded = decode_tuple(value)
+    return decoded.name if decoded is not None else "NULL" if len(value) == 0 else ""
 
 
 def _directory_of(path: pa.Array) -> pa.Array:
