@@ -2,43 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import pyarrow as pa
 
 from stages.state.enrich import Enricher
-
-
-@dataclass
-class _Thread:
-    tid: int
-    pid: int
-    ptid: int
-    comm: str
-    exe: str
-    args: list[str] = field(default_factory=list)
-    cwd: str = "/"
-    uid: int = 1000
-    gid: int = 1000
-    cgroups: list[str] = field(default_factory=list)
-    sid: int = 0
-
-
-@dataclass
-class _User:
-    uid: int
-    gid: int
-    name: str
-    homedir: str = "/"
-    shell: str = "/bin/sh"
-
-
-@dataclass
-class _Capture:
-    threads: dict
-    fds: list = field(default_factory=list)
-    users: list = field(default_factory=list)
-    groups: list = field(default_factory=list)
+from tests.state.fakes import FakeCapture, FakeThread, FakeUser
 
 
 def _raw(rows: list[dict]) -> pa.RecordBatch:
@@ -66,9 +34,10 @@ def _open_exit(num: int, tid: int, fd: int, name: str) -> dict:
             "arg.name": name, "arg.flags": 1 | 4096}
 
 
-def _capture() -> _Capture:
-    return _Capture({1: _Thread(1, 1, 0, "systemd", "/sbin/init"),
-                     42: _Thread(42, 42, 1, "bash", "bash", ["-i"], sid=42)}, users=[_User(1000, 1000, "alice")])
+def _capture() -> FakeCapture:
+    return FakeCapture({1: FakeThread(1, 1, 0, "systemd", "/sbin/init"),
+                        42: FakeThread(42, 42, 1, "bash", "bash", ["-i"], sid=42)},
+                       users=[FakeUser(1000, 1000, "alice")])
 
 
 FIELDS = {"proc.name", "proc.cmdline", "proc.exe", "proc.pname", "proc.aname", "proc.aname[2]", "fd.name",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import pyarrow as pa
 
 from kernel.scap import open_capture
 from stages.state.enrich import Enricher
+from tests.state.fakes import FakeCapture, FakeThread
 
 CAPTURE = (Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "scap" / "captures"
            / "sysdig-inspect__capture-samples_502Error__947a737f.scap")
@@ -21,27 +21,6 @@ _COLUMNS = {
     "arg.flags": pa.int64(), "arg.mode": pa.int64(), "arg.size": pa.int64(), "arg.res": pa.int64(),
     "arg.data": pa.binary(), "arg.pid": pa.int64(), "arg.sig": pa.int64(),
 }
-
-
-@dataclass
-class _Thread:
-    tid: int
-    pid: int
-    ptid: int
-    comm: str
-    exe: str
-    args: list[str] = field(default_factory=list)
-    cwd: str = "/"
-    uid: int = 0
-    gid: int = 0
-
-
-@dataclass
-class _Capture:
-    threads: dict
-    fds: list = field(default_factory=list)
-    users: list = field(default_factory=list)
-    groups: list = field(default_factory=list)
 
 
 def _raw(rows: list[dict]) -> pa.RecordBatch:
@@ -66,7 +45,7 @@ def _open_exit(fd: int, name: str) -> dict:
 
 
 def _enrich(rows: list[dict]) -> dict[str, list]:
-    enricher = Enricher(_Capture({42: _Thread(42, 42, 1, "bash", "/bin/bash")}))
+    enricher = Enricher(FakeCapture({42: FakeThread(42, 42, 1, "bash", "/bin/bash", uid=0, gid=0)}))
     return enricher.enrich(_raw(rows), FIELDS).to_pydict()
 
 
