@@ -308,7 +308,7 @@ class Engine(Section):
 
     kind: Literal["ebpf", "replay", "none"] = "ebpf"
     replay: ReplayEngine = ReplayEngine()
-    ring_bytes: int = Field(16 << 20, ge=1 << 16, description="kernel ring buffer size per ring, bytes")
+    ring_bytes: int = Field(8 << 20, ge=1 << 16, description="kernel ring buffer size per ring, bytes (kernel.loader)")
 
     @field_validator("ring_bytes")
     @classmethod

@@ -31,7 +31,8 @@ import pyarrow as pa
 from kernel import procfs
 from kernel.drops import KernelCounters, read_counters
 from kernel.events import BatchBuilder
-from kernel.loader import IGNORE, IGNORE_WITH_CHILDREN, CaptureUnavailable, Probes, check_requirements
+from kernel.loader import (DEFAULT_RING_BYTES, IGNORE, IGNORE_WITH_CHILDREN, CaptureUnavailable, Probes,
+                           check_requirements)
 from kernel.records import LAYOUTS
 from kernel.ringreader import RingReader
 from kernel.syscalls import needed_syscalls
@@ -53,7 +54,7 @@ class LiveCapture:
         engine = getattr(config, "engine", None)
         self.batch_size = int(getattr(pipeline, "batch_size", 8192))
         self.flush_s = int(getattr(pipeline, "flush_ms", 20)) / 1000
-        self.ring_bytes = int(getattr(engine, "ring_bytes", 16 << 20))
+        self.ring_bytes = int(getattr(engine, "ring_bytes", DEFAULT_RING_BYTES))
         self.syscalls = needed_syscalls(None if rule_event_types is None else set(rule_event_types),
                                         getattr(config, "base_syscalls", None))
         self.ignore_pids = set(ignore_pids)
@@ -98,19 +99,22 @@ class LiveCapture:
     def _drain_loop(self, control, readers, builder, epoll) -> Iterator[pa.RecordBatch]:
         limits = [min(reader.size // reader.slot, MAX_ROWS_PER_DRAIN) for reader in readers]
         buf = np.empty(sum(limit * reader.slot for limit, reader in zip(limits, readers)), dtype=np.uint8)
-        oldest: float | None = None
+        # The last moment the rings were seen empty or drained: no waiting record is older. Records that came
+        # in while a batch was processed are that old already, so the flush deadline counts from there, not
+        # from when the loop next looks (which would add a batch's processing time to every event's latency).
+        empty_since = time.monotonic()
         while not control.stop.is_set():
             waiting = sum(reader.waiting() for reader in readers)
+            now = time.monotonic()
             if waiting == 0:
-                oldest = None
+                empty_since = now
                 epoll.poll(self.flush_s)
                 continue
-            now = time.monotonic()
-            oldest = now if oldest is None else oldest
-            if waiting < self.batch_size and now - oldest < self.flush_s:
-                time.sleep(self._nap(waiting, now - oldest))
+            age = now - empty_since
+            if waiting < self.batch_size and age < self.flush_s:
+                time.sleep(self._nap(waiting, age))
                 continue
-            oldest = None
+            empty_since = now
             batch = self._drain(readers, limits, builder, buf)
             if batch is not None:
                 yield batch
@@ -124,9 +128,9 @@ class LiveCapture:
         reader for more records while it holds some, so it must sleep; one nap per batch at a steady rate
         instead of a wake-up every couple of milliseconds.)"""
         left = self.flush_s - age
-        if age >= MIN_NAP_S:
-            left = min(left, (self.batch_size - waiting) * age / waiting)
-        return max(left, MIN_NAP_S)
+        if age < MIN_NAP_S:  # too soon to tell the rate: look again shortly
+            return min(left, MIN_NAP_S)
+        return max(min(left, (self.batch_size - waiting) * age / waiting), MIN_NAP_S)
 
     def _drain(self, readers, limits, builder: BatchBuilder, buf: np.ndarray) -> pa.RecordBatch | None:
         spans = []

@@ -27,6 +27,10 @@ from kernel.syscalls import BY_NAME, Syscall
 
 PROBE_FILE = Path(__file__).resolve().parent / "probes" / "syscalls.bpf.c"
 PAGE = os.sysconf("SC_PAGE_SIZE")
+# The path and small rings' size (engine.ring_bytes): 8 MiB each, as Falco's default buffer per CPU. The kernel
+# writes a ring all the way round, so all of it becomes resident under load; the path ring holds ~24,000
+# records, a quarter of a second of opens at 100 k/s, many times what a batch takes to process.
+DEFAULT_RING_BYTES = 8 << 20
 TRACEFS_ROOTS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 IGNORE, IGNORE_WITH_CHILDREN = 1, 2
 
@@ -104,7 +108,7 @@ def ring_pages(ring_bytes: int) -> dict[str, int]:
     return {"small": pages, "path": pages, "big": rare, "exec": rare}
 
 
-def probe_source(constants: dict[str, int] | None = None, ring_bytes: int = 16 << 20) -> str:
+def probe_source(constants: dict[str, int] | None = None, ring_bytes: int = DEFAULT_RING_BYTES) -> str:
     """The C text BCC compiles: generated #define lines, then the probe file. `constants`: the kernel's
     (`kernel.btf.probe_constants`), read from the running kernel when not given."""
     constants = constants if constants is not None else btf.probe_constants()
@@ -133,7 +137,7 @@ class Probes:
     cgroup_subsystems: tuple[str, ...] = ()
 
     @classmethod
-    def load(cls, syscalls: Iterable[str], *, ring_bytes: int = 16 << 20, ignore: Iterable[int] = (),
+    def load(cls, syscalls: Iterable[str], *, ring_bytes: int = DEFAULT_RING_BYTES, ignore: Iterable[int] = (),
              ignore_with_children: Iterable[int] = ()) -> "Probes":
         check_requirements()
         from bcc import BPF
@@ -190,7 +194,7 @@ class Probes:
             bpf.cleanup()
 
 
-def dump_bpf(ring_bytes: int = 16 << 20) -> str:
+def dump_bpf(ring_bytes: int = DEFAULT_RING_BYTES) -> str:
     """The final C text of the probes for this kernel (what `saker --dump-bpf` prints)."""
     return probe_source(ring_bytes=ring_bytes)
 

@@ -21,6 +21,7 @@ the stop must go through the drain) and are SIGKILLed by the kernel if the super
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -100,6 +101,11 @@ class Supervisor:
         if len(captures) != self.streams:
             raise ValueError(f"{len(captures)} capture stages for {self.streams} streams")
         previous = self._install_signals()
+        # The stages are forked from here: frozen, the objects built so far (imports, compiled rules) are no
+        # longer visited by the cyclic collector, whose writes to their headers would copy every page of
+        # them into each stage; the pages stay shared instead.
+        gc.collect()
+        gc.freeze()
         try:
             self._start("output", output, self.alert_rings, self.control)
             for i in range(self.control.workers):

@@ -100,7 +100,8 @@ def run_sensor(config: Config, duration: float | None = None, config_path: str |
     try:
         status = supervisor.run(
             [stream.capture for stream in streams],
-            functools.partial(worker_stage, make_processor=lambda _index, s: streams[s].processor()),
+            functools.partial(worker_stage, make_processor=lambda _index, s: streams[s].processor(
+                reloaded=supervisor.control.reload_requests.value > 0)),
             functools.partial(output_stage, make_sink=lambda: RouterSink(config),
                               measure_latency=[stream.live for stream in streams]),
             duration=duration,
@@ -187,9 +188,22 @@ class Stream:
     source: Any
     sources: list[str]
     capture: Callable
-    processor: Callable[[], Any]
+    processor: Callable[..., Any]  # processor(reloaded=...): a worker's rule processor for the stream
     ring_bytes: int
     live: bool
+
+
+class _BuiltBeforeFork:
+    """A stream's rule processor, built once in the main process: the workers forked from it share its pages
+    (the rules parsed and compiled once, not once per worker). A worker started after a reload builds its
+    own from the rule files as they are now."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self.build = build
+        self.built = build()
+
+    def __call__(self, *, reloaded: bool) -> Any:
+        return self.build() if reloaded else self.built
 
 
 def _streams(config: Config, load, log, hostname: str) -> list[Stream]:
@@ -203,7 +217,8 @@ def _streams(config: Config, load, log, hostname: str) -> list[Stream]:
             capture=functools.partial(capture_stage, source=source.batches, prepare=source.prepare,
                                       on_reload=source.reload,
                                       make_poll=functools.partial(_drop_monitor, config, source, hostname)),
-            processor=lambda: RuleProcessor(load, rule_matching=config.rule_matching, hostname=hostname),
+            processor=_BuiltBeforeFork(lambda: RuleProcessor(load, rule_matching=config.rule_matching,
+                                                             hostname=hostname)),
             ring_bytes=config.pipeline.ring_bytes, live=config.engine.kind != "replay"))
     sections = {name: section for name, section in config.sources if section.enabled or name in replayed}
     if sections:
@@ -218,7 +233,7 @@ def _streams(config: Config, load, log, hostname: str) -> list[Stream]:
             source=plugins, sources=plugins.sources,
             capture=functools.partial(capture_stage, source=plugins.batches, prepare=plugins.prepare,
                                       on_reload=plugins.reload),
-            processor=lambda: SourceProcessors(load, plugins.sources, completers=plugins.completers(),
+            processor=lambda reloaded: SourceProcessors(load, plugins.sources, completers=plugins.completers(),
                                                rule_matching=config.rule_matching, hostname=hostname),
             ring_bytes=PLUGIN_RING_BYTES, live=False))
     if not streams:
