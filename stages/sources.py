@@ -107,7 +107,7 @@ class EnrichingSource:
             return None
         present = pc.unique(raw.column("evt.type").take(pa.array(rows))).to_pylist()
         fields = self.rules.fields_for(present) | BASE_FIELDS
-        enriched = self.enricher.enrich(raw, fields, rows=rows, only_for=self.rules.only_for)
+        enriched = self.enricher.enrich(raw, fields, rows=rows, only_for=self.rules.only_for, raw_columns=fields)
         keep = [name for name in enriched.schema.names if name in fields or name.startswith("fd.")]
         return enriched.select(keep)
 

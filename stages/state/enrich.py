@@ -36,7 +36,7 @@ Not extracted (the column is left out, so checks on them are false): latency fie
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -128,19 +128,21 @@ class Enricher:
         self._seen_tids = np.empty(0, dtype=np.int64)  # tids of non-switch events so far (see _threadless)
 
     def enrich(self, raw_batch: pa.RecordBatch, fields: set[str], rows: np.ndarray | None = None,
-               only_for: Mapping[str, frozenset[str]] | None = None) -> pa.RecordBatch:
+               only_for: Mapping[str, frozenset[str]] | None = None,
+               raw_columns: Collection[str] | None = None) -> pa.RecordBatch:
         """`raw_batch` plus one column per requested field (absent when not extractable at all).
 
         With `rows` (ascending positions), the state still advances over the whole batch but the result holds
         only those rows, and fields are computed for them alone: the capture stage passes the rows some rule
         can match, which are usually a small part of the stream. `only_for[name]` narrows a field further to
         the rows of those event types (null elsewhere): for fields built row by row in Python (evt.args), which
-        only the rules of a few event types print.
+        only the rules of a few event types print. `raw_columns` limits the batch's own columns in the result to
+        those (default: all of them).
         """
         full = _BatchView(self, RawBatch(raw_batch))
         view = full if rows is None else full.restricted(np.asarray(rows, dtype=np.int64))
-        batch = view.raw.batch
-        columns = dict(zip(batch.schema.names, batch.columns))
+        names = [name for name in raw_batch.schema.names if raw_columns is None or name in raw_columns]
+        columns = {name: view.raw.column(name) for name in names}
         for name in sorted(fields):
             types = (only_for or {}).get(name)
             produced = view.field(name) if types is None else _field_for_types(view, name, types)
@@ -152,8 +154,7 @@ class Enricher:
 
 def _field_for_types(view: "_BatchView", name: str, types: frozenset[str]) -> dict[str, pa.Array]:
     """Field `name` computed for the view's rows of the given event types only, null on the others."""
-    of_type = pc.is_in(view.raw.batch.column("evt.type"), value_set=pa.array(sorted(types), type=pa.string()))
-    selected = np.flatnonzero(of_type.to_numpy(zero_copy_only=False))
+    selected = np.flatnonzero(view.raw.type_in(types))
     if len(selected) == view.n:
         return view.field(name)
     produced = view.restricted(selected).field(name)
@@ -249,7 +250,7 @@ class _BatchView:
         view.enter = self.enter.restricted(rows)
         view.ctx = EventContext(self.ctx.exits[rows], self.ctx.res[rows], self.ctx.pid[rows], self.ctx.cwd.take(take),
                                 self.ctx.fd_num[rows], view.enter)
-        view.raw = RawBatch(self.raw.batch.take(take))
+        view.raw = self.raw.restricted(rows)
         view.n = len(rows)
         view._reset_memo()
         return view

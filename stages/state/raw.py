@@ -15,16 +15,35 @@ import pyarrow.compute as pc
 
 
 class RawBatch:
-    """Wraps a raw RecordBatch with helpers returning numpy arrays and Arrow columns."""
+    """Wraps a raw RecordBatch with helpers returning numpy arrays and Arrow columns.
 
-    def __init__(self, batch: pa.RecordBatch) -> None:
+    With `rows`, it stands for those rows of `batch` only, each column gathered when first read: a view of a
+    batch's candidate rows reads a dozen of its ~56 columns."""
+
+    def __init__(self, batch: pa.RecordBatch, rows: np.ndarray | None = None) -> None:
         self.batch = batch
-        self.n = batch.num_rows
+        self.rows = rows
+        self._take = None if rows is None else pa.array(rows, type=pa.int64())
+        self.n = batch.num_rows if rows is None else len(rows)
         self.names = set(batch.schema.names)
         self._cache: dict[str, object] = {}
 
     def has(self, name: str) -> bool:
         return name in self.names
+
+    def restricted(self, rows: np.ndarray) -> "RawBatch":
+        """These rows (positions in this view) of the batch."""
+        return RawBatch(self.batch, rows if self.rows is None else self.rows[rows])
+
+    def column(self, name: str) -> pa.Array:
+        """The column as stored (the view's rows of it)."""
+        if self._take is None:
+            return self.batch.column(name)
+        key = ("column", name)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = self.batch.column(name).take(self._take)
+        return cached
 
     def arrow(self, name: str, kind: pa.DataType | None = None) -> pa.Array:
         """The column (chunks combined, dictionaries decoded), or all-null of `kind` when absent (memoized)."""
@@ -37,7 +56,7 @@ class RawBatch:
     def _arrow(self, name: str, kind: pa.DataType | None) -> pa.Array:
         if name not in self.names:
             return pa.nulls(self.n, type=kind or pa.null())
-        column = self.batch.column(name)
+        column = self.column(name)
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         if pa.types.is_dictionary(column.type):
@@ -68,7 +87,7 @@ class RawBatch:
             return np.zeros(self.n, dtype=bool)
         key = ("valid", name)
         if key not in self._cache:
-            column = self.batch.column(name)
+            column = self.column(name)
             if column.null_count == 0:
                 self._cache[key] = np.ones(self.n, dtype=bool)
             else:
@@ -80,7 +99,7 @@ class RawBatch:
         column as is, a plain column encoded once. Membership tests then cost one lookup per distinct value."""
         key = ("codes", name)
         if key not in self._cache:
-            column = self.batch.column(name) if name in self.names else pa.nulls(self.n, type=pa.string())
+            column = self.column(name) if name in self.names else pa.nulls(self.n, type=pa.string())
             if isinstance(column, pa.ChunkedArray):
                 column = column.combine_chunks()
             if not pa.types.is_dictionary(column.type):
