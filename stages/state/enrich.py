@@ -187,7 +187,7 @@ class _BatchView:
         self._reset_memo()
         self.pid = thread_pid(self.thread_table, self.t_idx, self.tid)
         self.fd_num = self._fd_numbers()
-        self.ctx = EventContext(self.exits, np.where(self.res_valid, self.res, -1), self.pid, self.thread("cwd"),
+        self.ctx = EventContext(self.exits, np.where(self.res_valid, self.res, -1), self.pid, self.cwd_at,
                                 self.fd_num, self.enter)
         self.fd_table = owner.fds.versions_for(raw, self.ctx)
         self._f_idx: np.ndarray | None = None
@@ -248,7 +248,7 @@ class _BatchView:
             elif isinstance(value, pa.Array) and len(value) == self.n:
                 setattr(view, name, value.take(take))
         view.enter = self.enter.restricted(rows)
-        view.ctx = EventContext(self.ctx.exits[rows], self.ctx.res[rows], self.ctx.pid[rows], self.ctx.cwd.take(take),
+        view.ctx = EventContext(self.ctx.exits[rows], self.ctx.res[rows], self.ctx.pid[rows], view.cwd_at,
                                 self.ctx.fd_num[rows], view.enter)
         view.raw = self.raw.restricted(rows)
         view.n = len(rows)
@@ -399,6 +399,10 @@ class _BatchView:
         parent[ok] = self.thread_table.lookup([ptid[ok]], self.pos[rows[ok]])
         return parent
 
+    def cwd_at(self, rows: np.ndarray) -> pa.Array:
+        """The cwd of these rows' threads as of each row (null where unknown)."""
+        return self.thread_table.column("cwd", self.t_idx[rows])
+
     def related(self, level: int) -> np.ndarray:
         """Thread versions of the rows (level 0), of the threads that made them (PARENT_THREAD) or of their
         process's ancestors (level >= 1)."""
@@ -505,13 +509,13 @@ class _BatchView:
                 take = pa.array(rows, type=pa.int64())
                 names = self.raw.arrow(column).take(take).cast(pa.string())
                 paths = resolve_paths(pc.if_else(pc.equal(names, ""), pa.scalar(None, pa.string()), names),
-                                      self.thread("cwd").take(take))
+                                      lambda at, rows=rows: self.cwd_at(rows[at]))
                 result[rows] = paths.fill_null("").to_pylist()
         rows = np.nonzero(np.isin(self.type_id, list(_OPENAT_EXITS)) & wanted)[0]
         if len(rows):
             take = pa.array(rows, type=pa.int64())
             result[rows] = resolve_paths(_param(self.raw, self.ctx, "arg.name", rows),
-                                         self.thread("cwd").take(take)).to_pylist()
+                                         lambda at: self.cwd_at(rows[at])).to_pylist()
         return pa.array(result.tolist(), type=pa.string())
 
     def ancestor_field(self, column: str, level_text: str | None) -> pa.Array:

@@ -18,6 +18,7 @@ sockets are dropped before that, vectorized); everything per event is vectorized
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -264,7 +265,8 @@ class EventContext:
     exits: np.ndarray  # bool
     res: np.ndarray  # int64, -1 where null
     pid: np.ndarray  # process of each event's thread (tid for unknown threads)
-    cwd: pa.Array  # cwd of each event's thread (string, null if unknown)
+    cwd_at: Callable[[np.ndarray], pa.Array]  # cwd of the given rows' threads (string, null if unknown): only
+    # relative paths need it, so it is gathered for those rows alone
     fd_num: np.ndarray  # fd the event refers to (see enrich), -(1<<40) where none
     enter: dict[str, pa.Array]  # parameters of the matching enter event (null if none)
 
@@ -297,7 +299,7 @@ def _opens(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
     take = pa.array(rows, type=pa.int64())
     flags = _param(raw, ctx, "arg.flags", rows)
     written = _param(raw, ctx, "arg.name", rows).cast(pa.string())
-    paths = resolve_paths(written, ctx.cwd.take(take))
+    paths = resolve_paths(written, lambda at: ctx.cwd_at(rows[at]))
     flag_values = flags.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
     kinds = np.where((flag_values & PPM_O_DIRECTORY) != 0, "directory", "file")
     fds = ctx.res[rows]
@@ -310,9 +312,9 @@ def _opens(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
 _NEEDS_WORK = r"^[^/]|//|/\./|/\.\./|/\.$|/\.\.$|./$"
 
 
-def resolve_paths(names: pa.Array, cwds: pa.Array) -> pa.Array:
+def resolve_paths(names: pa.Array, cwd_at: Callable[[np.ndarray], pa.Array]) -> pa.Array:
     """`resolve_path` over columns: clean absolute paths (nearly all) pass through untouched; only the others
-    are joined and normalized one by one."""
+    are joined (to `cwd_at(positions)`, the cwd of the names at those positions) and normalized one by one."""
     names = names.cast(pa.string())
     slow = pc.fill_null(pc.match_substring_regex(names, _NEEDS_WORK), False)
     rows = np.flatnonzero(slow.to_numpy(zero_copy_only=False))
@@ -320,7 +322,7 @@ def resolve_paths(names: pa.Array, cwds: pa.Array) -> pa.Array:
         return names
     take = pa.array(rows, type=pa.int64())
     fixed = [resolve_path(name, None, cwd) for name, cwd in zip(names.take(take).to_pylist(),
-                                                                 cwds.take(take).to_pylist())]
+                                                                 cwd_at(rows).to_pylist())]
     return pc.replace_with_mask(names, slow, pa.array(fixed, type=pa.string()))
 
 

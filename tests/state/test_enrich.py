@@ -258,3 +258,15 @@ def test_fd_nameraw_keeps_the_written_name() -> None:
         pairs |= {(r["fd.name"], r["fd.nameraw"]) for r in opens.select(["fd.name", "fd.nameraw"]).to_pylist()}
     assert ("/etc/nsswitch.conf", "/etc/nsswitch.conf") in pairs
     assert all(name == raw for name, raw in pairs if name and raw and "/." not in raw and "//" not in raw)
+
+
+def test_relative_paths_resolve_against_the_cwd_as_of_each_event() -> None:
+    """A relative open names the file under its thread's cwd at that moment (before and after an execve that
+    changes it), also for a failed open (no fd: the name comes from the call) and on a view of some rows."""
+    for rows in (None, [0, 2, 3]):
+        enricher = Enricher(_capture())
+        failed = {**_open_exit(4, 42, -2, "../etc/shadow"), "evt.rawres": -2, "arg.fd": -2}
+        batch = enricher.enrich(_raw([_open_exit(1, 42, 3, "notes.txt"), _execve_exit(2, 42),
+                                      _open_exit(3, 42, 4, "./a//b.txt"), failed]), FIELDS, rows=rows)
+        names = ["/notes.txt", None, "/tmp/a/b.txt", "/etc/shadow"]
+        assert batch.column("fd.name").to_pylist() == (names if rows is None else [names[i] for i in rows])
