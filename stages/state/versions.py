@@ -320,7 +320,9 @@ class BatchVersions:
     def pending_values(self, name: str) -> pa.Array:
         """Field `name` as each pending version sets it (null where inherited); a derived field's value."""
         if name not in self._values:
-            if name in self._derived:
+            if not len(self.pending):  # most live batches create no thread: nothing to derive
+                self._values[name] = pa.array([], type=self.schema[name])
+            elif name in self._derived:
                 self._values.update(self._derive(self.resolved))
             else:
                 self._values[name] = self._explicit(name)
