@@ -157,7 +157,8 @@ class _Builder:
         rows, pids, fds, pos = rows[order], pids[order], fds[order], pos[order]
         self._bases = (base_pid[order], base_fd[order], has_base[order])
         idx = pa.array(order, type=pa.int64())
-        values = {k: v.take(idx) for k, v in values.items()}
+        # A column no version sets is all null in any order (most are: an open sets none of a socket's).
+        values = {k: v.take(idx) if sets[k].any() else v for k, v in values.items()}
         sets = {k: v[order] for k, v in sets.items()}
         self._rows = rows
         return PendingVersions([pids, fds], pos, values, sets, self._base(snapshot, rows, [pids, fds], pos))
@@ -199,6 +200,9 @@ class _Builder:
         values: dict[str, pa.Array] = {}
         sets: dict[str, np.ndarray] = {}
         for name, kind in FD_SCHEMA.items():
+            if not any(name in group for _, _, group in chosen):
+                values[name], sets[name] = pa.nulls(len(rows), type=kind), np.zeros(len(rows), dtype=bool)
+                continue
             parts, masks = [], []
             for r, _, group in chosen:
                 if name in group:

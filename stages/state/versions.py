@@ -321,7 +321,7 @@ class BatchVersions:
         """Field `name` as each pending version sets it (null where inherited); a derived field's value."""
         if name not in self._values:
             if not len(self.pending):  # most live batches create no thread: nothing to derive
-                self._values[name] = pa.array([], type=self.schema[name])
+                self._values[name] = pa.nulls(0, type=self.schema[name])
             elif name in self._derived:
                 self._values.update(self._derive(self.resolved))
             else:
