@@ -47,6 +47,8 @@ def concatenated(first: pa.Array, second: pa.Array) -> pa.Array | None:
     """`concat(first, second)` when `first` is small enough that copying it costs less than the two extra
     Arrow calls a gather from both parts takes (`TwoPartIndex`): a few thousand rows of numbers or short text
     are copied in microseconds; None otherwise (a large snapshot is never copied per batch)."""
+    if not len(second):  # a batch without new versions: the snapshot's column as it is
+        return first
     if first.get_total_buffer_size() > WHOLE_COLUMN_BYTES:
         return None
     return pa.concat_arrays([first, second])
@@ -391,8 +393,9 @@ class BatchVersions:
             return snap  # nothing changed: the same table, key index and all
         # Untouched snapshot rows then the new latest versions: one concatenation per column.
         kept = _Kept(untouched)
-        newest = self.select(self.n_snap + latest)
-        columns = {name: pa.concat_arrays(kept.parts(self.snapshot_column(name)) + [newest.column(name)])
+        newest = self.select(self.n_snap + latest) if len(latest) else None
+        columns = {name: _joined(kept.parts(self.snapshot_column(name)) + ([newest.column(name)] if newest else []),
+                                 self.schema[name])
                    for name in self.schema}
         keys = [np.concatenate([s[untouched], p[latest]]) for s, p in zip(snap.keys, self.pending_keys)]
         return VersionTable(keys, np.full(len(keys[0]), -1, dtype=np.int64), columns)
@@ -406,6 +409,11 @@ class BatchVersions:
         rows = self.select(indices)
         columns = {name: rows.column(name) for name in self.schema}
         return VersionTable(keys, np.full(len(indices), -1, dtype=np.int64), columns)
+
+
+def _joined(parts: list[pa.Array], kind: pa.DataType) -> pa.Array:
+    """The parts end to end, copied into one new array (a slice would keep the old column's buffers alive)."""
+    return pa.concat_arrays(parts) if parts else pa.nulls(0, type=kind)
 
 
 class _Kept:
