@@ -187,7 +187,8 @@ class _BatchView:
         self._reset_memo()
         self.pid = thread_pid(self.thread_table, self.t_idx, self.tid)
         self.fd_num = self._fd_numbers()
-        self.ctx = EventContext(self.exits, np.where(self.res_valid, self.res, -1), self.pid, self.cwd_at,
+        self.ctx = EventContext(self.exits, np.where(self.res_valid, self.res, -1), self.pid,
+                                _cwd_reader(self.thread_table, self.t_idx),
                                 self.fd_num, self.enter)
         self.fd_table = owner.fds.versions_for(raw, self.ctx)
         self._f_idx: np.ndarray | None = None
@@ -248,7 +249,8 @@ class _BatchView:
             elif isinstance(value, pa.Array) and len(value) == self.n:
                 setattr(view, name, value.take(take))
         view.enter = self.enter.restricted(rows)
-        view.ctx = EventContext(self.ctx.exits[rows], self.ctx.res[rows], self.ctx.pid[rows], view.cwd_at,
+        view.ctx = EventContext(self.ctx.exits[rows], self.ctx.res[rows], self.ctx.pid[rows],
+                                _cwd_reader(view.thread_table, view.t_idx),
                                 self.ctx.fd_num[rows], view.enter)
         view.raw = self.raw.restricted(rows)
         view.n = len(rows)
@@ -282,20 +284,11 @@ class _BatchView:
         if len(types):
             ok &= np.where(found >= 0, types[np.maximum(found, 0)], -1) == self.type_id - 1
         index = np.where(ok, found_global, -1)
-        params = _EnterParams(memo["params"], self._enter_column, index)
+        params = _EnterParams(memo["params"], _enter_columns(self.raw, self.first_fd), index)
         last = latest_per_key([tids], pos)
         self._next_memo = {"tid": tids[last], "type_id": types[last],
                            "params": params.all_at(TwoPartIndex(global_of[last], n_memo))}
         return index, params
-
-    def _enter_column(self, name: str) -> pa.Array:
-        """This batch's column of an enter parameter (every row; only enter rows are ever gathered)."""
-        kind = ENTER_PARAMS[name]
-        if name == "first_fd":
-            return pa.array(self.first_fd, mask=self.first_fd == NO_FD, type=kind)
-        if self.raw.has(name):
-            return self.raw.arrow(name, kind)
-        return pa.nulls(self.n, type=kind)
 
     def _first_param_fds(self) -> np.ndarray:
         """The first parameter of fd-using events (libsinsp: an fd-using event's fd is its first parameter)."""
@@ -401,7 +394,7 @@ class _BatchView:
 
     def cwd_at(self, rows: np.ndarray) -> pa.Array:
         """The cwd of these rows' threads as of each row (null where unknown)."""
-        return self.thread_table.column("cwd", self.t_idx[rows])
+        return _cwd_reader(self.thread_table, self.t_idx)(rows)
 
     def related(self, level: int) -> np.ndarray:
         """Thread versions of the rows (level 0), of the threads that made them (PARENT_THREAD) or of their
@@ -637,6 +630,27 @@ class _DistinctVersions:
         valid = self.valid.copy()  # a version without that value: the row has no value either
         valid[valid] &= dictionary.is_valid().to_numpy(zero_copy_only=False)[self.position]
         return pa.DictionaryArray.from_arrays(pa.array(self.indices, mask=~valid, type=pa.int32()), dictionary)
+
+
+# The view's helpers below are closures over what they read, never bound methods of the view: a view that
+# refers to itself through them would outlive its batch until the cyclic collector ran (a batch's worth of
+# arrays held meanwhile, and the collector pausing mid-batch to walk them).
+
+def _enter_columns(raw: RawBatch, first_fd: np.ndarray) -> Callable[[str], pa.Array]:
+    """This batch's column of an enter parameter (every row; only enter rows are ever gathered)."""
+    def column(name: str) -> pa.Array:
+        kind = ENTER_PARAMS[name]
+        if name == "first_fd":
+            return pa.array(first_fd, mask=first_fd == NO_FD, type=kind)
+        if raw.has(name):
+            return raw.arrow(name, kind)
+        return pa.nulls(raw.n, type=kind)
+    return column
+
+
+def _cwd_reader(threads: BatchVersions, t_idx: np.ndarray) -> Callable[[np.ndarray], pa.Array]:
+    """The cwd of the given rows' threads as of each row (null where unknown)."""
+    return lambda rows: threads.column("cwd", t_idx[rows])
 
 
 class _EnterParams(Mapping):

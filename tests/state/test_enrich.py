@@ -270,3 +270,24 @@ def test_relative_paths_resolve_against_the_cwd_as_of_each_event() -> None:
                                       _open_exit(3, 42, 4, "./a//b.txt"), failed]), FIELDS, rows=rows)
         names = ["/notes.txt", None, "/tmp/a/b.txt", "/etc/shadow"]
         assert batch.column("fd.name").to_pylist() == (names if rows is None else [names[i] for i in rows])
+
+
+def test_a_batch_view_is_freed_with_its_batch_not_left_to_the_cycle_collector() -> None:
+    """Nothing of a batch's view refers back to it: with the cyclic collector off, no view or raw batch wrapper
+    outlives enrich() (else each batch's arrays stay in memory until a collection, which then walks them)."""
+    import gc
+
+    from stages.state.enrich import _BatchView
+    from stages.state.raw import RawBatch
+
+    enricher = Enricher(_capture())
+    gc.collect()
+    gc.disable()
+    try:
+        for num in range(1, 40, 3):
+            enricher.enrich(_raw([_open_exit(num, 42, 3, "notes.txt"), _execve_exit(num + 1, 42),
+                                  _open_exit(num + 2, 42, 4, "/etc/hosts")]), FIELDS, rows=[0, 2])
+        alive = [o for o in gc.get_objects() if isinstance(o, (_BatchView, RawBatch))]
+    finally:
+        gc.enable()
+    assert alive == []
