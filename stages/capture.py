@@ -11,6 +11,7 @@ says `ring_full: drop` (live: never stall the kernel) — counted, never silent 
 
 from __future__ import annotations
 
+import gc
 from typing import Callable, Iterable
 
 import pyarrow as pa
@@ -44,6 +45,10 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
         for batch in source(control):
             if batch.num_rows == 0:
                 continue
+            if seq == 0:
+                # What the source built to start (probes, the host's state, a capture's index) lives as long as
+                # the stage: kept out of the collector's full passes, which would walk it again and again.
+                gc.freeze()
             if poll is not None:
                 poll()
             if control.reload_requests.value != reloads_seen:
