@@ -285,6 +285,9 @@ class _BatchView:
             ok &= np.where(found >= 0, types[np.maximum(found, 0)], -1) == self.type_id - 1
         index = np.where(ok, found_global, -1)
         params = _EnterParams(memo["params"], _enter_columns(self.raw, self.first_fd), index)
+        if not len(enter_rows):  # no new enter (live capture has exits only): the memo stays as it is
+            self._next_memo = self.owner._enter_memo
+            return index, params
         last = latest_per_key([tids], pos)
         self._next_memo = {"tid": tids[last], "type_id": types[last],
                            "params": params.all_at(TwoPartIndex(global_of[last], n_memo))}
