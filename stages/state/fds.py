@@ -18,6 +18,7 @@ sockets are dropped before that, vectorized); everything per event is vectorized
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -313,21 +314,30 @@ def _opens(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
 
 
 # A path needs normalizing in Python only if it is relative or has //, /./, /../, or a trailing / . or ..
-_NEEDS_WORK = r"^[^/]|//|/\./|/\.\./|/\.$|/\.\.$|./$"
+_NEEDS_WORK = re.compile(r"^[^/]|//|/\./|/\.\./|/\.\Z|/\.\.\Z|./\Z")
+
+
+def _needs_work(names: pa.Array) -> np.ndarray:
+    """Per name, whether `resolve_path` must see it: tested once per distinct name (a batch's opens name
+    few files, and an Arrow regex kernel compiles its pattern on every call)."""
+    encoded = names.dictionary_encode()
+    table = np.array([name is not None and _NEEDS_WORK.search(name) is not None
+                      for name in encoded.dictionary.to_pylist()] + [False], dtype=bool)
+    return table[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
 
 
 def resolve_paths(names: pa.Array, cwd_at: Callable[[np.ndarray], pa.Array]) -> pa.Array:
     """`resolve_path` over columns: clean absolute paths (nearly all) pass through untouched; only the others
     are joined (to `cwd_at(positions)`, the cwd of the names at those positions) and normalized one by one."""
     names = names.cast(pa.string())
-    slow = pc.fill_null(pc.match_substring_regex(names, _NEEDS_WORK), False)
-    rows = np.flatnonzero(slow.to_numpy(zero_copy_only=False))
+    slow = _needs_work(names)
+    rows = np.flatnonzero(slow)
     if len(rows) == 0:
         return names
     take = pa.array(rows, type=pa.int64())
     fixed = [resolve_path(name, None, cwd) for name, cwd in zip(names.take(take).to_pylist(),
                                                                  cwd_at(rows).to_pylist())]
-    return pc.replace_with_mask(names, slow, pa.array(fixed, type=pa.string()))
+    return pc.replace_with_mask(names, pa.array(slow), pa.array(fixed, type=pa.string()))
 
 
 def resolve_path(name: str | None, dirfd: int | None, cwd: str | None) -> str | None:
