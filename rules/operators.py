@@ -143,17 +143,30 @@ def _out_of_range(op: str, value: int, kind: pa.DataType, values: pa.Array) -> M
 def _membership(field_type: FieldType, typed: list, pos: ast.Pos) -> Predicate:
     """`in` / `intersects` on one value: is_in against the constants typed like the column."""
     sets: dict[pa.DataType, pa.Array] = {}
+    texts: dict[pa.DataType, frozenset] = {}
 
     def predicate(values: pa.Array) -> Mask:
+        if pa.types.is_dictionary(values.type):  # test the distinct values once each
+            return lookup(predicate(values.dictionary), values.indices)
         kind = values.type
         if kind not in sets:
             items = typed
             if field_type is FieldType.DYN:  # constants typed like the argument's column; misfits dropped
                 items = [v for v in (dyn_constant(text, kind) for text in typed) if v is not None]
             sets[kind] = _value_set(items, kind)
+            if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                texts[kind] = frozenset(sets[kind].to_pylist())
+        if kind in texts and len(values) <= FEW_VALUES:
+            # a handful of strings (a dictionary's): a set lookup each beats is_in, which hashes the
+            # constants anew on every call
+            found = texts[kind]
+            return np.fromiter((v in found for v in values.to_pylist()), dtype=bool, count=len(values))
         return to_mask(pc.is_in(values, value_set=sets[kind]))
 
     return predicate
+
+
+FEW_VALUES = 256
 
 
 def _value_set(typed: list, kind: pa.DataType) -> pa.Array:
