@@ -104,7 +104,11 @@ CREATES_FD, USES_FD, DESTROYS_FD, PARAM_NAMES = _flag_arrays()
 SKIP_RESET = np.array([bool(et.EVENTS[i].flags & et.EventFlags.SKIPPARSERESET) if i in et.EVENTS else False
                        for i in range(len(CREATES_FD))], dtype=bool)
 PROCINFO_ID = 234
-NULL_FD_TYPECHAR = np.array([_NULL_FD_TYPECHAR.get(i & ~1, "o") for i in range(len(CREATES_FD))], dtype=object)
+# fd.typechar guessed per event type id, as indices into its few distinct characters (a gather, no Python).
+_GUESSED_CHARS = sorted(set(_NULL_FD_TYPECHAR.values()) | {"o"})
+NULL_FD_TYPECHAR_VALUES = pa.array(_GUESSED_CHARS, type=pa.string())
+NULL_FD_TYPECHAR = np.array([_GUESSED_CHARS.index(_NULL_FD_TYPECHAR.get(i & ~1, "o")) for i in range(len(CREATES_FD))],
+                            dtype=np.int64)
 
 
 class Enricher:
@@ -852,9 +856,12 @@ def _fd_num(v: _BatchView) -> pa.Array:
 
 
 def _fd_typechar(v: _BatchView) -> pa.Array:
-    guessed = pa.array(NULL_FD_TYPECHAR[np.clip(v.type_id, 0, len(NULL_FD_TYPECHAR) - 1)].tolist(), type=pa.string())
-    guessed = pc.if_else(pa.array(v.fd_event), guessed, pa.scalar(None, pa.string()))
-    return pc.if_else(pa.array(v.f_idx >= 0), typechar_of(v.fd("type")), guessed)
+    known = v.f_idx >= 0
+    if known.all():  # the usual candidate rows: every fd is in the table
+        return typechar_of(v.fd("type"))
+    codes = NULL_FD_TYPECHAR[np.clip(v.type_id, 0, len(NULL_FD_TYPECHAR) - 1)]
+    guessed = NULL_FD_TYPECHAR_VALUES.take(pa.array(codes, mask=~v.fd_event))
+    return pc.if_else(pa.array(known), typechar_of(v.fd("type")), guessed)
 
 
 def _fd_name(v: _BatchView) -> pa.Array:
