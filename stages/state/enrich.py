@@ -565,14 +565,20 @@ class _BatchView:
             enums = [(event, table) for (event, name), table in ENUM_TABLES.items() if name == param]
             if enums:
                 result = pc.cast(values, pa.string())
+                present = raw.types_present()
                 for event_name, table in enums:
+                    if event_name not in present:
+                        continue
                     mask = raw.type_in((event_name,))
                     if mask.any():
                         result = pc.if_else(pa.array(mask), render_enum_column(values, table), result)
                 return result
             if param in ("flags",):
                 result = pc.cast(values, pa.string())
+                present = raw.types_present()
                 for event_name, table in FLAGS_TABLE_BY_EVENT.items():
+                    if event_name not in present:
+                        continue
                     mask = raw.type_in((event_name,))
                     if mask.any():
                         result = pc.if_else(pa.array(mask), render_flags_column(values, table), result)

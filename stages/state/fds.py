@@ -524,7 +524,10 @@ def _simple(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
         ok = fds >= 0
         builder.add(both[ok], ctx.pid[both][ok], fds[ok], 2 * both[ok],
                     {"type": "pipe", "name": "", "open": True, "has_tuple": False, "is_server": False})
+    present = raw.types_present()
     for name, kind in SIMPLE_TYPES.items():
+        if name not in present:
+            continue
         rows = np.nonzero(raw.type_in({name}) & ctx.exits & (ctx.res >= 0))[0]
         if len(rows):
             builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows,

@@ -128,6 +128,15 @@ class RawBatch:
         """Rows whose `evt.type` is one of `names`."""
         return self.text_in("evt.type", names)
 
+    def types_present(self) -> frozenset[str]:
+        """The event types of the rows: a live batch holds a few, so per-type work can skip the others."""
+        key = ("present",)
+        if key not in self._cache:
+            indices, dictionary = self.codes("evt.type")
+            used = np.unique(indices[indices >= 0])
+            self._cache[key] = frozenset(dictionary.take(pa.array(used, type=pa.int64())).to_pylist())
+        return self._cache[key]
+
     def is_exit(self) -> np.ndarray:
         if "evt.dir" in self.names:
             return self.text_in("evt.dir", ("<",))
