@@ -256,11 +256,12 @@ class FdState:
 
         latest = table.snapshot_after(keep)
         self.counters.pruned_closed += closed
-        if len(latest) > self.max_fds:
+        if latest.live > self.max_fds:
+            latest = latest.compacted()
             self.counters.pruned_cap += len(latest) - self.max_fds
             latest = latest.take(np.arange(len(latest) - self.max_fds, len(latest)))
         self.snapshot = latest
-        self.counters.live = len(latest)
+        self.counters.live = latest.live
 
 
 @dataclass

@@ -81,6 +81,7 @@ def restore(data: bytes) -> Enricher:
 
 
 def _version_table(table: VersionTable) -> pa.Table:
+    table = table.compacted()
     columns = {_KEY.format(i): pa.array(key) for i, key in enumerate(table.keys)}
     columns[_POS] = pa.array(table.pos)
     columns.update(table.columns)

@@ -110,13 +110,14 @@ class ThreadState:
 
         latest = table.snapshot_after(keep)
         self.counters.pruned_exited += pruned
-        if len(latest) > self.max_threads:
+        if latest.live > self.max_threads:
+            latest = latest.compacted()
             start = latest.columns["start_ts"].fill_null(0).to_numpy(zero_copy_only=False)
             newest = np.sort(np.argsort(start, kind="stable")[-self.max_threads:])
             self.counters.pruned_cap += len(latest) - len(newest)
             latest = latest.take(newest)
         self.snapshot = latest
-        self.counters.live = len(latest)
+        self.counters.live = latest.live
 
 
 def _phase_one_rows(raw: RawBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

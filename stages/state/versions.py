@@ -26,6 +26,11 @@ import pyarrow as pa
 from stages.state.asof import NO_VERSION, asof_indices, latest_per_key
 
 _FD_BIAS = 1 << 31  # second key component of a composite key index, made non-negative
+# A snapshot of at least APPEND_MIN_ROWS rows is appended to rather than copied per batch, until its dead rows
+# pass MAX_DEAD_SHARE of it or its columns MAX_CHUNKS chunks; then it is compacted (copied once).
+APPEND_MIN_ROWS = 4096
+MAX_DEAD_SHARE = 0.25
+MAX_CHUNKS = 16
 WHOLE_COLUMN_BYTES = 1 << 16  # see BatchVersions.whole
 
 
@@ -36,11 +41,9 @@ def nullable_indices(indices: np.ndarray) -> pa.Array:
     return pa.array(indices, mask=missing if missing.any() else None, type=pa.int64())
 
 
-def gather(values: pa.Array, indices: np.ndarray) -> pa.Array:
+def gather(values: pa.Array | pa.ChunkedArray, indices: np.ndarray) -> pa.Array:
     """`values[indices]`, null where the index is -1."""
-    if len(values) == 0:
-        return pa.nulls(len(indices), type=values.type)
-    return values.take(nullable_indices(indices))
+    return _take(values, nullable_indices(indices))
 
 
 def concatenated(first: pa.Array, second: pa.Array) -> pa.Array | None:
@@ -49,7 +52,7 @@ def concatenated(first: pa.Array, second: pa.Array) -> pa.Array | None:
     are copied in microseconds; None otherwise (a large snapshot is never copied per batch)."""
     if not len(second):  # a batch without new versions: the snapshot's column as it is
         return first
-    if first.get_total_buffer_size() > WHOLE_COLUMN_BYTES:
+    if isinstance(first, pa.ChunkedArray) or first.get_total_buffer_size() > WHOLE_COLUMN_BYTES:
         return None
     return pa.concat_arrays([first, second])
 
@@ -96,25 +99,45 @@ class TwoPartIndex:
                 pa.array(placement, type=pa.int64()))
 
 
-def _take(values: pa.Array, indices: pa.Array) -> pa.Array:
-    """`values.take(indices)`, all null when `values` is empty (only null indices can point into it then)."""
+def _take(values: pa.Array | pa.ChunkedArray, indices: pa.Array) -> pa.Array:
+    """`values.take(indices)`, all null when `values` is empty (only null indices can point into it then); a
+    snapshot's chunked column gives one array."""
     if len(values) == 0:
         return pa.nulls(len(indices), type=values.type)
-    return values.take(indices)
+    taken = values.take(indices)
+    return taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken
 
 
 @dataclass
 class VersionTable:
-    """Materialized versions: key arrays, positions and one Arrow column per field (all the same length)."""
+    """Materialized versions: key arrays, positions and one Arrow column per field (all the same length).
+
+    A large snapshot is not copied per batch (`BatchVersions.snapshot_after`): the versions a batch replaces
+    or prunes stay in place as `dead` rows, which no lookup finds, and the batch's new versions are appended
+    as one more chunk of every column; `compacted()` drops the dead rows and joins the chunks, which happens
+    once they are a good part of the table."""
 
     keys: list[np.ndarray]
     pos: np.ndarray
-    columns: dict[str, pa.Array] = field(default_factory=dict)
+    columns: dict[str, pa.Array | pa.ChunkedArray] = field(default_factory=dict)
+    dead: np.ndarray | None = None  # rows that are no longer versions (None: none)
     _index: tuple[np.ndarray, np.ndarray, bool] | None = field(default=None, init=False, repr=False,
                                                                 compare=False)
 
     def __len__(self) -> int:
         return len(self.pos)
+
+    @property
+    def live(self) -> int:
+        """Versions that lookups can find (the rows less the dead ones)."""
+        return len(self.pos) - (0 if self.dead is None else int(self.dead.sum()))
+
+    def compacted(self) -> "VersionTable":
+        """The same versions without dead rows, every column one array."""
+        if self.dead is None and not any(isinstance(c, pa.ChunkedArray) for c in self.columns.values()):
+            return self
+        rows = np.arange(len(self.pos)) if self.dead is None else np.flatnonzero(~self.dead)
+        return self.take(rows)
 
     def lookup(self, query_keys: Sequence[np.ndarray], query_pos: np.ndarray) -> np.ndarray:
         """As-of join: the version current for each (key, position), -1 if none."""
@@ -141,14 +164,18 @@ class VersionTable:
         return np.where(hit, order[safe], NO_VERSION)
 
     def _key_index(self) -> tuple[np.ndarray, np.ndarray, bool] | None:
-        """(sorted packed keys, their row order, keys unique), built on first use; None when not applicable."""
+        """(sorted packed keys, their row order, keys unique) of the live rows, built on first use; None when
+        not applicable."""
         if self._index is None:
-            packed = _packed_key(self.keys)
+            rows = None if self.dead is None else np.flatnonzero(~self.dead)
+            keys = self.keys if rows is None else [k[rows] for k in self.keys]
+            packed = _packed_key(keys)
             if packed is None or len(self.pos) == 0 or self.pos.min() != self.pos.max():
                 return None
             order = np.argsort(packed, kind="stable")
             sorted_keys = packed[order]
-            self._index = (sorted_keys, order, bool((sorted_keys[1:] != sorted_keys[:-1]).all()))
+            self._index = (sorted_keys, order if rows is None else rows[order],
+                           bool((sorted_keys[1:] != sorted_keys[:-1]).all()))
         return self._index
 
     def has_unique_keys(self) -> bool:
@@ -164,7 +191,7 @@ class VersionTable:
     def take(self, indices: np.ndarray) -> "VersionTable":
         idx = pa.array(np.asarray(indices, dtype=np.int64), type=pa.int64())
         return VersionTable([k[indices] for k in self.keys], self.pos[indices],
-                            {name: col.take(idx) for name, col in self.columns.items()})
+                            {name: _take(col, idx) for name, col in self.columns.items()})
 
     def snapshot(self, keep: np.ndarray | None = None) -> "VersionTable":
         """The latest version of every key (optionally only where `keep` is true), at position -1."""
@@ -174,6 +201,23 @@ class VersionTable:
         table = self.take(latest)
         table.pos = np.full(len(latest), -1, dtype=np.int64)
         return table
+
+
+def _merged_index(old: tuple[np.ndarray, np.ndarray, bool] | None, dead: np.ndarray, new_keys: Sequence[np.ndarray],
+                  first_new_row: int) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """The key index of an appended snapshot from its predecessor's: its dead rows left out and the appended
+    rows' keys inserted in order, instead of sorting every key again (None: built from scratch when used)."""
+    packed = _packed_key(new_keys)
+    if old is None or packed is None:
+        return None
+    sorted_keys, order, _ = old
+    alive = ~dead[order]
+    sorted_keys, order = sorted_keys[alive], order[alive]
+    by_key = np.argsort(packed, kind="stable")
+    at = np.searchsorted(sorted_keys, packed[by_key], side="right")
+    sorted_keys = np.insert(sorted_keys, at, packed[by_key])
+    order = np.insert(order, at, first_new_row + by_key)
+    return sorted_keys, order, bool((sorted_keys[1:] != sorted_keys[:-1]).all())
 
 
 def _packable(keys: Sequence[np.ndarray]) -> np.ndarray:
@@ -380,7 +424,8 @@ class BatchVersions:
         if not snap.has_unique_keys():
             return self._snapshot_by_join(keep)
         latest = latest_per_key(self.pending_keys, self.pending_pos) if len(self.pending) else np.empty(0, np.int64)
-        untouched = np.ones(self.n_snap, dtype=bool)
+        alive = np.ones(self.n_snap, dtype=bool) if snap.dead is None else ~snap.dead
+        untouched = alive.copy()
         if len(latest):
             touched = snap.find([k[latest] for k in self.pending_keys], np.full(len(latest), -1, dtype=np.int64))
             untouched[touched[touched >= 0]] = False
@@ -389,8 +434,11 @@ class BatchVersions:
             kept = keep(self.select(indices).column)
             untouched[indices[:-len(latest) or None][~kept[:len(kept) - len(latest)]]] = False
             latest = latest[kept[len(kept) - len(latest):]]
-        if len(latest) == 0 and untouched.all():
+        if len(latest) == 0 and np.array_equal(untouched, alive):
             return snap  # nothing changed: the same table, key index and all
+        appended = self._appended(untouched, latest)
+        if appended is not None:
+            return appended
         # Untouched snapshot rows then the new latest versions: one concatenation per column.
         kept = _Kept(untouched)
         newest = self.select(self.n_snap + latest) if len(latest) else None
@@ -399,6 +447,28 @@ class BatchVersions:
                    for name in self.schema}
         keys = [np.concatenate([s[untouched], p[latest]]) for s, p in zip(snap.keys, self.pending_keys)]
         return VersionTable(keys, np.full(len(keys[0]), -1, dtype=np.int64), columns)
+
+    def _appended(self, untouched: np.ndarray, latest: np.ndarray) -> VersionTable | None:
+        """`snapshot_after` without copying a large snapshot: the rows the batch replaced or pruned turn dead and
+        its latest versions are appended as one more chunk; None when the table is small (copying it costs less
+        than the chunks) or due for compaction (dead rows or chunks past their bounds)."""
+        snap = self.snapshot
+        dead = np.concatenate([~untouched, np.zeros(len(latest), dtype=bool)])
+        chunks = max((c.num_chunks for c in snap.columns.values() if isinstance(c, pa.ChunkedArray)), default=1)
+        if (self.n_snap < APPEND_MIN_ROWS or dead.sum() > MAX_DEAD_SHARE * len(dead)
+                or chunks + bool(len(latest)) > MAX_CHUNKS):
+            return None
+        columns = dict(snap.columns)
+        if len(latest):
+            newest = self.select(self.n_snap + latest)
+            for name in self.schema:
+                old = self.snapshot_column(name)
+                parts = (old.chunks if isinstance(old, pa.ChunkedArray) else [old]) + [newest.column(name)]
+                columns[name] = pa.chunked_array(parts, type=self.schema[name])
+        keys = [np.concatenate([s, p[latest]]) for s, p in zip(snap.keys, self.pending_keys)]
+        table = VersionTable(keys, np.full(len(dead), -1, dtype=np.int64), columns, dead)
+        table._index = _merged_index(snap._key_index(), dead, [p[latest] for p in self.pending_keys], self.n_snap)
+        return table if table.has_unique_keys() else None
 
     def _snapshot_by_join(self, keep) -> VersionTable:
         """`snapshot_after` for a snapshot holding several versions of a key (an initial list with repeats)."""
@@ -411,9 +481,10 @@ class BatchVersions:
         return VersionTable(keys, np.full(len(indices), -1, dtype=np.int64), columns)
 
 
-def _joined(parts: list[pa.Array], kind: pa.DataType) -> pa.Array:
+def _joined(parts: list[pa.Array | pa.ChunkedArray], kind: pa.DataType) -> pa.Array:
     """The parts end to end, copied into one new array (a slice would keep the old column's buffers alive)."""
-    return pa.concat_arrays(parts) if parts else pa.nulls(0, type=kind)
+    arrays = [chunk for part in parts for chunk in (part.chunks if isinstance(part, pa.ChunkedArray) else [part])]
+    return pa.concat_arrays(arrays) if arrays else pa.nulls(0, type=kind)
 
 
 class _Kept:

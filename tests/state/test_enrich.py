@@ -291,3 +291,31 @@ def test_a_batch_view_is_freed_with_its_batch_not_left_to_the_cycle_collector() 
     finally:
         gc.enable()
     assert alive == []
+
+
+def test_appended_snapshots_give_the_fields_of_copied_ones(monkeypatch) -> None:
+    """A real capture enriched with every snapshot appended to (dead rows, chunked columns, compaction when
+    due) gives the same fields as with every snapshot copied whole."""
+    from pathlib import Path
+
+    import stages.state.versions as versions
+    from kernel.scap import open_capture
+
+    capture = open_capture(str(Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "scap" / "captures"
+                               / "sysdig-inspect__capture-samples_502Error__947a737f.scap"))
+    fields = {"proc.name", "proc.pname", "proc.aname[2]", "proc.cmdline", "fd.name", "fd.sip", "fd.typechar",
+              "user.name", "container.id", "evt.res", "fd.directory", "proc.exepath", "fd.num"}
+    copied, appended = Enricher(capture), Enricher(capture)
+    compactions = appends = 0
+    for raw in capture.batches(512):
+        monkeypatch.setattr(versions, "APPEND_MIN_ROWS", 1 << 62)
+        want = copied.enrich(raw, fields)
+        monkeypatch.setattr(versions, "APPEND_MIN_ROWS", 0)
+        got = appended.enrich(raw, fields)
+        for name in fields:
+            assert plain(got.column(name)).equals(plain(want.column(name))), name
+        compactions += appended.fds.snapshot.dead is None
+        appends += appended.fds.snapshot.dead is not None
+        assert appended.fds.snapshot.live == copied.fds.snapshot.live
+        assert appended.threads.snapshot.live == copied.threads.snapshot.live
+    assert compactions and appends  # appended to, and the dead rows dropped now and then

@@ -124,7 +124,7 @@ def test_snapshot_after_keeps_untouched_rows_in_order(dropped: list[int]) -> Non
                               np.array([-1]))
     table = materialize(snapshot, pending, {"v": pa.int64()})
     gone = set(dropped)
-    after = table.snapshot_after(lambda column: np.array([i not in gone for i in range(n)] + [True]))
+    after = table.snapshot_after(lambda column: np.array([i not in gone for i in range(n)] + [True])).compacted()
     assert after.columns["v"].to_pylist() == [i * 10 for i in range(n) if i not in gone] + [7]
     assert after.keys[0].tolist() == [i for i in range(n) if i not in gone] + [1000]
 
@@ -156,3 +156,33 @@ def test_container_ids_match_the_regex_kernels() -> None:
         [], None, [None, f"cpu=/libpod-{_ID}.scope/container"],
     ], type=pa.list_(pa.string()))
     assert container_ids(cgroups).to_pylist() == _arrow_container_ids(cgroups)
+
+
+def test_a_large_snapshot_is_appended_to_and_compacted_when_due(monkeypatch) -> None:
+    """Past APPEND_MIN_ROWS a batch's new versions are appended as a chunk and the versions it replaces or
+    prunes turn dead (never found again) instead of the whole table being copied; past MAX_DEAD_SHARE dead
+    rows the table is compacted."""
+    import stages.state.versions as versions
+
+    monkeypatch.setattr(versions, "APPEND_MIN_ROWS", 100)
+    n = 200
+    snapshot = VersionTable([np.arange(n)], np.full(n, -1), {"v": pa.array(np.arange(n) * 10)})
+    # key 5 gets a new version, key 1000 is new, key 7 is pruned by `keep`
+    pending = PendingVersions([np.array([5, 1000])], np.array([0, 2]), {"v": pa.array([55, 7])},
+                              {"v": np.array([True, True])}, np.array([-1, -1]))
+    table = materialize(snapshot, pending, {"v": pa.int64()})
+    after = table.snapshot_after(lambda column: column("v").to_numpy(zero_copy_only=False) != 70)
+    assert len(after) == n + 2 and after.live == n  # two rows dead (5's old version, 7), two appended
+    assert isinstance(after.columns["v"], pa.ChunkedArray) and after.columns["v"].num_chunks == 2
+    found = after.lookup([np.array([5, 7, 1000, 6])], np.zeros(4, dtype=np.int64))
+    assert found[1] == -1 and after.column("v", found).to_pylist() == [55, None, 7, 60]
+    rebuilt = VersionTable(after.keys, after.pos, after.columns, after.dead)._key_index()  # not merged
+    assert all(np.array_equal(a, b) for a, b in zip(after._key_index()[:2], rebuilt[:2]))
+    assert after.compacted().columns["v"].to_pylist() == [i * 10 for i in range(n) if i not in (5, 7)] + [55, 7]
+    # prune three quarters of the rows: too many dead ones, so the table is copied without them
+    table = materialize(after, PendingVersions([np.array([], dtype=np.int64)], np.array([], dtype=np.int64), {}, {},
+                                               np.array([], dtype=np.int64)), {"v": pa.int64()})
+    keep_some = lambda column: np.asarray(column("v").to_numpy(zero_copy_only=False) % 40 == 0)
+    pruned = table.snapshot_after(keep_some)
+    assert pruned.dead is None and not isinstance(pruned.columns["v"], pa.ChunkedArray)
+    assert pruned.columns["v"].to_pylist() == [v for v in after.compacted().columns["v"].to_pylist() if v % 40 == 0]
