@@ -236,7 +236,7 @@ class _BatchView:
             creators = np.nonzero(~passive)[0]
             earlier = asof_indices([self.tid[creators]], 2 * creators, [self.tid], self.pos - 1) >= 0
             unknown &= ~seen_before & ~earlier
-        self._next_seen = np.union1d(self.owner._seen_tids, np.unique(self.tid[~passive]))
+        self._next_seen = _with_new(self.owner._seen_tids, np.unique(self.tid[~passive]))
         return (self.tid == 0) | (skip & (self.type_id != PROCINFO_ID)) | unknown | exited
 
     def restricted(self, rows: np.ndarray) -> "_BatchView":
@@ -643,6 +643,16 @@ class _DistinctVersions:
         valid = self.valid.copy()  # a version without that value: the row has no value either
         valid[valid] &= dictionary.is_valid().to_numpy(zero_copy_only=False)[self.position]
         return pa.DictionaryArray.from_arrays(pa.array(self.indices, mask=~valid, type=pa.int32()), dictionary)
+
+
+def _with_new(seen: np.ndarray, tids: np.ndarray) -> np.ndarray:
+    """`seen` (sorted, unique) with the sorted unique `tids` it lacks inserted: a live batch's threads are
+    nearly all known, and re-sorting every tid seen since the start at each batch grows with the sensor's age."""
+    at = np.searchsorted(seen, tids)
+    known = (at < len(seen)) & (seen[np.minimum(at, len(seen) - 1)] == tids) if len(seen) else np.zeros(len(tids), bool)
+    if known.all():
+        return seen
+    return np.insert(seen, at[~known], tids[~known])
 
 
 # The view's helpers below are closures over what they read, never bound methods of the view: a view that

@@ -319,3 +319,19 @@ def test_appended_snapshots_give_the_fields_of_copied_ones(monkeypatch) -> None:
         assert appended.fds.snapshot.live == copied.fds.snapshot.live
         assert appended.threads.snapshot.live == copied.threads.snapshot.live
     assert compactions and appends  # appended to, and the dead rows dropped now and then
+
+
+def test_seen_threads_grow_by_insertion_as_a_union_would() -> None:
+    """The tids seen so far are kept sorted and unique with a batch's new ones inserted (not re-sorted)."""
+    import numpy as np
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from stages.state.enrich import _with_new
+
+    @given(st.sets(st.integers(-5, 60)), st.sets(st.integers(-5, 70)))
+    def check(seen: set[int], tids: set[int]) -> None:
+        seen_array, tids_array = np.array(sorted(seen), dtype=np.int64), np.array(sorted(tids), dtype=np.int64)
+        assert _with_new(seen_array, tids_array).tolist() == sorted(seen | tids)
+
+    check()
