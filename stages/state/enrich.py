@@ -851,7 +851,10 @@ def _sname(v: _BatchView) -> pa.Array:
 
 
 def _container_id(v: _BatchView) -> pa.Array:
-    ids = pc.fill_null(v.thread("container_id"), HOST)
+    ids = v.thread("container_id")
+    ids = pc.fill_null(ids, HOST) if ids.null_count else ids
+    if not v.no_thread.any():
+        return ids
     return pc.if_else(pa.array(v.no_thread), pa.scalar(None, pa.string()), ids)
 
 
@@ -881,14 +884,21 @@ def _fd_typechar(v: _BatchView) -> pa.Array:
 
 
 def _fd_name(v: _BatchView) -> pa.Array:
-    return pc.if_else(pa.array(v.has_fd()), v.fd("name"), v.creator_name())
+    has_fd = v.has_fd()
+    if has_fd.all():  # the usual candidate rows: no unknown fd to name from the call
+        return v.fd("name")
+    return pc.if_else(pa.array(has_fd), v.fd("name"), v.creator_name())
 
 
 def _fd_nameraw(v: _BatchView) -> pa.Array:
     """The name as the program wrote it (`../x`); a failed open's own argument; else as fd.name."""
+    has_fd = v.has_fd()
+    known = v.fd("nameraw") if has_fd.all() else pc.if_else(pa.array(has_fd), v.fd("nameraw"),
+                                                               pa.scalar(None, pa.string()))
+    if not known.null_count:
+        return known
     opened = pc.if_else(pa.array(v.raw.type_in(OPEN_LIKE) & v.exits), v.raw.arrow("arg.name", pa.string())
                         if v.raw.has("arg.name") else pa.nulls(v.n, pa.string()), pa.scalar(None, pa.string()))
-    known = pc.if_else(pa.array(v.has_fd()), v.fd("nameraw"), pa.scalar(None, pa.string()))
     return pc.coalesce(known, opened, v.value("fd.name"))
 
 
@@ -963,6 +973,8 @@ def _fd_directory(v: _BatchView) -> pa.Array:
     is_file = pc.fill_null(pc.equal(kind, "file"), False)
     is_dir = pc.fill_null(pc.equal(kind, "directory"), False)
     known = pc.if_else(is_dir, name, pc.if_else(is_file, _directory_of(name), pa.scalar(None, pa.string())))
+    if (v.f_idx >= 0).all():
+        return known
     creator = v.creator_name()
     if creator.null_count < len(creator):  # usually every row without a known fd is a non-fd event: all null
         creator = _directory_of(creator)
