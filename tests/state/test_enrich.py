@@ -308,9 +308,9 @@ def test_appended_snapshots_give_the_fields_of_copied_ones(monkeypatch) -> None:
     copied, appended = Enricher(capture), Enricher(capture)
     compactions = appends = 0
     for raw in capture.batches(512):
-        monkeypatch.setattr(versions, "APPEND_MIN_ROWS", 1 << 62)
+        monkeypatch.setattr(versions, "APPEND_MIN_BYTES", 1 << 62)
         want = copied.enrich(raw, fields)
-        monkeypatch.setattr(versions, "APPEND_MIN_ROWS", 0)
+        monkeypatch.setattr(versions, "APPEND_MIN_BYTES", 0)
         got = appended.enrich(raw, fields)
         for name in fields:
             assert plain(got.column(name)).equals(plain(want.column(name))), name

@@ -159,12 +159,12 @@ def test_container_ids_match_the_regex_kernels() -> None:
 
 
 def test_a_large_snapshot_is_appended_to_and_compacted_when_due(monkeypatch) -> None:
-    """Past APPEND_MIN_ROWS a batch's new versions are appended as a chunk and the versions it replaces or
+    """Past APPEND_MIN_BYTES a batch's new versions are appended as a chunk and the versions it replaces or
     prunes turn dead (never found again) instead of the whole table being copied; past MAX_DEAD_SHARE dead
     rows the table is compacted."""
     import stages.state.versions as versions
 
-    monkeypatch.setattr(versions, "APPEND_MIN_ROWS", 100)
+    monkeypatch.setattr(versions, "APPEND_MIN_BYTES", 0)
     n = 200
     snapshot = VersionTable([np.arange(n)], np.full(n, -1), {"v": pa.array(np.arange(n) * 10)})
     # key 5 gets a new version, key 1000 is new, key 7 is pruned by `keep`
