@@ -40,15 +40,18 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
     counters = control.counters
     reloads_seen = control.reload_requests.value
     seq = 0
+    frozen = False
     poll = make_poll(control) if make_poll is not None else None
     try:
         for batch in source(control):
             if batch.num_rows == 0:
                 continue
-            if seq == 0:
+            if not frozen:
                 # What the source built to start (probes, the host's state, a capture's index) lives as long as
                 # the stage: kept out of the collector's full passes, which would walk it again and again.
+                # Once only: a freeze at every batch would keep all later garbage cycles from being collected.
                 gc.freeze()
+                frozen = True
             if poll is not None:
                 poll()
             if control.reload_requests.value != reloads_seen:
