@@ -922,8 +922,7 @@ def _directory_of(path: pa.Array) -> pa.Array:
     """libsinsp's directory of a file path: up to the last '/', kept whole when it ends with '/', '/' when the
     only '/' is the first character or there is none. Once per distinct path, in Python: a batch names few
     files, and an Arrow regex kernel compiles its pattern on every call."""
-    return _per_distinct(path, lambda paths: pa.array([_directory_of_one(p) for p in paths.to_pylist()],
-                                                      type=pa.string()))
+    return _text_per_distinct(path, _directory_of_one)
 
 
 _LAST_COMPONENT = re.compile(r"/[^/]+\Z")
@@ -931,9 +930,13 @@ _UP_TO_LAST_SLASH = re.compile(r"^.*/")
 _HAS_PARENT = re.compile(r".+/")
 
 
-def _directory_of_one(path: str | None) -> str | None:
-    if path is None:
-        return None
+def _text_per_distinct(values: pa.Array, transform: Callable[[str], str]) -> pa.Array:
+    """`transform` of each distinct string in Python (null stays null)."""
+    return _per_distinct(values, lambda distinct: pa.array(
+        [None if text is None else transform(text) for text in distinct.to_pylist()], type=pa.string()))
+
+
+def _directory_of_one(path: str) -> str:
     return _LAST_COMPONENT.sub("", path, count=1) if _HAS_PARENT.match(path) else "/"
 
 
@@ -983,8 +986,7 @@ def _fd_directory(v: _BatchView) -> pa.Array:
 
 def _fd_filename(v: _BatchView) -> pa.Array:
     kind, name = v.fd("type"), v.fd("name")
-    base = _per_distinct(name, lambda names: pa.array([None if n is None else _UP_TO_LAST_SLASH.sub("", n, count=1)
-                                                       for n in names.to_pylist()], type=pa.string()))
+    base = _text_per_distinct(name, lambda n: _UP_TO_LAST_SLASH.sub("", n, count=1))
     return pc.if_else(pc.fill_null(pc.equal(kind, "file"), False), base, pa.scalar(None, pa.string()))
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kernel.scap import event_table as et
+from rules.operators import per_distinct
 from stages.state.addresses import FIELDS as ADDRESS_FIELDS
 from stages.state.addresses import Interfaces, Socket, Update, apply
 from stages.state.flags import PPM_O_DIRECTORY
@@ -321,10 +322,7 @@ _NEEDS_WORK = re.compile(r"^[^/]|//|/\./|/\.\./|/\.\Z|/\.\.\Z|./\Z")
 def _needs_work(names: pa.Array) -> np.ndarray:
     """Per name, whether `resolve_path` must see it: tested once per distinct name (a batch's opens name
     few files, and an Arrow regex kernel compiles its pattern on every call)."""
-    encoded = names.dictionary_encode()
-    table = np.array([name is not None and _NEEDS_WORK.search(name) is not None
-                      for name in encoded.dictionary.to_pylist()] + [False], dtype=bool)
-    return table[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
+    return per_distinct(names, lambda name: _NEEDS_WORK.search(name) is not None)
 
 
 def resolve_paths(names: pa.Array, cwd_at: Callable[[np.ndarray], pa.Array]) -> pa.Array:

@@ -204,15 +204,6 @@ class VersionTable:
         return VersionTable([k[indices] for k in self.keys], self.pos[indices],
                             {name: _take(col, idx) for name, col in self.columns.items()})
 
-    def snapshot(self, keep: np.ndarray | None = None) -> "VersionTable":
-        """The latest version of every key (optionally only where `keep` is true), at position -1."""
-        latest = latest_per_key(self.keys, self.pos)
-        if keep is not None:
-            latest = latest[keep[latest]]
-        table = self.take(latest)
-        table.pos = np.full(len(latest), -1, dtype=np.int64)
-        return table
-
 
 def _merged_index(old: tuple[np.ndarray, np.ndarray, bool] | None, dead: np.ndarray, new_keys: Sequence[np.ndarray],
                   first_new_row: int) -> tuple[np.ndarray, np.ndarray, bool] | None:
