@@ -5,9 +5,12 @@ a steady rate of openat+close syscalls (default 100,000 syscalls/s, on /etc/host
 meanwhile opens a probe file 20 times a second from this process. For each probe the latency is the time from
 just before the open() call to the moment its alert line is read from the sensor's stdout: the whole path
 kernel -> ring -> capture -> worker -> output -> stdout. Prints p50/p90/p99/max, the sensor's drops, and its
-peak memory (RSS summed over its processes, and PSS, which counts pages the forked processes share once).
+peak memory (RSS summed over its processes, and PSS, which counts pages the forked processes share once), and
+the CPU its processes used while the probes ran (in cores: 1.0 = one core busy).
 
-    .venv/bin/python bench/bench_latency.py [--rate 100000] [--seconds 10] [--workers 2]
+    .venv/bin/python bench/bench_latency.py [--rate 100000] [--seconds 10] [--workers 2] [-o KEY=VALUE ...]
+
+`-o` passes a config override to the sensor (e.g. `-o pipeline.flush_ms=10`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_capture import build_loadgen  # noqa: E402
 from bench_pipeline import tree_memory  # noqa: E402
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 STABLE_RULES = ROOT.parent / "shared" / "peer" / "falco-rules" / "falco_rules.yaml"
 PROBE_RULE = """
@@ -76,6 +81,30 @@ def _collect(arrivals: "queue.Queue[tuple[float, str]]", sent: dict[str, float],
                 latencies.append(arrived - sent.pop(name))
 
 
+def tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by a process and each of its descendants."""
+    found: dict[int, float] = {}
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                pending += [int(c) for c in children.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        found[current] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return found
+
+
+def cores_used(before: dict[int, float], after: dict[int, float], seconds: float) -> str:
+    """Cores each sensor process used between two `tree_cpu` readings, busiest first (the capture process is
+    the busiest one), and their sum."""
+    used = sorted(((total - before.get(pid, 0.0)) / seconds for pid, total in after.items()), reverse=True)
+    return f"{sum(used):.2f} cores in all; per process {', '.join(f'{value:.2f}' for value in used)}"
+
+
 class _MemorySampler(threading.Thread):
     """Peak RSS and PSS of the sensor's process tree, sampled every 0.5 s."""
 
@@ -99,6 +128,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=100_000, help="background syscalls per second")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("-o", "--option", action="append", default=[], help="config override passed to run.py")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: live capture loads eBPF programs")
@@ -112,7 +142,7 @@ def main() -> None:
         sensor = subprocess.Popen(
             [sys.executable, str(ROOT / "run.py"), "-r", str(STABLE_RULES), "-r", str(rules), "-o", "json_output=true",
              "-o", "file_output.enabled=false", "-o", f"webserver.listen_port={port}", "-o", "log_level=info",
-             "-o", f"pipeline.workers={args.workers}"],
+             "-o", f"pipeline.workers={args.workers}"] + [arg for option in args.option for arg in ("-o", option)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
         stderr_lines: list[str] = []
         threading.Thread(target=lambda: stderr_lines.extend(sensor.stderr), daemon=True).start()
@@ -133,7 +163,8 @@ def main() -> None:
             memory.start()
             latencies: list[float] = []
             sent: dict[str, float] = {}
-            end = time.monotonic() + args.seconds
+            cpu_before, started = tree_cpu(sensor.pid), time.monotonic()
+            end = started + args.seconds
             n = 0
             while time.monotonic() < end:
                 path = f"{prefix}{n}"
@@ -142,6 +173,7 @@ def main() -> None:
                     pass
                 n += 1
                 _collect(arrivals, sent, latencies, until=time.monotonic() + 0.05)
+            cpu = cores_used(cpu_before, tree_cpu(sensor.pid), time.monotonic() - started)
             deadline = time.monotonic() + 5  # the stragglers
             while sent and time.monotonic() < deadline:
                 _collect(arrivals, sent, latencies, until=min(deadline, time.monotonic() + 0.2))
@@ -164,6 +196,7 @@ def main() -> None:
               f"{counters.get('events_dropped_kernel', 0):,}, ring drops {counters.get('events_dropped_ring', 0):,}; "
               f"peak memory of the process tree: RSS {peak_rss / 2**20:.0f} MB summed over processes, "
               f"PSS {peak_pss / 2**20:.0f} MB (shared pages counted once)")
+        print(f"sensor CPU while probing: {cpu}")
 
 
 if __name__ == "__main__":

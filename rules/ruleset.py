@@ -90,7 +90,9 @@ class _BatchSplit:
             else:
                 wanted = np.array([name in event_types for name in self.names] + [False], dtype=bool)
                 rows = np.flatnonzero(wanted[self.codes])
-                selection = Rows(self.batch, rows, self.column_names)
+                # Every row (a batch of one event type): read the columns as they are, without a gather.
+                whole = len(rows) == self.batch.num_rows
+                selection = Rows(self.batch, None if whole else rows, self.column_names)
             self.selections[event_types] = rows, selection
         return self.selections[event_types]
 

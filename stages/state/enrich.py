@@ -555,6 +555,21 @@ class _BatchView:
             return result
         return self.render_param(name[len("evt.arg."):])
 
+    def _render_by_type(self, values: pa.Array, tables: Mapping[str, object],
+                        render: Callable[[pa.Array, object], pa.Array]) -> pa.Array:
+        """Symbolic text of an integer parameter through the table of each row's event type; the number as text
+        for types without a table."""
+        raw = self.raw
+        present = [event for event in tables if event in raw.types_present()]
+        masks = [raw.type_in((event,)) for event in present]
+        if len(present) == 1 and masks[0].all():  # a batch of one such event type: no number rendered
+            return render(values, tables[present[0]])
+        result = pc.cast(values, pa.string())
+        for event, mask in zip(present, masks):
+            if mask.any():
+                result = pc.if_else(pa.array(mask), render(values, tables[event]), result)
+        return result
+
     def render_param(self, param: str) -> pa.Array:
         raw = self.raw
         column_name = _param_column(raw, param)
@@ -562,27 +577,11 @@ class _BatchView:
             return pa.nulls(self.n, type=pa.string())
         values = raw.arrow(column_name)
         if pa.types.is_integer(values.type):
-            enums = [(event, table) for (event, name), table in ENUM_TABLES.items() if name == param]
+            enums = {event: table for (event, name), table in ENUM_TABLES.items() if name == param}
             if enums:
-                result = pc.cast(values, pa.string())
-                present = raw.types_present()
-                for event_name, table in enums:
-                    if event_name not in present:
-                        continue
-                    mask = raw.type_in((event_name,))
-                    if mask.any():
-                        result = pc.if_else(pa.array(mask), render_enum_column(values, table), result)
-                return result
+                return self._render_by_type(values, enums, render_enum_column)
             if param in ("flags",):
-                result = pc.cast(values, pa.string())
-                present = raw.types_present()
-                for event_name, table in FLAGS_TABLE_BY_EVENT.items():
-                    if event_name not in present:
-                        continue
-                    mask = raw.type_in((event_name,))
-                    if mask.any():
-                        result = pc.if_else(pa.array(mask), render_flags_column(values, table), result)
-                return result
+                return self._render_by_type(values, FLAGS_TABLE_BY_EVENT, render_flags_column)
             kinds = _param_types(self.type_id, param)
             text = pc.cast(values, pa.string())
             fd_rows = kinds == et.ParamType.FD
@@ -749,6 +748,7 @@ def _param_types(type_ids: np.ndarray, param: str) -> np.ndarray:
 _PARAM_TYPE_TABLES: dict[str, np.ndarray] = {}
 # Name of the errno -i at index i (null for 0 and unknown codes), built once rather than per batch.
 _ERRNO_TEXT = pa.array([et.errno_name(code) for code in range(0, -600, -1)], type=pa.string())
+_RES_TEXT = pa.array(["SUCCESS"] + _ERRNO_TEXT.to_pylist()[1:], type=pa.string())  # evt.res of -index
 
 
 def _errno_or_number(values: pa.Array, text: pa.Array) -> pa.Array:
@@ -773,11 +773,24 @@ def _raw(name: str, kind: pa.DataType | None = None) -> Callable[[_BatchView], p
     return lambda v: v.raw.arrow(name, kind) if v.raw.has(name) else None
 
 
+def _coded(name: str) -> Callable[[_BatchView], pa.Array]:
+    """A text column as the batch stores it, dictionary-encoded by the decoders: the rules then test each
+    distinct value once, and the workers split a batch by event type without encoding it again."""
+    def extract(v: _BatchView) -> pa.Array | None:
+        if not v.raw.has(name):
+            return None
+        column = v.raw.column(name)
+        return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return extract
+
+
 def _res(v: _BatchView) -> pa.Array:
-    rawres = v.raw.arrow("evt.rawres", pa.int64())
-    negative = pc.less(rawres, 0)
-    lookup = _ERRNO_TEXT.take(pc.negate(pc.min_element_wise(rawres, 0)).cast(pa.int64()))
-    return pc.if_else(negative, lookup, pa.scalar("SUCCESS"))
+    """SUCCESS, or the errno's name (null for an unknown code); dictionary-encoded: a batch holds a few."""
+    res = v.raw.ints("evt.rawres")
+    code = np.where(res < 0, -res, 0)  # index into _RES_TEXT
+    unknown = ~v.raw.valid("evt.rawres") | (code >= len(_RES_TEXT))
+    return pa.DictionaryArray.from_arrays(pa.array(np.where(unknown, 0, code).astype(np.int32), mask=unknown),
+                                          _RES_TEXT)
 
 
 def _failed(v: _BatchView) -> pa.Array:
@@ -1004,7 +1017,7 @@ def _duration(v: _BatchView) -> pa.Array:
 
 _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "evt.num": _raw("evt.num"), "evt.rawtime": _raw("evt.rawtime"), "evt.cpu": _raw("evt.cpu"),
-    "evt.type": _raw("evt.type"), "evt.dir": _raw("evt.dir"), "evt.category": _category,
+    "evt.type": _coded("evt.type"), "evt.dir": _coded("evt.dir"), "evt.category": _category,
     "evt.rawres": _raw("evt.rawres", pa.int64()), "evt.res": _res, "evt.failed": _failed,
     "evt.args": args_column, "evt.info": args_column, "evt.buflen": buflen_column,
     "evt.is_open_read": _open_mode(PPM_O_RDONLY), "evt.is_open_write": _open_mode(PPM_O_WRONLY),

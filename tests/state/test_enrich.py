@@ -335,3 +335,26 @@ def test_seen_threads_grow_by_insertion_as_a_union_would() -> None:
         assert _with_new(seen_array, tids_array).tolist() == sorted(seen | tids)
 
     check()
+
+
+def test_evt_res_names_errors_and_success_and_leaves_unknown_codes_null() -> None:
+    """evt.res: SUCCESS for a result >= 0, the errno's name for a negative one; null for an event without a
+    result and for a code outside the errno table (no error)."""
+    rows = [_open_exit(1, 42, 3, "/etc/hosts"), _open_exit(2, 42, -2, "/nope"), _open_exit(3, 42, 5, "/etc/a"),
+            _open_exit(4, 42, -13, "/root/x"), _open_exit(5, 42, -5000, "/odd"), _open_exit(6, 42, 0, "/etc/b")]
+    rows[5]["evt.rawres"] = None
+    batch = Enricher(_capture()).enrich(_raw(rows), {"evt.res"})
+    assert batch.column("evt.res").to_pylist() == ["SUCCESS", "ENOENT", "SUCCESS", "EACCES", None, None]
+
+
+def test_event_type_keeps_its_dictionary_encoding() -> None:
+    """The decoders' dictionary-encoded evt.type reaches the rules as it is: they test each distinct type once
+    and split a batch by type without encoding it again."""
+    raw = _raw([_open_exit(1, 42, 3, "/etc/hosts"), _execve_exit(2, 42)])
+    coded = pa.RecordBatch.from_arrays(
+        [column.dictionary_encode() if name == "evt.type" else column for name, column in zip(raw.schema.names,
+                                                                                              raw.columns)],
+        names=raw.schema.names)
+    column = Enricher(_capture()).enrich(coded, {"evt.type"}).column("evt.type")
+    assert pa.types.is_dictionary(column.type)
+    assert column.to_pylist() == ["open", "execve"]
