@@ -66,8 +66,13 @@ _RESOLVE_BITS = ((0x08, 1 << 0), (0x10, 1 << 1), (0x02, 1 << 2), (0x04, 1 << 3),
 
 
 def _bits(values: np.ndarray, table) -> np.ndarray:
-    out = np.zeros(len(values), dtype=np.int64)
+    """Translated flag bits, computed once per distinct value: a batch's calls pass few distinct flags, and a
+    dozen masks over every row cost more than finding them."""
     raw = values.astype(np.uint64)
+    if len(raw) > 64:
+        distinct, inverse = np.unique(raw, return_inverse=True)
+        return _bits(distinct, table)[inverse]
+    out = np.zeros(len(raw), dtype=np.int64)
     for linux, ppm in table:
         out |= np.where((raw & np.uint64(linux)) == np.uint64(linux), ppm, 0)
     return out

@@ -93,7 +93,7 @@ class _Columns:
     def arrays(self, buf: np.ndarray) -> dict[str, pa.Array]:
         out: dict[str, pa.Array] = {}
         for name, (values, valid) in self.ints.items():
-            out[name] = pa.array(values, mask=~valid)
+            out[name] = _int_column(values, valid)
         for name, parts in self.segments.items():
             rows = np.concatenate([p[0] for p in parts])
             offsets = np.concatenate([p[1] for p in parts])
@@ -112,6 +112,16 @@ class _Columns:
             kind = pa.binary() if name in _BINARY_COLUMNS else _OBJECT_TYPES.get(name, pa.string())
             out[name] = pa.array(values, type=kind)
         return out
+
+
+def _int_column(values: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """An int64 column over `values`, null where not `valid`: the validity bitmap is packed by numpy (Arrow's
+    conversion of a numpy mask goes value by value), and a column valid everywhere has none."""
+    nulls = len(valid) - int(np.count_nonzero(valid))
+    if nulls == 0:
+        return pa.array(values)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.int64(), len(values), [bitmap, pa.py_buffer(values)], null_count=nulls)
 
 
 class BatchBuilder:
@@ -133,15 +143,7 @@ class BatchBuilder:
         if not parts:
             return None
         self._buf = buf
-        # One gather of the 88-byte headers of every record (rings concatenated, then timestamp order).
-        raw = np.concatenate([buf[offset: offset + count * layout.slot].reshape(count, layout.slot)
-                              [:, RINGBUF_HEADER: RINGBUF_HEADER + HEADER.itemsize] for layout, offset, count in parts])
-        record_at = np.concatenate([offset + RINGBUF_HEADER + layout.slot * np.arange(count, dtype=np.int64)
-                                    for layout, offset, count in parts])
-        ts = raw[:, :8].copy().view("<u8").ravel()
-        if len(ts) > 1 and (ts[1:] < ts[:-1]).any():
-            order = np.argsort(ts, kind="stable")
-            raw, record_at = np.take(raw, order, axis=0), record_at[order]  # take: ~4x faster than raw[order]
+        raw, record_at = _headers_in_time_order(buf, parts)
         table = raw.view(HEADER).ravel()
         h = {name: table[name] for name in HEADER.names}
         n = len(table)
@@ -158,14 +160,15 @@ class BatchBuilder:
             "evt.dir": pa.DictionaryArray.from_arrays(pa.array((evt & 1).astype(np.int32)), _DIR_DICTIONARY),
             "evt.category": pa.DictionaryArray.from_arrays(pa.array(_CATEGORY_BY_NR[nr]), _CATEGORY_DICTIONARY),
             "evt.is_internal": pa.array(np.zeros(n, dtype=bool)),
-            "evt.rawres": pa.array(h["res"], mask=~is_syscall),
+            "evt.rawres": _int_column(h["res"].astype(np.int64), is_syscall),
         }
         self.next_num += n
         args = _Columns(n)
-        present, inverse = np.unique(nr, return_inverse=True)
-        grouped = np.argsort(inverse, kind="stable")
-        bounds = np.searchsorted(inverse[grouped], np.arange(len(present) + 1))
-        for g, code in enumerate(present.tolist()):
+        # Rows grouped by syscall, in time order within a group: a stable sort of 16-bit numbers is a radix sort.
+        grouped = np.argsort(h["nr"], kind="stable")
+        codes = h["nr"][grouped]
+        bounds = np.concatenate([[0], np.flatnonzero(codes[1:] != codes[:-1]) + 1, [n]])
+        for g, code in enumerate(codes[bounds[:-1]].tolist()):
             rows = grouped[bounds[g]: bounds[g + 1]]
             if code == NOT_A_SYSCALL:
                 _procexit(args, rows, h)
@@ -238,6 +241,30 @@ class BatchBuilder:
                 path = posixpath.normpath(posixpath.join(cwd, path))
             paths.append(path)
         args.put_objects("arg.trusted_exepath", good, paths)
+
+
+def _headers_in_time_order(buf: np.ndarray, parts: list[tuple[RecordLayout, int, int]]
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """The 88-byte headers of every record as rows of one array in timestamp order (the rings merged), and
+    each record's byte offset in `buf`. Each ring's headers are copied once, straight to their rows."""
+    views = [buf[offset: offset + count * layout.slot].reshape(count, layout.slot)
+             [:, RINGBUF_HEADER: RINGBUF_HEADER + HEADER.itemsize] for layout, offset, count in parts]
+    record_at = np.concatenate([offset + RINGBUF_HEADER + layout.slot * np.arange(count, dtype=np.int64)
+                                for layout, offset, count in parts])
+    if len(views) == 1:
+        return np.ascontiguousarray(views[0]), record_at
+    ts = np.concatenate([view[:, :8].copy().view("<u8").ravel() for view in views])
+    if not (ts[1:] < ts[:-1]).any():
+        return np.concatenate(views), record_at
+    order = np.argsort(ts, kind="stable")
+    row_of = np.empty(len(order), dtype=np.int64)
+    row_of[order] = np.arange(len(order))
+    raw = np.empty((len(order), HEADER.itemsize), dtype=np.uint8)
+    start = 0
+    for view in views:
+        raw[row_of[start: start + len(view)]] = view
+        start += len(view)
+    return raw, record_at[order]
 
 
 def _put_exec_details(args: _Columns, rows: np.ndarray, details: exec_details.ExecDetails) -> None:

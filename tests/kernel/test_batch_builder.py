@@ -1,0 +1,89 @@
+"""The batch builder on hand-made probe records: rings merged in time order, nulls, flags (no kernel needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernel import convert
+from kernel.events import BatchBuilder
+from kernel.records import HEADER, LAYOUTS, RINGBUF_HEADER
+
+OPENAT, CLOSE = 257, 3
+O_WRONLY, O_CREAT, O_TRUNC = 0o1, 0o100, 0o1000
+
+
+def _ring(layout_name: str, records: list[dict]) -> tuple[np.ndarray, int]:
+    """Bytes of `records` laid out as the probes write them into one ring (ring header, then the record)."""
+    layout = LAYOUTS[layout_name]
+    data = np.zeros(layout.slot * len(records), dtype=np.uint8)
+    for i, fields in enumerate(records):
+        at = i * layout.slot
+        data[at: at + 4] = np.frombuffer(np.uint32(layout.size).tobytes(), dtype=np.uint8)
+        header = np.zeros(1, dtype=HEADER)
+        for name, value in fields.items():
+            if name != "path":
+                header[name] = value
+        start = at + RINGBUF_HEADER
+        data[start: start + HEADER.itemsize] = header.view(np.uint8)
+        if "path" in fields:
+            path = fields["path"].encode() + b"\0"
+            area = start + layout.areas["s0"][0]
+            data[area: area + len(path)] = np.frombuffer(path, dtype=np.uint8)
+    return data, len(records)
+
+
+def _openat(ts: int, fd: int, path: str, flags: int) -> dict:
+    return {"ts": ts, "tid": 7, "pid": 7, "res": fd, "evt": 307, "nr": OPENAT, "a": [-100 & 0xFFFFFFFF, 0, flags, 0, 0, 0],
+            "len": [len(path) + 1, 0, 0, 0], "path": path}
+
+
+def _close(ts: int, fd: int) -> dict:
+    return {"ts": ts, "tid": 7, "pid": 7, "res": 0, "evt": 5, "nr": CLOSE, "a": [fd, 0, 0, 0, 0, 0]}
+
+
+def _build(rings: list[tuple[str, list[dict]]]) -> pa.RecordBatch:
+    parts, spans, at = [], [], 0
+    for name, records in rings:
+        data, count = _ring(name, records)
+        parts.append(data)
+        spans.append((LAYOUTS[name], at, count))
+        at += len(data)
+    return BatchBuilder(0).build(np.concatenate(parts), spans)
+
+
+def test_records_of_two_rings_come_out_in_time_order_with_their_own_columns() -> None:
+    opens = [_openat(10, 3, "/etc/hosts", 0), _openat(30, 3, "/tmp/out", O_WRONLY | O_CREAT | O_TRUNC),
+             _openat(50, -2, "/nope", 0)]
+    closes = [_close(20, 3), _close(40, 3), _close(60, 9)]
+    batch = _build([("small", closes), ("path", opens)])
+    assert batch.column("evt.rawtime").to_pylist() == [10, 20, 30, 40, 50, 60]
+    assert batch.column("evt.num").to_pylist() == [1, 2, 3, 4, 5, 6]
+    assert batch.column("evt.type").to_pylist() == ["openat", "close"] * 3
+    assert batch.column("arg.name").to_pylist() == ["/etc/hosts", None, "/tmp/out", None, "/nope", None]
+    assert batch.column("arg.fd").to_pylist() == [3, 3, 3, 3, -2, 9]
+    assert batch.column("evt.rawres").to_pylist() == [3, 0, 3, 0, -2, 0]
+    assert batch.column("arg.flags").to_pylist()[0::2] == [
+        int(convert.open_flags(np.array([f], dtype=np.uint64))[0]) for f in (0, O_WRONLY | O_CREAT | O_TRUNC, 0)]
+    assert batch.column("arg.flags").to_pylist()[1::2] == [None, None, None]
+    assert batch.column("arg.flags").null_count == 3
+
+
+def test_rings_already_in_time_order_and_a_single_ring() -> None:
+    batch = _build([("path", [_openat(1, 3, "/a", 0)]), ("small", [_close(2, 3)])])
+    assert batch.column("evt.type").to_pylist() == ["openat", "close"]
+    batch = _build([("small", [_close(5, 4), _close(6, 5)])])
+    assert batch.column("arg.fd").to_pylist() == [4, 5]
+    assert batch.column("arg.fd").null_count == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=(1 << 32) - 1), min_size=0, max_size=300))
+def test_flags_translated_per_distinct_value_equal_those_translated_row_by_row(values: list[int]) -> None:
+    raw = np.array(values, dtype=np.uint64)
+    expected = [int(convert.open_flags(np.array([v], dtype=np.uint64))[0]) for v in values]
+    assert convert.open_flags(raw).tolist() == expected
+    expected = [int(convert.clone_flags(np.array([v], dtype=np.uint64))[0]) for v in values]
+    assert convert.clone_flags(raw).tolist() == expected
