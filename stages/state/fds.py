@@ -298,17 +298,19 @@ def _param(raw: RawBatch, ctx: EventContext, name: str, rows: np.ndarray) -> pa.
     return pc.coalesce(own, entered.cast(own.type))
 
 
+_FILE_KINDS = pa.array(["file", "directory"], type=pa.string())  # fd.type of an open without / with O_DIRECTORY
+
+
 def _opens(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
     """open-like exits that returned an fd: a file or directory named by the (resolved) path."""
     rows = np.nonzero(raw.type_in(OPEN_NAMES) & ctx.exits & (ctx.res >= 0))[0]
     if len(rows) == 0:
         return
-    take = pa.array(rows, type=pa.int64())
     flags = _param(raw, ctx, "arg.flags", rows)
     written = _param(raw, ctx, "arg.name", rows).cast(pa.string())
     paths = resolve_paths(written, lambda at: ctx.cwd_at(rows[at]))
     flag_values = flags.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
-    kinds = np.where((flag_values & PPM_O_DIRECTORY) != 0, "directory", "file")
+    kinds = _FILE_KINDS.take(pa.array(((flag_values & PPM_O_DIRECTORY) != 0).astype(np.int8)))
     fds = ctx.res[rows]
     builder.add(rows, ctx.pid[rows], fds, 2 * rows, {"type": kinds, "name": paths, "nameraw": written,
                                                      "flags": flag_values,
