@@ -149,7 +149,7 @@ class Probes:
         kernel_btf = btf.Btf.from_kernel()
         constants, subsystems = btf.probe_constants(kernel_btf), btf.cgroup_subsystems(kernel_btf)
         del kernel_btf  # ~30 MB of parsed types: freed before clang's peak, not kept by the capture process
-        bpf = BPF(text=probe_source(constants, ring_bytes), cflags=["-Wno-macro-redefined"])
+        bpf = BPF(text=probe_source(constants, ring_bytes).encode(), cflags=["-Wno-macro-redefined"])
         _release_compiler_memory()
         pages = ring_pages(ring_bytes)
         probes = cls(bpf, present, missing, {ring: count * PAGE for ring, count in pages.items()}, subsystems)
