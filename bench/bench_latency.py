@@ -5,10 +5,15 @@ a steady rate of openat+close syscalls (default 100,000 syscalls/s, on /etc/host
 meanwhile opens a probe file 20 times a second from this process. For each probe the latency is the time from
 just before the open() call to the moment its alert line is read from the sensor's stdout: the whole path
 kernel -> ring -> capture -> worker -> output -> stdout. Prints p50/p90/p99/max, the sensor's drops, and its
-peak memory (RSS summed over its processes, and PSS, which counts pages the forked processes share once), and
-the CPU its processes used while the probes ran (in cores: 1.0 = one core busy).
+CPU its processes used while the probes ran (in cores: 1.0 = one core busy), and its peak memory under the
+same load (RSS summed over its processes, and PSS, which counts pages the forked processes share once).
 
-    .venv/bin/python bench/bench_latency.py [--rate 100000] [--seconds 10] [--workers 2] [-o KEY=VALUE ...]
+Memory is sampled after the probes, not while they run: reading a process's /proc/PID/smaps_rollup walks its
+page tables under its mmap lock (~10 ms for the capture process), and the sensor's own mmap and munmap calls
+wait for it, so sampling every 0.5 s added such stalls to the latencies measured.
+
+    .venv/bin/python bench/bench_latency.py [--rate 100000] [--seconds 10] [--memory-seconds 3] [--workers 2]
+                                            [-o KEY=VALUE ...]
 
 `-o` passes a config override to the sensor (e.g. `-o pipeline.flush_ms=10`).
 """
@@ -114,9 +119,11 @@ class _MemorySampler(threading.Thread):
         self._stopped = threading.Event()
 
     def run(self) -> None:
-        while not self._stopped.wait(0.5):
+        while True:
             rss, pss = tree_memory(self.pid)
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            if self._stopped.wait(0.5):
+                return
 
     def stop(self) -> None:
         self._stopped.set()
@@ -127,6 +134,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=100_000, help="background syscalls per second")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--memory-seconds", type=float, default=3.0, help="load kept on after the probes while "
+                        "memory is sampled")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("-o", "--option", action="append", default=[], help="config override passed to run.py")
     args = parser.parse_args()
@@ -152,15 +161,13 @@ def main() -> None:
                 if time.monotonic() > deadline or sensor.poll() is not None:
                     sys.exit("sensor did not start:\n" + "".join(stderr_lines[-20:]))
                 time.sleep(0.1)
-            load = subprocess.Popen([str(loadgen), str(args.seconds + 2), str(args.rate)], stdout=subprocess.PIPE,
-                                    text=True)
+            load = subprocess.Popen([str(loadgen), str(args.seconds + args.memory_seconds + 2), str(args.rate)],
+                                    stdout=subprocess.PIPE, text=True)
             time.sleep(1)  # let the load reach its rate
-            # Alert lines are stamped on arrival by a reader thread and memory is sampled by another, so
-            # neither a slow /proc read nor the probe loop's pacing adds to a measured latency.
+            # Alert lines are stamped on arrival by a reader thread, so the probe loop's pacing adds nothing to a
+            # measured latency.
             arrivals: queue.Queue = queue.Queue()
             threading.Thread(target=_stamp_lines, args=(sensor.stdout, arrivals), daemon=True).start()
-            memory = _MemorySampler(sensor.pid)
-            memory.start()
             latencies: list[float] = []
             sent: dict[str, float] = {}
             cpu_before, started = tree_cpu(sensor.pid), time.monotonic()
@@ -177,9 +184,11 @@ def main() -> None:
             deadline = time.monotonic() + 5  # the stragglers
             while sent and time.monotonic() < deadline:
                 _collect(arrivals, sent, latencies, until=min(deadline, time.monotonic() + 0.2))
+            memory = _MemorySampler(sensor.pid)  # the same load goes on until the generator ends
+            memory.start()
+            calls, seconds = load.communicate()[0].split()
             memory.stop()
             peak_rss, peak_pss = memory.peak_rss, memory.peak_pss
-            calls, seconds = load.communicate()[0].split()
         finally:
             sensor.terminate()
             sensor.wait(timeout=60)
