@@ -69,6 +69,8 @@ ENTER_PARAMS: dict[str, pa.DataType] = {
     "arg.domain": pa.int64(), "arg.type": pa.int64(), "arg.proto": pa.int64(), "arg.mode": pa.int64(),
     "arg.tuple": pa.binary(),  # a sendto/sendmsg's destination, which libsinsp reads at the exit
 }
+_NO_ENTERS = {"tid": np.empty(0, np.int64), "type_id": np.empty(0, np.int64),  # the memo before any enter
+              "params": {name: pa.array([], type=kind) for name, kind in ENTER_PARAMS.items()}}
 SWITCH_NAMES = frozenset({"switch"})
 OPEN_LIKE = frozenset({"open", "openat", "openat2", "creat", "open_by_handle_at"})
 _ANCESTOR = re.compile(r"^proc\.a(name|exe|exepath|cmdline|pid|args|env)(?:\[(\d+)\])?$")
@@ -269,12 +271,16 @@ class _BatchView:
         # the pairing of a syscall's enter and exit in libsinsp: they are not candidates.
         passive = SKIP_RESET[np.clip(self.type_id, 0, len(SKIP_RESET) - 1)] | raw.type_in(SWITCH_NAMES)
         enter_rows = np.nonzero(~self.exits & ~passive)[0]
-        memo = self.owner._enter_memo or {"tid": np.empty(0, np.int64), "type_id": np.empty(0, np.int64),
-                                          "params": {k: pa.array([], type=t) for k, t in ENTER_PARAMS.items()}}
+        memo = self.owner._enter_memo or _NO_ENTERS
+        n_memo = len(memo["tid"])
+        if not len(enter_rows) and not n_memo:  # live capture: exits only, never an enter to pair with
+            index = np.full(self.n, -1, dtype=np.int64)
+            self.last_enter_fd = np.zeros(self.n, dtype=np.int64)  # libsinsp's value for a thread without one
+            self._next_memo = self.owner._enter_memo
+            return index, _EnterParams(memo["params"], _enter_columns(raw, self.first_fd), index)
         tids = np.concatenate([memo["tid"], self.tid[enter_rows]])
         types = np.concatenate([memo["type_id"], self.type_id[enter_rows]])
-        pos = np.concatenate([np.full(len(memo["tid"]), -1, dtype=np.int64), 2 * enter_rows])
-        n_memo = len(memo["tid"])
+        pos = np.concatenate([np.full(n_memo, -1, dtype=np.int64), 2 * enter_rows])
         found = asof_indices([tids], pos, [self.tid], self.pos - 1)
         # Enter versions by "global" index: the memo's first, then this batch's rows (no copy of either).
         global_of = np.concatenate([np.arange(n_memo, dtype=np.int64), n_memo + enter_rows])
@@ -686,6 +692,7 @@ class _EnterParams(Mapping):
         self._columns: dict[str, pa.Array] = {}
         self._batch: dict[str, tuple[pa.Array, pa.Array | None]] = {}
         self._rows = TwoPartIndex(index, len(memo["first_fd"]))
+        self._any = bool((index >= 0).any())
 
     def values_at(self, name: str, indices: TwoPartIndex) -> pa.Array:
         """The parameter of the enters at global `indices` (memo first, then this batch's rows)."""
@@ -701,6 +708,8 @@ class _EnterParams(Mapping):
 
     def at(self, name: str, rows: np.ndarray) -> pa.Array:
         """The parameter for the given rows only."""
+        if not self._any:  # no row has an enter (live capture): nothing to gather
+            return pa.nulls(len(rows), type=ENTER_PARAMS[name])
         if name in self._columns:
             return self._columns[name].take(pa.array(np.asarray(rows, dtype=np.int64), type=pa.int64()))
         return self.values_at(name, TwoPartIndex(self.index[rows], self._rows.split))
@@ -714,7 +723,8 @@ class _EnterParams(Mapping):
         if name not in ENTER_PARAMS:
             raise KeyError(name)
         if name not in self._columns:
-            self._columns[name] = self.values_at(name, self._rows)
+            self._columns[name] = (self.values_at(name, self._rows) if self._any else
+                                   pa.nulls(len(self.index), type=ENTER_PARAMS[name]))
         return self._columns[name]
 
     def __contains__(self, name: object) -> bool:

@@ -293,7 +293,7 @@ def _param(raw: RawBatch, ctx: EventContext, name: str, rows: np.ndarray) -> pa.
         entered = ctx.enter[name].take(take)
     if own is None:
         return entered if entered is not None else pa.nulls(len(rows), type=pa.int64())
-    if entered is None:
+    if entered is None or entered.null_count == len(entered):  # live capture: no enter events
         return own
     return pc.coalesce(own, entered.cast(own.type))
 
