@@ -231,8 +231,11 @@ class _BatchView:
         passive = skip | self.raw.type_in(SWITCH_NAMES)  # events that never create a thread
         # Exit times are event times (never the smallest int64), so that value can stand for "none".
         no_exit = np.iinfo(np.int64).min
-        exited = passive & ~skip & (self.thread_table.numbers("exit_ts", self.t_idx, no_exit) != no_exit)
-        unknown = passive & ~skip & (self.t_idx < 0)
+        looked_up = passive & ~skip  # switches (live capture has none)
+        exited = unknown = looked_up
+        if looked_up.any():
+            exited = looked_up & (self.thread_table.numbers("exit_ts", self.t_idx, no_exit) != no_exit)
+            unknown = looked_up & (self.t_idx < 0)
         if unknown.any():
             seen_before = np.isin(self.tid, self.owner._seen_tids)
             creators = np.nonzero(~passive)[0]

@@ -120,8 +120,14 @@ class ThreadState:
         self.counters.live = latest.live
 
 
+_PHASE_ONE_NAMES = EXEC_NAMES | CLONE_NAMES | EXIT_NAMES | CWD_NAMES | UID_NAMES | GID_NAMES
+
+
 def _phase_one_rows(raw: RawBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows of execve exits, child-side clone exits and procexits: (rows, tid keys, positions, base keys)."""
+    if not raw.types_present() & _PHASE_ONE_NAMES:  # most live batches: no thread changes at all
+        none = np.empty(0, dtype=np.int64)
+        return none, none, none, none
     exits = raw.is_exit()
     res = raw.ints("evt.rawres", default=-1)
     tid = raw.ints("thread.tid")
@@ -134,7 +140,7 @@ def _phase_one_rows(raw: RawBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     keys = tid[rows]
     # A procexit takes effect after the event itself; the others are visible to the event that makes them.
     pos = 2 * rows + procexits[rows].astype(np.int64)
-    base_keys = np.where(children[rows], _clone_callers(raw)[rows], keys)
+    base_keys = np.where(children[rows], _clone_callers(raw)[rows], keys) if children.any() else keys
     return rows, keys, pos, base_keys
 
 
@@ -148,6 +154,8 @@ def _clone_callers(raw: RawBatch) -> np.ndarray:
 def _parent_side_rows(raw: RawBatch) -> np.ndarray:
     """Rows of clone/fork exits in the parent (res = child tid). A caller inside a pid namespace (its vtid is not
     its tid) gets the child's namespace tid as result, which names no thread: libsinsp skips those."""
+    if not raw.types_present() & CLONE_NAMES:
+        return np.empty(0, dtype=np.int64)
     res = raw.ints("evt.rawres", default=-1)
     vtid = raw.ints("arg.vtid", default=-1)
     in_namespace = (vtid >= 0) & (vtid != raw.ints("thread.tid"))
