@@ -97,8 +97,16 @@ class ThreadState:
             pending = _pending(raw, self.snapshot, rows, keys, pos, base_keys, candidates, container_events)
         return materialize(self.snapshot, pending, THREAD_SCHEMA | DERIVED_SCHEMA, _derive, DERIVED_SCHEMA)
 
+    def _expired(self, now_ns: int) -> bool:
+        """Whether some thread of the snapshot exited longer than the grace period ago (dead rows included)."""
+        exit_ts = self.snapshot.columns.get("exit_ts")
+        oldest = None if exit_ts is None or len(exit_ts) == 0 else pc.min(exit_ts).as_py()
+        return oldest is not None and now_ns - oldest > self.exit_grace_ns
+
     def commit(self, table: BatchVersions, now_ns: int) -> None:
         """Keep the latest version per tid; drop threads exited longer than the grace period; cap the size."""
+        if len(table.pending) == 0 and not self._expired(now_ns):
+            return  # no new version and no exited thread due for pruning (most live batches): the table stays
         pruned = 0
 
         def keep(column) -> np.ndarray:
