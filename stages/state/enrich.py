@@ -569,7 +569,8 @@ class _BatchView:
         """Symbolic text of an integer parameter through the table of each row's event type; the number as text
         for types without a table."""
         raw = self.raw
-        present = [event for event in tables if event in raw.types_present()]
+        types = raw.types_present()
+        present = [event for event in tables if event in types]
         masks = [raw.type_in((event,)) for event in present]
         if len(present) == 1 and masks[0].all():  # a batch of one such event type: no number rendered
             return render(values, tables[present[0]])
