@@ -72,6 +72,7 @@ ENTER_PARAMS: dict[str, pa.DataType] = {
 _NO_ENTERS = {"tid": np.empty(0, np.int64), "type_id": np.empty(0, np.int64),  # the memo before any enter
               "params": {name: pa.array([], type=kind) for name, kind in ENTER_PARAMS.items()}}
 SWITCH_NAMES = frozenset({"switch"})
+_PROCEXIT_IDS = np.array([code for code, event in et.EVENTS.items() if event.name == "procexit"])
 OPEN_LIKE = frozenset({"open", "openat", "openat2", "creat", "open_by_handle_at"})
 _ANCESTOR = re.compile(r"^proc\.a(name|exe|exepath|cmdline|pid|args|env)(?:\[(\d+)\])?$")
 _ANCESTOR_SOURCE = {"name": "comm", "exe": "exe", "exepath": "exepath", "cmdline": "cmdline", "pid": "pid",
@@ -302,6 +303,10 @@ class _BatchView:
             self._next_memo = self.owner._enter_memo
             return index, params
         last = latest_per_key([tids], pos)
+        # A thread whose last enter is its procexit is gone: a thread that reuses its tid starts with no enter
+        # (as in libsinsp), and the memo stays bounded by the living threads instead of every thread that ever
+        # exited (live capture has no other enters: it stays empty).
+        last = last[~np.isin(types[last], _PROCEXIT_IDS)]
         self._next_memo = {"tid": tids[last], "type_id": types[last],
                            "params": params.all_at(TwoPartIndex(global_of[last], n_memo))}
         return index, params

@@ -358,3 +358,29 @@ def test_event_type_keeps_its_dictionary_encoding() -> None:
     column = Enricher(_capture()).enrich(coded, {"evt.type"}).column("evt.type")
     assert pa.types.is_dictionary(column.type)
     assert column.to_pylist() == ["open", "execve"]
+
+
+def _procexit(num: int, tid: int) -> dict:
+    return {"evt.num": num, "evt.rawtime": num, "thread.tid": tid, "evt.type_id": 186, "evt.type": "procexit",
+            "evt.dir": ">", "evt.category": "process", "evt.is_internal": False}
+
+
+def _open_enter(num: int, tid: int, name: str) -> dict:
+    return {"evt.num": num, "evt.rawtime": num, "thread.tid": tid, "evt.type_id": 2, "evt.type": "open",
+            "evt.dir": ">", "evt.category": "file", "evt.is_internal": False, "arg.name": name, "arg.flags": 1}
+
+
+def test_the_enter_memo_forgets_threads_that_exited() -> None:
+    """The last enter of each thread is carried to later batches (an exit may pair with it), but not for a
+    thread whose procexit came last: it is gone, and without this the memo would hold every thread that ever
+    exited (live capture: its only enter-direction event is procexit, so the memo stays empty)."""
+    enricher = Enricher(_capture())
+    enricher.enrich(_raw([_open_enter(1, 42, "/etc/hosts"), _open_exit(2, 42, 3, "/etc/hosts"),
+                          _open_enter(3, 1, "/etc/passwd")]), FIELDS)
+    assert sorted(enricher._enter_memo["tid"].tolist()) == [1, 42]
+    enricher.enrich(_raw([_open_exit(4, 1, 4, "/etc/passwd"), _procexit(5, 42)]), FIELDS)
+    assert enricher._enter_memo["tid"].tolist() == [1]
+    live = Enricher(_capture())
+    live.enrich(_raw([_open_exit(1, 42, 3, "/etc/hosts"), _procexit(2, 42), _open_exit(3, 1, 5, "/etc/a")]),
+                FIELDS)
+    assert not len((live._enter_memo or {"tid": []})["tid"])
