@@ -220,6 +220,7 @@ class _BatchView:
         self._distinct: dict[int, _DistinctVersions] = {}
         self._values: dict[str, pa.Array | None] = {}
         self._creator_name: pa.Array | None = None
+        self._fd_names: pa.DictionaryArray | None = None
         self._containers: np.ndarray | None = None
 
     def _threadless(self) -> np.ndarray:
@@ -491,6 +492,13 @@ class _BatchView:
         if rows is None:
             rows = self._rows["fd"] = self.fd_table.select(self.f_idx)
         return rows.column(column)
+
+    def fd_names(self) -> pa.DictionaryArray:
+        """The fd `name` of every row dictionary-encoded once per view: fd.name, fd.directory and fd.filename
+        share it, and the rules test each distinct name once (a batch's fds name few files)."""
+        if self._fd_names is None:
+            self._fd_names = self.fd("name").dictionary_encode()
+        return self._fd_names
 
     def has_fd(self) -> np.ndarray:
         """Rows whose fd is in the table; a failed connect exit reads like an unknown fd (libsinsp)."""
@@ -918,8 +926,8 @@ def _fd_typechar(v: _BatchView) -> pa.Array:
 def _fd_name(v: _BatchView) -> pa.Array:
     has_fd = v.has_fd()
     if has_fd.all():  # the usual candidate rows: no unknown fd to name from the call
-        return v.fd("name")
-    return pc.if_else(pa.array(has_fd), v.fd("name"), v.creator_name())
+        return v.fd_names()
+    return pc.if_else(pa.array(has_fd), v.fd("name"), v.creator_name()).dictionary_encode()  # the same type
 
 
 def _fd_nameraw(v: _BatchView) -> pa.Array:
@@ -931,7 +939,7 @@ def _fd_nameraw(v: _BatchView) -> pa.Array:
         return known
     opened = pc.if_else(pa.array(v.raw.type_in(OPEN_LIKE) & v.exits), v.raw.arrow("arg.name", pa.string())
                         if v.raw.has("arg.name") else pa.nulls(v.n, pa.string()), pa.scalar(None, pa.string()))
-    return pc.coalesce(known, opened, v.value("fd.name"))
+    return pc.coalesce(known, opened, _plain(v.value("fd.name")))
 
 
 def _per_distinct(values: pa.Array, transform: Callable[[pa.Array], pa.Array]) -> pa.Array:
@@ -1004,22 +1012,37 @@ def _fd_l4proto(v: _BatchView) -> pa.Array:
 
 
 def _fd_directory(v: _BatchView) -> pa.Array:
-    kind, name = v.fd("type"), v.fd("name")
-    is_file = pc.fill_null(pc.equal(kind, "file"), False)
-    is_dir = pc.fill_null(pc.equal(kind, "directory"), False)
-    known = pc.if_else(is_dir, name, pc.if_else(is_file, _directory_of(name), pa.scalar(None, pa.string())))
+    """A directory fd's own name, a file's directory (once per distinct name), null for other fds; given to the
+    rules dictionary-encoded over the fd names' dictionary followed by their directories."""
+    names = v.fd_names()
+    kind = v.fd("type")
+    is_file = pc.fill_null(pc.equal(kind, "file"), False).to_numpy(zero_copy_only=False)
+    is_dir = pc.fill_null(pc.equal(kind, "directory"), False).to_numpy(zero_copy_only=False)
+    codes = names.indices.to_numpy(zero_copy_only=False)
+    dictionary = pa.concat_arrays([names.dictionary, _directory_of(names.dictionary)])
+    codes = np.where(is_file, codes + len(names.dictionary), codes)
+    known = pa.DictionaryArray.from_arrays(pa.array(codes, mask=~(is_file | is_dir), type=pa.int32()), dictionary)
     if (v.f_idx >= 0).all():
         return known
     creator = v.creator_name()
     if creator.null_count < len(creator):  # usually every row without a known fd is a non-fd event: all null
         creator = _directory_of(creator)
-    return pc.if_else(pa.array(v.f_idx >= 0), known, creator)
+    return pc.if_else(pa.array(v.f_idx >= 0), _plain(known), creator).dictionary_encode()  # the same type
 
 
 def _fd_filename(v: _BatchView) -> pa.Array:
-    kind, name = v.fd("type"), v.fd("name")
-    base = _text_per_distinct(name, lambda n: _UP_TO_LAST_SLASH.sub("", n, count=1))
-    return pc.if_else(pc.fill_null(pc.equal(kind, "file"), False), base, pa.scalar(None, pa.string()))
+    """A file fd's last path component (once per distinct name, dictionary-encoded), null for other fds."""
+    names = v.fd_names()
+    is_file = pc.fill_null(pc.equal(v.fd("type"), "file"), False).to_numpy(zero_copy_only=False)
+    base = pa.array([None if n is None else _UP_TO_LAST_SLASH.sub("", n, count=1)
+                     for n in names.dictionary.to_pylist()], type=pa.string())
+    codes = names.indices.to_numpy(zero_copy_only=False)
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=~is_file, type=pa.int32()), base)
+
+
+def _plain(values: pa.Array) -> pa.Array:
+    """A text column without its dictionary encoding, for kernels that need one type on every side."""
+    return values.dictionary_decode() if pa.types.is_dictionary(values.type) else values
 
 
 def _fd_sockfamily(v: _BatchView) -> pa.Array:

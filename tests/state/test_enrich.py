@@ -384,3 +384,21 @@ def test_the_enter_memo_forgets_threads_that_exited() -> None:
     live.enrich(_raw([_open_exit(1, 42, 3, "/etc/hosts"), _procexit(2, 42), _open_exit(3, 1, 5, "/etc/a")]),
                 FIELDS)
     assert not len((live._enter_memo or {"tid": []})["tid"])
+
+
+def test_fd_text_fields_share_one_dictionary_encoding() -> None:
+    """fd.name, fd.directory and fd.filename reach the rules dictionary-encoded (a batch's fds name few files),
+    with a directory fd's own name as its directory and no filename, in batches with and without rows that
+    have no fd."""
+    directory_flags = 1 | (1 << 10)  # PPM_O_RDONLY | PPM_O_DIRECTORY
+    opens = [_open_exit(1, 42, 3, "/etc/hosts"), _open_exit(2, 42, 4, "/etc/ssl"), _open_exit(3, 42, 5, "/etc/hosts")]
+    opens[1]["arg.flags"] = directory_flags
+    fields = {"fd.name", "fd.directory", "fd.filename"}
+    for rows in (opens, opens + [_execve_exit(4, 42)]):
+        batch = Enricher(_capture()).enrich(_raw(rows), fields)
+        for name in fields:
+            assert pa.types.is_dictionary(batch.column(name).type), name
+        tail = [None] * (len(rows) - 3)
+        assert batch.column("fd.name").to_pylist() == ["/etc/hosts", "/etc/ssl", "/etc/hosts"] + tail
+        assert batch.column("fd.directory").to_pylist() == ["/etc", "/etc/ssl", "/etc"] + tail
+        assert batch.column("fd.filename").to_pylist() == ["hosts", None, "hosts"] + tail
