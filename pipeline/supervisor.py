@@ -158,6 +158,7 @@ class Supervisor:
         if name.startswith("capture"):
             # The capture cannot close its rings any more: do it for it, so the workers drain and end.
             self.log.error("capture stage failed; draining what it produced", stage=name, exitcode=exitcode)
+            self.running[_stream_of(name)].clear()  # /healthz: this stream captures no more
             for ring in self.event_rings[_stream_of(name)]:
                 ring.close_writer()
             return 1

@@ -1018,10 +1018,11 @@ def _fd_directory(v: _BatchView) -> pa.Array:
     kind = v.fd("type")
     is_file = pc.fill_null(pc.equal(kind, "file"), False).to_numpy(zero_copy_only=False)
     is_dir = pc.fill_null(pc.equal(kind, "directory"), False).to_numpy(zero_copy_only=False)
-    codes = names.indices.to_numpy(zero_copy_only=False)
+    codes, named = _codes(names)
     dictionary = pa.concat_arrays([names.dictionary, _directory_of(names.dictionary)])
     codes = np.where(is_file, codes + len(names.dictionary), codes)
-    known = pa.DictionaryArray.from_arrays(pa.array(codes, mask=~(is_file | is_dir), type=pa.int32()), dictionary)
+    known = pa.DictionaryArray.from_arrays(pa.array(codes, mask=~((is_file | is_dir) & named), type=pa.int32()),
+                                           dictionary)
     if (v.f_idx >= 0).all():
         return known
     creator = v.creator_name()
@@ -1036,8 +1037,17 @@ def _fd_filename(v: _BatchView) -> pa.Array:
     is_file = pc.fill_null(pc.equal(v.fd("type"), "file"), False).to_numpy(zero_copy_only=False)
     base = pa.array([None if n is None else _UP_TO_LAST_SLASH.sub("", n, count=1)
                      for n in names.dictionary.to_pylist()], type=pa.string())
-    codes = names.indices.to_numpy(zero_copy_only=False)
-    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=~is_file, type=pa.int32()), base)
+    codes, named = _codes(names)
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=~(is_file & named), type=pa.int32()), base)
+
+
+def _codes(values: pa.DictionaryArray) -> tuple[np.ndarray, np.ndarray]:
+    """(dictionary index of every row, 0 where null; whether the row has a value) as numpy."""
+    indices = values.indices
+    if not indices.null_count:
+        return indices.to_numpy(zero_copy_only=False).astype(np.int64), np.ones(len(indices), dtype=bool)
+    return (indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64),
+            indices.is_valid().to_numpy(zero_copy_only=False))
 
 
 def _plain(values: pa.Array) -> pa.Array:

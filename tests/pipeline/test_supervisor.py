@@ -299,6 +299,7 @@ def test_capture_failure_drains_what_was_read(tmp_path: Path) -> None:
     """A capture stage that dies mid-stream: the batches it handed over are still evaluated and delivered."""
 
     def failing_source(control):
+        control.capture_running.set()
         yield from numbers(control, batches=5)
         raise RuntimeError("source broke")
 
@@ -312,3 +313,4 @@ def test_capture_failure_drains_what_was_read(tmp_path: Path) -> None:
     )
     assert status == 1
     assert [json.loads(line)["n"] for line in out.read_text().splitlines()] == list(range(0, 5000, 7))
+    assert not supervisor.capturing()  # /healthz says 503 once the capture stage is gone

@@ -402,3 +402,12 @@ def test_fd_text_fields_share_one_dictionary_encoding() -> None:
         assert batch.column("fd.name").to_pylist() == ["/etc/hosts", "/etc/ssl", "/etc/hosts"] + tail
         assert batch.column("fd.directory").to_pylist() == ["/etc", "/etc/ssl", "/etc"] + tail
         assert batch.column("fd.filename").to_pylist() == ["hosts", None, "hosts"] + tail
+
+
+def test_a_file_fd_without_a_name_has_no_directory_or_filename() -> None:
+    """An fd whose name is unknown (null) gives null fd.name, fd.directory and fd.filename, not an error."""
+    rows = [_open_exit(1, 42, 3, None), _open_exit(2, 42, 4, "/etc/hosts")]
+    batch = Enricher(_capture()).enrich(_raw(rows), {"fd.name", "fd.directory", "fd.filename"})
+    assert batch.column("fd.name").to_pylist() == [None, "/etc/hosts"]
+    assert batch.column("fd.directory").to_pylist() == [None, "/etc"]
+    assert batch.column("fd.filename").to_pylist() == [None, "hosts"]
