@@ -257,7 +257,9 @@ def credential_read(ws: Workspace) -> None:
 
 
 def sensitive_symlink(ws: Workspace) -> None:
-    _python("import os, sys; os.symlink('/etc', sys.argv[1])", ws.path("etc_link"))
+    # The link may be left from a first try (a miss is tried again): replace it.
+    _python("import os, sys; os.path.lexists(sys.argv[1]) and os.unlink(sys.argv[1]); os.symlink('/etc', sys.argv[1])",
+            ws.path("etc_link"))
 
 
 def truncate_log(ws: Workspace) -> None:
