@@ -972,8 +972,12 @@ _HAS_PARENT = re.compile(r".+/")
 
 def _text_per_distinct(values: pa.Array, transform: Callable[[str], str]) -> pa.Array:
     """`transform` of each distinct string in Python (null stays null)."""
-    return _per_distinct(values, lambda distinct: pa.array(
-        [None if text is None else transform(text) for text in distinct.to_pylist()], type=pa.string()))
+    return _per_distinct(values, lambda distinct: _text_map(distinct, transform))
+
+
+def _text_map(values: pa.Array, transform: Callable[[str], str]) -> pa.Array:
+    """`transform` of each string in Python (null stays null): for values already distinct."""
+    return pa.array([None if text is None else transform(text) for text in values.to_pylist()], type=pa.string())
 
 
 def _directory_of_one(path: str) -> str:
@@ -1019,7 +1023,7 @@ def _fd_directory(v: _BatchView) -> pa.Array:
     is_file = pc.fill_null(pc.equal(kind, "file"), False).to_numpy(zero_copy_only=False)
     is_dir = pc.fill_null(pc.equal(kind, "directory"), False).to_numpy(zero_copy_only=False)
     codes, named = _codes(names)
-    dictionary = pa.concat_arrays([names.dictionary, _directory_of(names.dictionary)])
+    dictionary = pa.concat_arrays([names.dictionary, _text_map(names.dictionary, _directory_of_one)])
     codes = np.where(is_file, codes + len(names.dictionary), codes)
     known = pa.DictionaryArray.from_arrays(pa.array(codes, mask=~((is_file | is_dir) & named), type=pa.int32()),
                                            dictionary)
@@ -1035,8 +1039,7 @@ def _fd_filename(v: _BatchView) -> pa.Array:
     """A file fd's last path component (once per distinct name, dictionary-encoded), null for other fds."""
     names = v.fd_names()
     is_file = pc.fill_null(pc.equal(v.fd("type"), "file"), False).to_numpy(zero_copy_only=False)
-    base = pa.array([None if n is None else _UP_TO_LAST_SLASH.sub("", n, count=1)
-                     for n in names.dictionary.to_pylist()], type=pa.string())
+    base = _text_map(names.dictionary, lambda name: _UP_TO_LAST_SLASH.sub("", name, count=1))
     codes, named = _codes(names)
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=~(is_file & named), type=pa.int32()), base)
 
