@@ -6,6 +6,8 @@ Exit status: 0 success, 1 a problem with the input (bad config, rule errors), 2 
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import json
 import socket
 import sys
@@ -104,15 +106,34 @@ def rules_paths(entries: list[str]) -> list[str]:
 
 
 def load_ruleset(config: Config, paths: list[str] | None = None):
-    """Load the configured rules files with the config's selectors, minimum priority and append_output."""
+    """Load the configured rules files with the config's selectors, minimum priority and append_output.
+
+    The last load is reused while the files' bytes and those settings are the same: start-up asks for the
+    rules three times (the check, the capture's field plan, the workers' compiled rules) and a reload asks
+    once per process, and parsing and compiling a large rules file takes a good part of a second. The
+    processes forked after a load inherit it; a changed file is read afresh by each."""
+    return _load_unchanged(_fingerprint(rules_paths(paths if paths is not None else config.rules_files)),
+                           tuple(_selector(s) for s in config.rules), config.priority,
+                           tuple(a.extra_output for a in config.append_output if a.extra_output))
+
+
+@functools.lru_cache(maxsize=1)
+def _load_unchanged(files: tuple, selectors: tuple, priority: str, append_output: tuple):
     from rules.loader import load_rules
 
-    return load_rules(
-        rules_paths(paths if paths is not None else config.rules_files),
-        selectors=[_selector(s) for s in config.rules],
-        min_priority=config.priority,
-        append_output=[a.extra_output for a in config.append_output if a.extra_output],
-    )
+    return load_rules([name for name, _ in files], selectors=selectors, min_priority=priority,
+                      append_output=append_output)
+
+
+def _fingerprint(files: list[str]) -> tuple:
+    """Each file's path and a digest of its bytes (None if unreadable: the load then reports it)."""
+    marks = []
+    for name in files:
+        try:
+            marks.append((name, hashlib.blake2b(Path(name).read_bytes(), digest_size=16).digest()))
+        except OSError:
+            marks.append((name, None))
+    return tuple(marks)
 
 
 def _selector(selection):

@@ -14,7 +14,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from config.load import ConfigError
 from config.logs import get_logger
@@ -33,10 +33,14 @@ from stages.output_process import output_stage
 from stages.sources import EnrichingSource, LiveSource, RulePlan, SourceUnavailable, SyscallReplay, is_scap
 from stages.output import OUTPUT_NAMES
 from stages.watch import ConfigWatcher
-from stages.webserver import MetricsReporter, SensorCollector, WebServer
+from stages.metrics import MetricsReporter, SensorCollector
 from stages.worker import encode_alerts, worker_stage
 
 from stages import VERSION
+
+if TYPE_CHECKING:
+    from stages.webserver import WebServer
+
 ALERT_RING_BYTES = 16 << 20
 PLUGIN_RING_BYTES = 16 << 20  # plugin events are few and small next to syscalls
 
@@ -320,6 +324,8 @@ def _drop_monitor(config: Config, source: EnrichingSource, hostname: str, contro
 def _webserver(config: Config, supervisor: Supervisor, collector: SensorCollector) -> WebServer | None:
     if not config.webserver.enabled:
         return None
+    from stages.webserver import WebServer  # aiohttp is imported only when the endpoints are served
+
     web = WebServer(address=config.webserver.listen_address, port=config.webserver.listen_port,
                     healthz_path=config.webserver.k8s_healthz_endpoint,
                     metrics=config.webserver.prometheus_metrics_enabled, collector=collector,

@@ -7,7 +7,8 @@ import urllib.error
 import urllib.request
 
 from pipeline.counters import Counters
-from stages.webserver import SensorCollector, WebServer
+from stages.metrics import SensorCollector
+from stages.webserver import WebServer
 
 
 def get(url: str) -> tuple[int, str, str]:
