@@ -32,7 +32,7 @@ from stages.state.addresses import FIELDS as ADDRESS_FIELDS
 from stages.state.addresses import Interfaces, Socket, Update, apply
 from stages.state.flags import PPM_O_DIRECTORY
 from stages.state.raw import RawBatch
-from stages.state.sockets import decode_sockaddr, decode_tuple, family_type, l4proto_of
+from stages.state.sockets import TupleColumns, decode_sockaddr, decode_tuple, decode_tuples, new_socket_types
 from stages.state.versions import BatchVersions, PendingVersions, VersionTable, empty_table, lookup_over, materialize
 
 FD_SCHEMA: dict[str, pa.DataType] = {
@@ -356,21 +356,15 @@ def _sockets(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
     # socket(): type from the domain, l4 protocol guessed from type/proto (shown once the socket has an address).
     rows = np.nonzero(raw.type_in({"socket"}) & exits & (ctx.res >= 0))[0]
     if len(rows):
-        domain = _param(raw, ctx, "arg.domain", rows).to_pylist()
-        stype = _param(raw, ctx, "arg.type", rows).to_pylist()
-        proto = _param(raw, ctx, "arg.proto", rows).to_pylist()
-        kinds = [family_type(d) or "unknown" for d in domain]
-        l4 = [l4proto_of(t, p) if k in ("ipv4", "ipv6") else None for k, t, p in zip(kinds, stype, proto)]
+        kinds, l4 = new_socket_types(*(_param(raw, ctx, name, rows) for name in ("arg.domain", "arg.type", "arg.proto")))
         builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows,
-                    {"type": kinds, "name": [""] * len(rows), "l4proto": l4, "open": True, "has_tuple": False,
-                     "is_server": False})
+                    {"type": kinds, "name": "", "l4proto": l4, "open": True, "has_tuple": False, "is_server": False})
     # accept(): a new connected socket described by the tuple (client -> server).
     rows = np.nonzero(raw.type_in({"accept", "accept4"}) & exits & (ctx.res >= 0))[0]
     if len(rows):
-        tuples = raw.arrow("arg.tuple").take(pa.array(rows, type=pa.int64())).to_pylist() if raw.has(
-            "arg.tuple") else [None] * len(rows)
-        builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows,
-                    _accepted_values([decode_tuple(t) for t in tuples]))
+        tuples = raw.arrow("arg.tuple").take(pa.array(rows, type=pa.int64())) if raw.has(
+            "arg.tuple") else pa.nulls(len(rows), type=pa.binary())
+        builder.add(rows, ctx.pid[rows], ctx.res[rows], 2 * rows, _accepted_values(decode_tuples(tuples)))
 
 
 @dataclass
@@ -497,21 +491,14 @@ def _changes_nothing(kind: str, seed: int, state: Socket, last: tuple[str, bytes
     return seed < 0 or named_tcp or bound
 
 
-def _accepted_values(decoded: list) -> dict[str, list]:
+def _accepted_values(decoded: TupleColumns) -> dict[str, object]:
     """Fields of sockets made by accept: the server end of a TCP connection described by the tuple (client ->
     server; an IPv4-mapped pair reads as IPv4)."""
-    values: dict[str, list] = {"name": [], "cip": [], "cport": [], "sip": [], "sport": [], "type": []}
-    for endpoint in decoded:
-        values["name"].append(endpoint.name if endpoint is not None else "")
-        values["cip"].append(endpoint.cip if endpoint is not None else None)
-        values["cport"].append(endpoint.cport if endpoint is not None else None)
-        values["sip"].append(endpoint.sip if endpoint is not None else None)
-        values["sport"].append(endpoint.sport if endpoint is not None else None)
-        values["type"].append(endpoint.family if endpoint is not None else "unknown")
-    n = len(decoded)
-    values.update({"has_tuple": [True] * n, "is_server": [True] * n, "open": [True] * n, "role": ["server"] * n,
-                   "l4proto": ["tcp" if t in ("ipv4", "ipv6") else None for t in values["type"]]})
-    return values
+    kind = decoded.family.fill_null("unknown")
+    is_ip = pc.is_in(kind, value_set=pa.array(["ipv4", "ipv6"]))
+    return {"name": decoded.name.fill_null(""), "cip": decoded.cip, "cport": decoded.cport, "sip": decoded.sip,
+            "sport": decoded.sport, "type": kind, "has_tuple": True, "is_server": True, "open": True,
+            "role": "server", "l4proto": pc.if_else(is_ip, "tcp", pa.scalar(None, pa.string()))}
 
 
 def _simple(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
