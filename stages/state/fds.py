@@ -418,23 +418,32 @@ def _address_updates(raw: RawBatch, ctx: EventContext) -> _AddressRows | None:
     rows, kinds = rows[ok], kinds[ok]
     if len(rows) == 0:
         return None
-    # A row carries a tuple or a sockaddr (never both); a sendto/sendmsg's tuple is its enter's. These rows are
-    # few: their bytes are gathered as Python values (they are decoded one by one anyway).
+    # A row carries a tuple or a sockaddr (never both); a sendto/sendmsg's tuple is its enter's. Only the rows
+    # that carry one become Python values (they are applied one by one, in order): a datagram socket's calls
+    # without an address (and every call on a connected socket) are many.
     take = pa.array(rows, type=pa.int64())
-    data = [None] * len(rows)
+    data = pa.nulls(len(rows), type=pa.binary())
     for column in ("arg.tuple", "arg.addr.bytes"):
         if raw.has(column):
-            data = [old or new for old, new in zip(data, raw.arrow(column).take(take).to_pylist())]
-    sends = np.flatnonzero(kinds == "send")
-    if len(sends):
-        for at, entered in zip(sends.tolist(), _param(raw, ctx, "arg.tuple", rows[sends]).to_pylist()):
-            data[at] = entered
-    carried = np.fromiter((bool(value) for value in data), dtype=bool, count=len(data))
+            data = pc.coalesce(data, _non_empty(raw.arrow(column).take(take)))
+    sends = kinds == "send"
+    if sends.any():
+        entered = _param(raw, ctx, "arg.tuple", rows[sends])
+        entered = entered.cast(pa.binary()) if entered.null_count < len(entered) else pa.nulls(len(entered), pa.binary())
+        place = np.cumsum(sends) - 1  # each send row's place among the sends
+        data = pc.if_else(pa.array(sends), entered.take(pa.array(np.where(sends, place, 0))), data)
+    carried = pc.fill_null(pc.greater(pc.binary_length(data), 0), False).to_numpy(zero_copy_only=False)
     if not carried.any():
         return None
     rows = rows[carried]
     return _AddressRows(rows, ctx.pid[rows], ctx.fd_num[rows], kinds[carried],
-                        [value for value, kept in zip(data, carried) if kept])
+                        data.filter(pa.array(carried)).to_pylist())
+
+
+def _non_empty(values: pa.Array) -> pa.Array:
+    """Binary values with empty ones null (an empty parameter carries no address)."""
+    values = values.cast(pa.binary())
+    return pc.if_else(pc.equal(pc.binary_length(values), 0), pa.scalar(None, pa.binary()), values)
 
 
 def _add_address_versions(builder: _Builder, table: BatchVersions, updates: _AddressRows,

@@ -14,6 +14,7 @@ Names follow libsinsp: `1.2.3.4:5->6.7.8.9:10` for connected IP sockets (IPv6 ad
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 from dataclasses import dataclass
@@ -59,10 +60,17 @@ class Endpoints:
         return f"{self.cip}:{self.cport}->{self.sip}:{self.sport}"
 
 
+# Address text is made by `ipaddress` (~5 µs a call); a host talks to few addresses, so each is made once while
+# it stays among the most recent ones.
+_ADDRESS_CACHE = 1 << 14
+
+
+@functools.lru_cache(maxsize=_ADDRESS_CACHE)
 def _ip(raw: bytes) -> str:
     return str(ipaddress.ip_address(raw)) if len(raw) in (4, 16) else ""
 
 
+@functools.lru_cache(maxsize=_ADDRESS_CACHE)
 def _ipv6(raw: bytes) -> str:
     """IPv6 text; an IPv4-mapped address prints as its IPv4 form, as libsinsp's tuple does."""
     address = ipaddress.IPv6Address(raw)
@@ -71,7 +79,10 @@ def _ipv6(raw: bytes) -> str:
 
 
 def _is_mapped(raw: bytes) -> bool:
-    return ipaddress.IPv6Address(raw).ipv4_mapped is not None
+    return raw[:12] == _MAPPED_PREFIX
+
+
+_MAPPED_PREFIX = bytes(10) + b"\xff\xff"  # ::ffff:a.b.c.d
 
 
 def decode_tuple(data: bytes | None) -> Endpoints | None:
