@@ -243,7 +243,10 @@ class _BatchView:
             creators = np.nonzero(~passive)[0]
             earlier = asof_indices([self.tid[creators]], 2 * creators, [self.tid], self.pos - 1) >= 0
             unknown &= ~seen_before & ~earlier
-        self._next_seen = _with_new(self.owner._seen_tids, np.unique(self.tid[~passive]))
+        creating = self.tid[~passive]
+        run_start = np.ones(len(creating), dtype=bool)  # a thread's events come in runs: one tid per run
+        run_start[1:] = creating[1:] != creating[:-1]
+        self._next_seen = _with_new(self.owner._seen_tids, np.unique(creating[run_start]))
         return (self.tid == 0) | (skip & (self.type_id != PROCINFO_ID)) | unknown | exited
 
     def restricted(self, rows: np.ndarray) -> "_BatchView":

@@ -133,7 +133,7 @@ class RawBatch:
         key = ("present",)
         if key not in self._cache:
             indices, dictionary = self.codes("evt.type")
-            used = np.unique(indices[indices >= 0])
+            used = np.flatnonzero(np.bincount(indices[indices >= 0], minlength=len(dictionary)))  # no sort
             self._cache[key] = frozenset(dictionary.take(pa.array(used, type=pa.int64())).to_pylist())
         return self._cache[key]
 
