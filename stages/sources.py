@@ -25,6 +25,7 @@ from config.logs import get_logger
 from kernel.scap import open_capture
 from stages.arrow_capture import CaptureWriter, capture_files, read_state, replay
 from stages.state.enrich import Enricher
+from stages.state.raw import RawBatch
 from stages.state.snapshot import dump, restore
 
 EXIT = "<"
@@ -84,7 +85,7 @@ class EnrichingSource:
             get_logger("capture").error("reload failed; keeping the rules in force", detail=str(exc))
             return
         self.rules = plan
-        self.event_types = None if plan.event_types is None else pa.array(sorted(plan.event_types), type=pa.string())
+        self.event_types = plan.event_types
 
     def _start(self, enricher: Enricher) -> None:
         self.enricher = enricher
@@ -112,14 +113,16 @@ class EnrichingSource:
         return enriched.select(keep)
 
     def _candidates(self, raw: pa.RecordBatch) -> np.ndarray:
-        """Rows some rule can match: exit events of the rules' event types."""
-        wanted = pc.equal(raw.column("evt.dir"), EXIT) if "evt.dir" in raw.schema.names else None
+        """Rows some rule can match: exit events of the rules' event types. Tested on the columns' dictionary
+        codes (`RawBatch.text_in`): Arrow's kernels would first decode a dictionary column to a string per row."""
+        batch = RawBatch(raw)
+        wanted = batch.text_in("evt.dir", (EXIT,)) if "evt.dir" in raw.schema.names else None
         if self.event_types is not None:
-            of_type = pc.is_in(raw.column("evt.type"), value_set=self.event_types)
-            wanted = of_type if wanted is None else pc.and_(wanted, of_type)
+            of_type = batch.type_in(self.event_types)
+            wanted = of_type if wanted is None else wanted & of_type
         if wanted is None:
             return np.arange(raw.num_rows)
-        return np.flatnonzero(wanted.to_numpy(zero_copy_only=False))
+        return np.flatnonzero(wanted)
 
 
 class SyscallReplay(EnrichingSource):
@@ -161,7 +164,7 @@ class LiveSource(EnrichingSource):
         from kernel.live import CaptureUnavailable, LiveCapture
 
         super().__init__(plan=plan, capture_to=capture_to)
-        types = None if self.event_types is None else set(self.event_types.to_pylist())
+        types = None if self.event_types is None else set(self.event_types)
         try:
             # The sensor's own processes (supervisor, workers, outputs, restarts) are not traced.
             self.capture = LiveCapture(config, rule_event_types=types, ignore_descendants_of={sensor_pid})
@@ -172,7 +175,7 @@ class LiveSource(EnrichingSource):
         super().reload()
         capture = getattr(self, "capture", None)
         if capture is not None and self.event_types is not None:
-            untraced = set(self.event_types.to_pylist()) - set(capture.syscalls)
+            untraced = set(self.event_types) - set(capture.syscalls)
             if untraced:
                 get_logger("capture").warning("reloaded rules use syscalls not traced until a restart",
                                               syscalls=sorted(untraced))
