@@ -95,7 +95,7 @@ class RawBatch:
         return self._cache[key]
 
     def codes(self, name: str) -> tuple[np.ndarray, pa.Array]:
-        """A text column as (int32 code per row, -1 where null; distinct values): the decoder's dictionary
+        """A text column as (code per row, -1 where null; distinct values): the decoder's dictionary
         column as is, a plain column encoded once. Membership tests then cost one lookup per distinct value."""
         key = ("codes", name)
         if key not in self._cache:
@@ -109,7 +109,8 @@ class RawBatch:
                 indices = indices.cast(pa.int32())
             if indices.null_count:
                 indices = indices.fill_null(-1)
-            indices = indices.to_numpy(zero_copy_only=False)
+            # As intp: numpy gathers through 32-bit indices ~3x slower (the lookups of `text_in` are many).
+            indices = indices.to_numpy(zero_copy_only=False).astype(np.intp)
             self._cache[key] = (indices, _text_dictionary(column.dictionary))
         return self._cache[key]
 
