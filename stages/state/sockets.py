@@ -83,6 +83,7 @@ def _is_mapped(raw: bytes) -> bool:
 
 
 _MAPPED_PREFIX = bytes(10) + b"\xff\xff"  # ::ffff:a.b.c.d
+_MAPPED_BYTES = np.frombuffer(_MAPPED_PREFIX, dtype=np.uint8)
 
 
 def decode_tuple(data: bytes | None) -> Endpoints | None:
@@ -150,7 +151,7 @@ def decode_tuples(values: pa.Array) -> TupleColumns:
         if size == 4:
             columns["family"][rows] = "ipv4"
         else:  # libsinsp turns a socket whose two ends are IPv4-mapped into an IPv4 one
-            mapped = _per_distinct(client, _is_mapped).astype(bool) & _per_distinct(server, _is_mapped).astype(bool)
+            mapped = (client[:, :12] == _MAPPED_BYTES).all(axis=1) & (server[:, :12] == _MAPPED_BYTES).all(axis=1)
             columns["family"][rows] = np.where(mapped, "ipv4", "ipv6")
     has_ip = is_v4 | is_v6
     others = np.full(n, None, dtype=object)  # names of the tuples decoded one by one
