@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from config.load import ConfigError
 from config.logs import get_logger
 from config.schema import Config
+from rules import ast
+from rules.compiler import compile_condition, condition_fields
 from rules.ruleset import Ruleset
 from pipeline.supervisor import Supervisor
 from stages.alert import Alert
@@ -152,7 +154,8 @@ def rule_plan(load, log) -> RulePlan:
     required = frozenset(processor.required_fields)
     # What the processor reads besides the rules' own fields (for every alert) goes with every batch.
     every_type |= required.difference(*by_type.values(), every_type)
-    return RulePlan(required, None if types is None else frozenset(types), _narrowed(rules), by_type, every_type)
+    return RulePlan(required, None if types is None else frozenset(types), _narrowed(rules), by_type, every_type,
+                    _gates(rules))
 
 
 def _fields_by_type(rules) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
@@ -182,6 +185,19 @@ def _narrowed(rules) -> dict[str, frozenset[str]]:
         if users and all(r.event_types is not None for r in users):
             narrowed[name] = frozenset().union(*(r.event_types for r in users))
     return narrowed
+
+
+def _gates(rules) -> dict[str, Any]:
+    """For each row-by-row field that the rules reading it print but do not test: their conditions joined with
+    `or`, so the capture builds the field only on rows some of them match (its other rows never print it)."""
+    gates = {}
+    for name in ROW_BY_ROW_FIELDS:
+        users = [r for r in rules if name in _fields_read(r)]
+        if not users or any(name in {ref.name for ref in condition_fields(r.condition)} for r in users):
+            continue
+        gates[name] = compile_condition(ast.Or(tuple(r.condition for r in users)) if len(users) > 1
+                                        else users[0].condition)
+    return gates
 
 
 @dataclass

@@ -44,6 +44,8 @@ class RulePlan:
     by_type: Mapping[str, frozenset[str]] | None = None  # event type -> the fields of the rules that can match
     # it; None: no narrowing
     every_type: frozenset[str] = frozenset()  # the fields of the rules that match any event type
+    gates: Mapping[str, Callable[[pa.RecordBatch], np.ndarray]] = field(default_factory=dict)  # row-by-row fields
+    # that the rules reading them print only: those rules' conditions, so a field is built only where one matches
 
     def fields_for(self, types: Iterable[str]) -> frozenset[str]:
         """The fields the rules that can match these event types read: a batch of opens needs no exec rule's
@@ -108,7 +110,8 @@ class EnrichingSource:
             return None
         present = pc.unique(raw.column("evt.type").take(pa.array(rows))).to_pylist()
         fields = self.rules.fields_for(present) | BASE_FIELDS
-        enriched = self.enricher.enrich(raw, fields, rows=rows, only_for=self.rules.only_for, raw_columns=fields)
+        enriched = self.enricher.enrich(raw, fields, rows=rows, only_for=self.rules.only_for, raw_columns=fields,
+                                        gates=self.rules.gates)
         keep = [name for name in enriched.schema.names if name in fields or name.startswith("fd.")]
         return enriched.select(keep)
 

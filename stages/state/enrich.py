@@ -136,32 +136,45 @@ class Enricher:
 
     def enrich(self, raw_batch: pa.RecordBatch, fields: set[str], rows: np.ndarray | None = None,
                only_for: Mapping[str, frozenset[str]] | None = None,
-               raw_columns: Collection[str] | None = None) -> pa.RecordBatch:
+               raw_columns: Collection[str] | None = None,
+               gates: Mapping[str, Callable[[pa.RecordBatch], np.ndarray]] | None = None) -> pa.RecordBatch:
         """`raw_batch` plus one column per requested field (absent when not extractable at all).
 
         With `rows` (ascending positions), the state still advances over the whole batch but the result holds
         only those rows, and fields are computed for them alone: the capture stage passes the rows some rule
         can match, which are usually a small part of the stream. `only_for[name]` narrows a field further to
         the rows of those event types (null elsewhere): for fields built row by row in Python (evt.args), which
-        only the rules of a few event types print. `raw_columns` limits the batch's own columns in the result to
-        those (default: all of them).
+        only the rules of a few event types print. `gates[name]` narrows it to the rows where a condition holds
+        (the conditions of the rules that print it: their matches are the rows that print it), evaluated on
+        the other fields, which are computed first. `raw_columns` limits the batch's own columns in the result
+        to those (default: all of them).
         """
         full = _BatchView(self, RawBatch(raw_batch))
         view = full if rows is None else full.restricted(np.asarray(rows, dtype=np.int64))
         names = [name for name in raw_batch.schema.names if raw_columns is None or name in raw_columns]
         columns = {name: view.raw.column(name) for name in names}
-        for name in sorted(fields):
-            types = (only_for or {}).get(name)
-            produced = view.field(name) if types is None else _field_for_types(view, name, types)
+        only_for, gates = only_for or {}, gates or {}
+        for name in sorted(fields, key=lambda name: (name in gates, name)):  # gated fields last
+            types = only_for.get(name)
+            if types is None:
+                produced = view.field(name)
+            else:
+                gate = gates.get(name)
+                where = None if gate is None else gate(pa.RecordBatch.from_arrays(list(columns.values()),
+                                                                                  names=list(columns)))
+                produced = _field_for_types(view, name, types, where)
             for column_name, values in produced.items():
                 columns[column_name] = values
         full.commit()
         return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
 
 
-def _field_for_types(view: "_BatchView", name: str, types: frozenset[str]) -> dict[str, pa.Array]:
-    """Field `name` computed for the view's rows of the given event types only, null on the others."""
-    selected = np.flatnonzero(view.raw.type_in(types))
+def _field_for_types(view: "_BatchView", name: str, types: frozenset[str], where: np.ndarray | None = None
+                     ) -> dict[str, pa.Array]:
+    """Field `name` computed for the view's rows of the given event types only (and only `where` is true, if
+    given), null on the others."""
+    wanted = view.raw.type_in(types)
+    selected = np.flatnonzero(wanted if where is None else wanted & where)
     if len(selected) == view.n:
         return view.field(name)
     produced = view.restricted(selected).field(name)

@@ -235,6 +235,37 @@ def test_only_for_narrows_a_field_to_event_types() -> None:
     assert seen > 100
 
 
+def test_a_gate_narrows_a_row_by_row_field_to_the_rows_it_passes() -> None:
+    """`gates[name]`, evaluated on the other fields (computed first), leaves the field null where it fails and
+    as it would be where it passes."""
+    from pathlib import Path
+
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from kernel.scap import open_capture
+    from rules.compiler import compile_condition
+    from rules.parser import parse_condition
+
+    capture = open_capture(str(Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "scap" / "captures"
+                               / "sysdig-inspect__capture-samples_502Error__947a737f.scap"))
+    wide, gated = Enricher(capture), Enricher(capture)
+    types = frozenset({"connect", "openat"})
+    gate = compile_condition(parse_condition("evt.type = connect and fd.sport = 80"))
+    passed = failed = 0
+    for raw in capture.batches(4096):
+        full = wide.enrich(raw, {"evt.args", "fd.sport"}, only_for={"evt.args": types})
+        part = gated.enrich(raw, {"evt.args", "fd.sport"}, only_for={"evt.args": types}, gates={"evt.args": gate})
+        chosen = pc.fill_null(pc.and_(pc.equal(full.column("evt.type"), "connect"),
+                                      pc.equal(full.column("fd.sport"), 80)), False).to_numpy(zero_copy_only=False)
+        got, want = part.column("evt.args").to_pylist(), full.column("evt.args").to_pylist()
+        assert [g for g, c in zip(got, chosen) if c] == [w for w, c in zip(want, chosen) if c]
+        assert all(g is None for g, c in zip(got, chosen) if not c)
+        passed, failed = passed + int(chosen.sum()), failed + int(sum(w is not None for w, c in zip(want, chosen)
+                                                                          if not c))
+    assert passed > 10 and failed > 100
+
+
 def plain(column):
     """A column with dictionary encoding undone: the same values, however they were encoded."""
     return column.dictionary_decode() if hasattr(column, "dictionary_decode") else column
