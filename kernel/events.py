@@ -26,7 +26,7 @@ from kernel import convert, exec_details
 from kernel.records import (AREA_LEN_INDEX, F_EXE_MEMFD, HEADER, LAYOUTS, NOT_A_SYSCALL, RINGBUF_HEADER, SOCK_TUPLE_LEN,
                             RecordLayout)
 from kernel.scap import event_table as et
-from kernel.scap.decode import CATEGORY_NAMES, _strlist_column, _until_first_nul, _varlen_column
+from kernel.scap.decode import CATEGORY_NAMES, _strlist_column, _until_first_nul, _varlen_column, int64_column
 from kernel.syscalls import BY_NR, SYSCALLS, Syscall, sc_code
 
 PROCEXIT_ID = 186
@@ -93,7 +93,7 @@ class _Columns:
     def arrays(self, buf: np.ndarray) -> dict[str, pa.Array]:
         out: dict[str, pa.Array] = {}
         for name, (values, valid) in self.ints.items():
-            out[name] = _int_column(values, valid)
+            out[name] = int64_column(values, valid)
         for name, parts in self.segments.items():
             rows = np.concatenate([p[0] for p in parts])
             offsets = np.concatenate([p[1] for p in parts])
@@ -112,16 +112,6 @@ class _Columns:
             kind = pa.binary() if name in _BINARY_COLUMNS else _OBJECT_TYPES.get(name, pa.string())
             out[name] = pa.array(values, type=kind)
         return out
-
-
-def _int_column(values: np.ndarray, valid: np.ndarray) -> pa.Array:
-    """An int64 column over `values`, null where not `valid`: the validity bitmap is packed by numpy (Arrow's
-    conversion of a numpy mask goes value by value), and a column valid everywhere has none."""
-    nulls = len(valid) - int(np.count_nonzero(valid))
-    if nulls == 0:
-        return pa.array(values)
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(pa.int64(), len(values), [bitmap, pa.py_buffer(values)], null_count=nulls)
 
 
 class BatchBuilder:
@@ -160,7 +150,7 @@ class BatchBuilder:
             "evt.dir": pa.DictionaryArray.from_arrays(pa.array((evt & 1).astype(np.int32)), _DIR_DICTIONARY),
             "evt.category": pa.DictionaryArray.from_arrays(pa.array(_CATEGORY_BY_NR[nr]), _CATEGORY_DICTIONARY),
             "evt.is_internal": pa.array(np.zeros(n, dtype=bool)),
-            "evt.rawres": _int_column(h["res"].astype(np.int64), is_syscall),
+            "evt.rawres": int64_column(h["res"].astype(np.int64), is_syscall),
         }
         self.next_num += n
         args = _Columns(n)

@@ -289,7 +289,7 @@ def decode_batch(layout: CaptureLayout, buf: np.ndarray, index: EventIndex, star
         "evt.dir": pa.DictionaryArray.from_arrays(pa.array((types & 1).astype(np.int32)), pa.array([">", "<"])),
         "evt.category": pa.DictionaryArray.from_arrays(pa.array(cat_idx), pa.array(CATEGORY_NAMES)),
         "evt.is_internal": pa.array(_EVENT_INTERNAL[types]),
-        "evt.rawres": pa.array(rawres, mask=~rawres_valid),
+        "evt.rawres": int64_column(rawres, rawres_valid),
     }
     for name in sorted(slices):
         columns[name] = _build_column(buf, name, slices[name], nrows, layout)
@@ -344,7 +344,17 @@ def _int_column(buf, rows, offsets, lengths, signed, nrows) -> pa.Array:
     valid = np.zeros(nrows, dtype=bool)
     out[rows] = value.view(np.int64)
     valid[rows] = lengths > 0
-    return pa.array(out, mask=~valid)
+    return int64_column(out, valid)
+
+
+def int64_column(values: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """An int64 column over `values`, null where not `valid`: the validity bitmap is packed by numpy (Arrow's
+    conversion of a numpy mask goes value by value), and a column valid everywhere has none."""
+    nulls = len(valid) - int(np.count_nonzero(valid))
+    if nulls == 0:
+        return pa.array(values)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.int64(), len(values), [bitmap, pa.py_buffer(values)], null_count=nulls)
 
 
 def _segment_bytes(buf, offsets, lengths) -> np.ndarray:
