@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kernel.scap import event_table as et
+from kernel.scap.decode import int64_column
 from rules.columns import ALTERNATIVE_COLUMNS
 from stages.state.addresses import Interfaces
 from stages.state.asof import asof_indices, latest_per_key
@@ -180,7 +181,7 @@ def _field_for_types(view: "_BatchView", name: str, types: frozenset[str], where
     produced = view.restricted(selected).field(name)
     place = np.full(view.n, -1, dtype=np.int64)
     place[selected] = np.arange(len(selected), dtype=np.int64)
-    positions = pa.array(place, mask=place < 0, type=pa.int64())
+    positions = int64_column(place, place >= 0)
     return {column: values.take(positions) for column, values in produced.items()}
 
 
@@ -672,7 +673,7 @@ class _DistinctVersions:
         self.versions = table.select(distinct)
         self.indices = np.zeros(len(found), dtype=np.int32)
         self.indices[self.valid] = self.position
-        self._shared = pa.array(self.indices, mask=~self.valid, type=pa.int32())
+        self._shared = int64_column(self.indices, self.valid, pa.int32())
 
     def text(self, column: str) -> pa.Array:
         dictionary = self.versions.column(column)
@@ -680,7 +681,7 @@ class _DistinctVersions:
             return pa.DictionaryArray.from_arrays(self._shared, dictionary)
         valid = self.valid.copy()  # a version without that value: the row has no value either
         valid[valid] &= dictionary.is_valid().to_numpy(zero_copy_only=False)[self.position]
-        return pa.DictionaryArray.from_arrays(pa.array(self.indices, mask=~valid, type=pa.int32()), dictionary)
+        return pa.DictionaryArray.from_arrays(int64_column(self.indices, valid, pa.int32()), dictionary)
 
 
 def _with_new(seen: np.ndarray, tids: np.ndarray) -> np.ndarray:

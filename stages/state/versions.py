@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from kernel.scap.decode import int64_column
+
 from stages.state.asof import NO_VERSION, asof_indices, latest_per_key
 
 _FD_BIAS = 1 << 31  # second key component of a composite key index, made non-negative
@@ -39,8 +41,7 @@ WHOLE_COLUMN_BYTES = 1 << 16  # see BatchVersions.whole
 def nullable_indices(indices: np.ndarray) -> pa.Array:
     """An Arrow index array where -1 becomes null, so `take` yields null for "no version"."""
     indices = np.asarray(indices, dtype=np.int64)
-    missing = indices < 0
-    return pa.array(indices, mask=missing if missing.any() else None, type=pa.int64())
+    return int64_column(indices, indices >= 0)
 
 
 def gather(values: pa.Array | pa.ChunkedArray, indices: np.ndarray) -> pa.Array:
