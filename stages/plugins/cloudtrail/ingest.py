@@ -135,16 +135,19 @@ class CloudTrailIngest:
 
     def _read_objects(self, logs: S3Logs, objects: Iterable[tuple[str, str]], emit: Emit,
                       stop: threading.Event) -> bool:
-        """Download and emit objects in order; True when every one was downloaded (and stop never came)."""
-        complete = True
+        """Download and emit objects in order; True when every one was downloaded and emitted (a stop that comes
+        after the last one changes nothing: the message it came from is done with)."""
+        objects = list(objects)
+        complete, fetched = True, 0
         for bucket, key, content in logs.fetch(objects, stop):
+            fetched += 1
             if isinstance(content, Exception):
                 complete = False
                 self._counts["files_failed"] += 1
                 log.error("cannot download CloudTrail log file", bucket=bucket, key=key, error=str(content))
                 continue
             self._emit_log_file(f"s3://{bucket}/{key}", content, emit)
-        return complete and not stop.is_set()
+        return complete and fetched == len(objects)
 
     # ---- SQS -------------------------------------------------------------------------------------------
 
