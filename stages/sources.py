@@ -104,27 +104,27 @@ class EnrichingSource:
         empty field columns would cost more than the state itself."""
         if self.capture_to is not None:
             self.capture_to.write(raw)
-        rows = self._candidates(raw)
+        batch = RawBatch(raw)  # one wrapper for the candidate test and the state engine: text codes made once
+        rows = self._candidates(batch)
         if not len(rows):
-            self.enricher.enrich(raw, set(), rows=rows)
+            self.enricher.enrich(batch, set(), rows=rows)
             return None
         present = pc.unique(raw.column("evt.type").take(pa.array(rows))).to_pylist()
         fields = self.rules.fields_for(present) | BASE_FIELDS
-        enriched = self.enricher.enrich(raw, fields, rows=rows, only_for=self.rules.only_for, raw_columns=fields,
+        enriched = self.enricher.enrich(batch, fields, rows=rows, only_for=self.rules.only_for, raw_columns=fields,
                                         gates=self.rules.gates)
         keep = [name for name in enriched.schema.names if name in fields or name.startswith("fd.")]
         return enriched.select(keep)
 
-    def _candidates(self, raw: pa.RecordBatch) -> np.ndarray:
+    def _candidates(self, batch: RawBatch) -> np.ndarray:
         """Rows some rule can match: exit events of the rules' event types. Tested on the columns' dictionary
         codes (`RawBatch.text_in`): Arrow's kernels would first decode a dictionary column to a string per row."""
-        batch = RawBatch(raw)
-        wanted = batch.text_in("evt.dir", (EXIT,)) if "evt.dir" in raw.schema.names else None
+        wanted = batch.text_in("evt.dir", (EXIT,)) if batch.has("evt.dir") else None
         if self.event_types is not None:
             of_type = batch.type_in(self.event_types)
             wanted = of_type if wanted is None else wanted & of_type
         if wanted is None:
-            return np.arange(raw.num_rows)
+            return np.arange(batch.n)
         return np.flatnonzero(wanted)
 
 

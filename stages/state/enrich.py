@@ -135,7 +135,7 @@ class Enricher:
         self._enter_memo: dict[str, object] | None = None
         self._seen_tids = np.empty(0, dtype=np.int64)  # tids of non-switch events so far (see _threadless)
 
-    def enrich(self, raw_batch: pa.RecordBatch, fields: set[str], rows: np.ndarray | None = None,
+    def enrich(self, raw_batch: pa.RecordBatch | RawBatch, fields: set[str], rows: np.ndarray | None = None,
                only_for: Mapping[str, frozenset[str]] | None = None,
                raw_columns: Collection[str] | None = None,
                gates: Mapping[str, Callable[[pa.RecordBatch], np.ndarray]] | None = None) -> pa.RecordBatch:
@@ -150,9 +150,10 @@ class Enricher:
         the other fields, which are computed first. `raw_columns` limits the batch's own columns in the result
         to those (default: all of them).
         """
-        full = _BatchView(self, RawBatch(raw_batch))
+        raw = raw_batch if isinstance(raw_batch, RawBatch) else RawBatch(raw_batch)  # a caller's, codes and all
+        full = _BatchView(self, raw)
         view = full if rows is None else full.restricted(np.asarray(rows, dtype=np.int64))
-        names = [name for name in raw_batch.schema.names if raw_columns is None or name in raw_columns]
+        names = [name for name in raw.batch.schema.names if raw_columns is None or name in raw_columns]
         columns = {name: view.raw.column(name) for name in names}
         only_for, gates = only_for or {}, gates or {}
         for name in sorted(fields, key=lambda name: (name in gates, name)):  # gated fields last

@@ -208,18 +208,29 @@ def test_restricted_rows_equal_full_enrichment_taken() -> None:
             assert plain(part.column(name)).equals(plain(full.column(name))), name
 
 
-def test_only_for_narrows_a_field_to_event_types() -> None:
-    """`only_for` computes a field for the rows of the given event types alone (their values unchanged) and
-    leaves it null on every other row."""
+def _capture_502():
     from pathlib import Path
-
-    import numpy as np
-    import pyarrow.compute as pc
 
     from kernel.scap import open_capture
 
-    capture = open_capture(str(Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "scap" / "captures"
-                               / "sysdig-inspect__capture-samples_502Error__947a737f.scap"))
+    return open_capture(str(Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "scap" / "captures"
+                            / "sysdig-inspect__capture-samples_502Error__947a737f.scap"))
+
+
+def _assert_only_where(part, full, name: str, chosen) -> None:
+    """`part`'s column `name` equals `full`'s on the `chosen` rows and is null on the others."""
+    got, want = part.column(name).to_pylist(), full.column(name).to_pylist()
+    assert [g for g, c in zip(got, chosen) if c] == [w for w, c in zip(want, chosen) if c]
+    assert all(g is None for g, c in zip(got, chosen) if not c)
+
+
+def test_only_for_narrows_a_field_to_event_types() -> None:
+    """`only_for` computes a field for the rows of the given event types alone (their values unchanged) and
+    leaves it null on every other row."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    capture = _capture_502()
     wide, narrow = Enricher(capture), Enricher(capture)
     types = frozenset({"connect", "openat"})
     seen = 0
@@ -228,9 +239,7 @@ def test_only_for_narrows_a_field_to_event_types() -> None:
         full = wide.enrich(raw, {"evt.args"}, rows=rows)
         part = narrow.enrich(raw, {"evt.args"}, rows=rows, only_for={"evt.args": types})
         chosen = pc.is_in(full.column("evt.type"), value_set=pa.array(sorted(types))).to_numpy(zero_copy_only=False)
-        got, want = part.column("evt.args").to_pylist(), full.column("evt.args").to_pylist()
-        assert [g for g, c in zip(got, chosen) if c] == [w for w, c in zip(want, chosen) if c]
-        assert all(g is None for g, c in zip(got, chosen) if not c)
+        _assert_only_where(part, full, "evt.args", chosen)
         seen += int(chosen.sum())
     assert seen > 100
 
@@ -238,17 +247,12 @@ def test_only_for_narrows_a_field_to_event_types() -> None:
 def test_a_gate_narrows_a_row_by_row_field_to_the_rows_it_passes() -> None:
     """`gates[name]`, evaluated on the other fields (computed first), leaves the field null where it fails and
     as it would be where it passes."""
-    from pathlib import Path
-
-    import numpy as np
     import pyarrow.compute as pc
 
-    from kernel.scap import open_capture
     from rules.compiler import compile_condition
     from rules.parser import parse_condition
 
-    capture = open_capture(str(Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "scap" / "captures"
-                               / "sysdig-inspect__capture-samples_502Error__947a737f.scap"))
+    capture = _capture_502()
     wide, gated = Enricher(capture), Enricher(capture)
     types = frozenset({"connect", "openat"})
     gate = compile_condition(parse_condition("evt.type = connect and fd.sport = 80"))
@@ -258,11 +262,10 @@ def test_a_gate_narrows_a_row_by_row_field_to_the_rows_it_passes() -> None:
         part = gated.enrich(raw, {"evt.args", "fd.sport"}, only_for={"evt.args": types}, gates={"evt.args": gate})
         chosen = pc.fill_null(pc.and_(pc.equal(full.column("evt.type"), "connect"),
                                       pc.equal(full.column("fd.sport"), 80)), False).to_numpy(zero_copy_only=False)
-        got, want = part.column("evt.args").to_pylist(), full.column("evt.args").to_pylist()
-        assert [g for g, c in zip(got, chosen) if c] == [w for w, c in zip(want, chosen) if c]
-        assert all(g is None for g, c in zip(got, chosen) if not c)
-        passed, failed = passed + int(chosen.sum()), failed + int(sum(w is not None for w, c in zip(want, chosen)
-                                                                          if not c))
+        _assert_only_where(part, full, "evt.args", chosen)
+        want = full.column("evt.args").to_pylist()
+        passed += int(chosen.sum())
+        failed += sum(w is not None for w, c in zip(want, chosen) if not c)
     assert passed > 10 and failed > 100
 
 
