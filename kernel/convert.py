@@ -7,6 +7,8 @@ The probes stash arguments as the raw 64-bit registers; int arguments (fds, pids
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # Linux O_* (x86_64) -> PPM_O_*; O_RDONLY (0) maps to PPM_O_RDONLY by the access mode below.
@@ -65,16 +67,20 @@ _FCNTL = {0: 1, 1030: 21}
 _RESOLVE_BITS = ((0x08, 1 << 0), (0x10, 1 << 1), (0x02, 1 << 2), (0x04, 1 << 3), (0x01, 1 << 4), (0x20, 1 << 5))
 
 
-def _bits(values: np.ndarray, table) -> np.ndarray:
-    """Translated flag bits, computed once per distinct value: a batch's calls pass few distinct flags, and a
-    dozen masks over every row cost more than finding them."""
-    raw = values.astype(np.uint64)
-    if len(raw) > 64:
-        distinct, inverse = np.unique(raw, return_inverse=True)
-        return _bits(distinct, table)[inverse]
-    out = np.zeros(len(raw), dtype=np.int64)
+def _bits(values: np.ndarray, table: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """Translated flag bits, once per distinct value: a batch's calls pass few distinct flags, and a dozen
+    masks over every row (or over the distinct values: ~60 numpy calls) cost more than a dictionary lookup each."""
+    distinct, inverse = np.unique(values.astype(np.uint64), return_inverse=True)
+    translated = np.array([_translate(table, value) for value in distinct.tolist()], dtype=np.int64)
+    return translated[inverse]
+
+
+@functools.lru_cache(maxsize=4096)
+def _translate(table: tuple[tuple[int, int], ...], value: int) -> int:
+    out = 0
     for linux, ppm in table:
-        out |= np.where((raw & np.uint64(linux)) == np.uint64(linux), ppm, 0)
+        if value & linux == linux:
+            out |= ppm
     return out
 
 

@@ -8,8 +8,8 @@ raw event batches for the capture stage (`stages.sources.LiveSource` adds the st
 `batches` loads and attaches the probes (so nothing is traced before the capture process runs), then reads
 the host's state from /proc (threads, fds, users: `kernel.procfs`) to seed the state engine, then drains the
 rings: when `pipeline.batch_size` records are waiting or the oldest waiting one is `pipeline.flush_ms` old,
-all four rings are copied out (one memcpy each), merged by timestamp and turned into one raw batch. It waits
-on the ring map fds with epoll when idle. The probes are detached and unloaded when the generator ends,
+the records waiting in all four rings are merged by timestamp and turned into one raw batch, read where the
+kernel wrote them, and then given back to the kernel. It waits on the ring map fds with epoll when idle. The probes are detached and unloaded when the generator ends,
 also on errors and on close().
 
 The sensor's own processes are not traced: the capture process itself is always ignored (by tgid, in the
@@ -25,7 +25,6 @@ import select
 import time
 from collections.abc import Iterable, Iterator
 
-import numpy as np
 import pyarrow as pa
 
 from kernel import procfs
@@ -38,7 +37,7 @@ from kernel.ringreader import RingReader
 from kernel.syscalls import needed_syscalls
 
 RINGS = ("small", "path", "big", "exec")
-MAX_ROWS_PER_DRAIN = 65536  # per ring: bounds the copy buffer and a batch's latency
+MAX_ROWS_PER_DRAIN = 65536  # per ring: bounds a batch's size and latency
 MIN_NAP_S = 0.0005  # shortest wait for a batch to fill; the rate is first estimated after it
 
 __all__ = ["CaptureUnavailable", "LiveCapture"]
@@ -97,8 +96,6 @@ class LiveCapture:
 
     # --- draining -----------------------------------------------------------------------------------------
     def _drain_loop(self, control, readers, builder, epoll) -> Iterator[pa.RecordBatch]:
-        limits = [min(reader.size // reader.slot, MAX_ROWS_PER_DRAIN) for reader in readers]
-        buf = np.empty(sum(limit * reader.slot for limit, reader in zip(limits, readers)), dtype=np.uint8)
         # The last moment the rings were seen empty or drained: no waiting record is older. Records that came
         # in while a batch was processed are that old already, so the flush deadline counts from there, not
         # from when the loop next looks (which would add a batch's processing time to every event's latency).
@@ -115,10 +112,10 @@ class LiveCapture:
                 time.sleep(self._nap(waiting, age))
                 continue
             empty_since = now
-            batch = self._drain(readers, limits, builder, buf)
+            batch = self._drain(readers, builder)
             if batch is not None:
                 yield batch
-        batch = self._drain(readers, limits, builder, buf)
+        batch = self._drain(readers, builder)
         if batch is not None:
             yield batch
 
@@ -132,14 +129,16 @@ class LiveCapture:
             return min(left, MIN_NAP_S)
         return max(min(left, (self.batch_size - waiting) * age / waiting), MIN_NAP_S)
 
-    def _drain(self, readers, limits, builder: BatchBuilder, buf: np.ndarray) -> pa.RecordBatch | None:
+    def _drain(self, readers, builder: BatchBuilder) -> pa.RecordBatch | None:
         spans = []
-        at = 0
-        for reader, limit in zip(readers, limits):
-            count = reader.read_into(buf, at, limit)
-            spans.append((reader.layout, at, count))
-            at += limit * reader.slot
-        batch = builder.build(buf, spans)
+        for reader in readers:
+            offset, count = reader.span(MAX_ROWS_PER_DRAIN)
+            spans.append((reader.layout, reader.data, offset, count))
+        try:
+            batch = builder.build(spans)
+        finally:
+            for reader, (_, _, _, count) in zip(readers, spans):
+                reader.release(count)
         if batch is not None:
             self.events_read += batch.num_rows
         return batch

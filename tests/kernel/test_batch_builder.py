@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernel import convert
-from kernel.events import BatchBuilder
+from kernel.events import BatchBuilder, _Columns
 from kernel.records import HEADER, LAYOUTS, RINGBUF_HEADER
 
 OPENAT, CLOSE = 257, 3
@@ -45,13 +45,12 @@ def _close(ts: int, fd: int) -> dict:
 
 
 def _build(rings: list[tuple[str, list[dict]]]) -> pa.RecordBatch:
-    parts, spans, at = [], [], 0
+    """Each ring's records in a buffer of their own, after some other bytes (as a span that starts mid-ring)."""
+    spans = []
     for name, records in rings:
         data, count = _ring(name, records)
-        parts.append(data)
-        spans.append((LAYOUTS[name], at, count))
-        at += len(data)
-    return BatchBuilder(0).build(np.concatenate(parts), spans)
+        spans.append((LAYOUTS[name], np.concatenate([np.full(24, 0xEE, dtype=np.uint8), data]), 24, count))
+    return BatchBuilder(0).build(spans)
 
 
 def test_records_of_two_rings_come_out_in_time_order_with_their_own_columns() -> None:
@@ -79,11 +78,36 @@ def test_rings_already_in_time_order_and_a_single_ring() -> None:
     assert batch.column("arg.fd").null_count == 0
 
 
+def _translated_one_by_one(value: int, table) -> int:
+    """The reference: every (kernel bits, driver bit) pair of the table tested on the value alone."""
+    out = 0
+    for linux, ppm in table:
+        out |= ppm if value & linux == linux else 0
+    return out
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=(1 << 32) - 1), min_size=0, max_size=300))
 def test_flags_translated_per_distinct_value_equal_those_translated_row_by_row(values: list[int]) -> None:
     raw = np.array(values, dtype=np.uint64)
-    expected = [int(convert.open_flags(np.array([v], dtype=np.uint64))[0]) for v in values]
+    access = {0: 1, 1: 2, 2: 3, 3: 3}  # O_RDONLY, O_WRONLY, O_RDWR (and 3, invalid) -> PPM_O_RDONLY/WRONLY/RDWR
+    expected = [_translated_one_by_one(v, convert._OPEN_BITS) | access[v & 3] for v in values]
     assert convert.open_flags(raw).tolist() == expected
-    expected = [int(convert.clone_flags(np.array([v], dtype=np.uint64))[0]) for v in values]
+    expected = [_translated_one_by_one(v, convert._CLONE_BITS) for v in values]
     assert convert.clone_flags(raw).tolist() == expected
+
+
+def test_a_batch_with_thousands_of_distinct_flag_values_is_translated() -> None:
+    """(Any caller controls its flags: a burst of distinct values must not break the capture.)"""
+    values = np.arange(5000, dtype=np.uint64) * 977
+    assert convert.open_flags(values).tolist() == [int(convert.open_flags(values[i: i + 1])[0]) for i in range(5000)]
+
+
+def test_a_text_column_filled_from_two_rings_keeps_each_row_its_own_text() -> None:
+    """(arg.comm: clones write it in the path ring, execs in the exec ring.)"""
+    first = np.frombuffer(b"xxhelloyyworld", dtype=np.uint8)
+    second = np.frombuffer(b"--abc--", dtype=np.uint8)
+    columns = _Columns(5)
+    columns.put_segments("arg.comm", first, np.array([0, 3]), np.array([2, 9]), np.array([5, 5]))
+    columns.put_segments("arg.comm", second, np.array([1]), np.array([2]), np.array([3]))
+    assert columns.arrays()["arg.comm"].to_pylist() == ["hello", "abc", None, "world", None]

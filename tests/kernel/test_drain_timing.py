@@ -42,11 +42,15 @@ class Ring:
     def waiting(self) -> int:
         return int(np.searchsorted(self.arrivals, self.clock.now, side="right")) - self.taken
 
-    def read_into(self, buf, at: int, limit: int) -> int:
+    data = None
+
+    def span(self, limit: int) -> tuple[int, int]:
         count = min(self.waiting(), limit)
         self.drained = self.arrivals[self.taken:self.taken + count]
+        return 0, count
+
+    def release(self, count: int) -> None:
         self.taken += count
-        return count
 
 
 class Epoll:
@@ -69,8 +73,8 @@ def waits_in_ring(arrivals: np.ndarray, processing_s: float, monkeypatch, *, flu
     ring = Ring(clock, arrivals)
     capture = object.__new__(LiveCapture)
     capture.batch_size, capture.flush_s, capture.events_read = batch_size, flush_ms / 1000, 0
-    builder = SimpleNamespace(build=lambda buf, spans: SimpleNamespace(num_rows=spans[0][2], cut=clock.now,
-                                                                       arrivals=ring.drained))
+    builder = SimpleNamespace(build=lambda spans: SimpleNamespace(num_rows=spans[0][3], cut=clock.now,
+                                                                  arrivals=ring.drained))
     control = SimpleNamespace(stop=SimpleNamespace(is_set=lambda: ring.taken == len(arrivals)))
     waits = []
     for batch in capture._drain_loop(control, [ring], builder, Epoll(clock, ring)):
