@@ -255,7 +255,7 @@ class FdState:
             closed = int((~is_open).sum())
             return is_open
 
-        latest = table.snapshot_after(keep)
+        latest = table.snapshot_after(keep, recheck=False)  # the snapshot holds open fds only
         self.counters.pruned_closed += closed
         if latest.live > self.max_fds:
             latest = latest.compacted()

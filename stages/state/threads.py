@@ -80,6 +80,8 @@ class ThreadState:
         self.max_threads = max_threads
         self.exit_grace_ns = exit_grace_ns
         self.counters = ThreadCounters(live=len(self.snapshot))
+        self._oldest_exit: int | None = None  # a lower bound of the kept threads' exit times (None: none exited)
+        self._oldest_exit_of: VersionTable | None = None  # the snapshot it is of
 
     def versions_for(self, raw: RawBatch, container_events: Mapping[int, str] | None = None) -> BatchVersions:
         """The snapshot plus this batch's thread versions (inherited fields and derived columns resolved when
@@ -98,25 +100,36 @@ class ThreadState:
         return materialize(self.snapshot, pending, THREAD_SCHEMA | DERIVED_SCHEMA, _derive, DERIVED_SCHEMA)
 
     def _expired(self, now_ns: int) -> bool:
-        """Whether some thread of the snapshot exited longer than the grace period ago (dead rows included)."""
-        exit_ts = self.snapshot.columns.get("exit_ts")
-        oldest = None if exit_ts is None or len(exit_ts) == 0 else pc.min(exit_ts).as_py()
-        return oldest is not None and now_ns - oldest > self.exit_grace_ns
+        """Whether some thread of the snapshot may have exited longer than the grace period ago."""
+        if self._oldest_exit_of is not self.snapshot:  # a snapshot set from outside (a restore): read it once
+            exit_ts = self.snapshot.columns.get("exit_ts")
+            oldest = None if exit_ts is None or len(exit_ts) == 0 else pc.min(exit_ts).as_py()
+            self._oldest_exit, self._oldest_exit_of = oldest, self.snapshot
+        return self._oldest_exit is not None and now_ns - self._oldest_exit > self.exit_grace_ns
 
     def commit(self, table: BatchVersions, now_ns: int) -> None:
-        """Keep the latest version per tid; drop threads exited longer than the grace period; cap the size."""
-        if len(table.pending) == 0 and not self._expired(now_ns):
+        """Keep the latest version per tid; drop threads exited longer than the grace period; cap the size.
+
+        The snapshot's rows are read only when one of them may be due for pruning (`_expired`: the oldest
+        exit time kept is a lower bound, exact after such a pass); otherwise only the batch's new versions
+        are, so the cost does not grow with the host's processes."""
+        recheck = self._expired(now_ns)
+        if len(table.pending) == 0 and not recheck:
             return  # no new version and no exited thread due for pruning (most live batches): the table stays
         pruned = 0
+        oldest = None if recheck else self._oldest_exit
 
         def keep(column) -> np.ndarray:
-            nonlocal pruned
+            nonlocal pruned, oldest
             exit_ts = column("exit_ts").fill_null(-1).to_numpy(zero_copy_only=False)
             kept = (exit_ts < 0) | (now_ns - exit_ts <= self.exit_grace_ns)
             pruned = int((~kept).sum())
+            exited = exit_ts[kept & (exit_ts >= 0)]
+            if len(exited):
+                oldest = int(exited.min()) if oldest is None else min(oldest, int(exited.min()))
             return kept
 
-        latest = table.snapshot_after(keep)
+        latest = table.snapshot_after(keep, recheck=recheck)
         self.counters.pruned_exited += pruned
         if latest.live > self.max_threads:
             latest = latest.compacted()
@@ -125,6 +138,7 @@ class ThreadState:
             self.counters.pruned_cap += len(latest) - len(newest)
             latest = latest.take(newest)
         self.snapshot = latest
+        self._oldest_exit, self._oldest_exit_of = oldest, latest
         self.counters.live = latest.live
 
 

@@ -418,11 +418,13 @@ class BatchVersions:
             self._holders[key] = current
         return self._holders[key]
 
-    def snapshot_after(self, keep: Callable[[Callable[[str], np.ndarray]], np.ndarray] | None = None
-                       ) -> VersionTable:
+    def snapshot_after(self, keep: Callable[[Callable[[str], np.ndarray]], np.ndarray] | None = None, *,
+                       recheck: bool = True) -> VersionTable:
         """The latest version of every key, at position -1: the snapshot's versions of keys the batch did not
         touch (in order), then the latest pending version of each touched key (in order). `keep` receives
-        a column getter over those latest versions and says which to keep (pruning)."""
+        a column getter over those latest versions and says which to keep (pruning); with `recheck` false,
+        over the batch's new versions alone: the caller knows the untouched ones stay, and a large snapshot
+        is not read whole for every batch."""
         snap = self.snapshot
         if not snap.has_unique_keys():
             return self._snapshot_by_join(keep)
@@ -432,11 +434,13 @@ class BatchVersions:
         if len(latest):
             touched = snap.find([k[latest] for k in self.pending_keys], np.full(len(latest), -1, dtype=np.int64))
             untouched[touched[touched >= 0]] = False
-        if keep is not None:
+        if keep is not None and recheck:
             indices = np.concatenate([np.nonzero(untouched)[0], self.n_snap + latest])
             kept = keep(self.select(indices).column)
             untouched[indices[:-len(latest) or None][~kept[:len(kept) - len(latest)]]] = False
             latest = latest[kept[len(kept) - len(latest):]]
+        elif keep is not None and len(latest):
+            latest = latest[keep(self.select(self.n_snap + latest).column)]
         if len(latest) == 0 and np.array_equal(untouched, alive):
             return snap  # nothing changed: the same table, key index and all
         appended = self._appended(untouched, latest)

@@ -445,3 +445,24 @@ def test_a_file_fd_without_a_name_has_no_directory_or_filename() -> None:
     assert batch.column("fd.name").to_pylist() == [None, "/etc/hosts"]
     assert batch.column("fd.directory").to_pylist() == [None, "/etc"]
     assert batch.column("fd.filename").to_pylist() == [None, "hosts"]
+
+
+def test_an_exited_thread_is_pruned_once_its_grace_period_is_over_also_without_thread_events() -> None:
+    """Threads stay for the grace period after their procexit (late events still find them), then go, also
+    when the batches in between change no thread: the commit then reads only new versions, and must still
+    notice the old exit coming due."""
+    second = 1_000_000_000
+    enricher = Enricher(_capture())
+    grace = enricher.threads.exit_grace_ns
+
+    def at(row: dict, ns: int) -> dict:
+        return row | {"evt.num": ns, "evt.rawtime": ns}
+
+    enricher.enrich(_raw([at(_procexit(0, 42), 1 * second)]), FIELDS)
+    assert enricher.threads.counters.pruned_exited == 0
+    enricher.enrich(_raw([at(_open_exit(0, 1, 3, "/etc/hosts"), 1 * second + grace - 1)]), FIELDS)
+    late = enricher.enrich(_raw([at(_open_exit(0, 42, 4, "/etc/hosts"), 1 * second + grace - 1)]), FIELDS)
+    assert late.column("proc.name").to_pylist() == ["bash"] and enricher.threads.counters.pruned_exited == 0
+    enricher.enrich(_raw([at(_open_exit(0, 1, 5, "/etc/hosts"), 2 * second + grace)]), FIELDS)
+    assert enricher.threads.counters.pruned_exited == 1
+    assert enricher.threads.counters.live == 1
