@@ -29,10 +29,12 @@ from stages.capture import capture_stage
 from pipeline.messages import ALERTS
 from stages.drops import DropMonitor
 from stages.evaluate import RuleProcessor, SourceProcessors
+from stages.gates import ROW_BY_ROW_FIELDS, FieldGates
 from stages.plugins import MODULES as PLUGIN_MODULES
 from stages.plugins.stream import CaptureReplay, PluginStream
 from stages.output_process import output_stage
-from stages.sources import EnrichingSource, LiveSource, RulePlan, SourceUnavailable, SyscallReplay, is_scap
+from stages.sources import (BASE_FIELDS, EnrichingSource, LiveSource, RulePlan, SourceUnavailable, SyscallReplay,
+                           is_scap)
 from stages.output import OUTPUT_NAMES
 from stages.watch import ConfigWatcher
 from stages.metrics import MetricsReporter, SensorCollector
@@ -136,9 +138,6 @@ def _reload_rules(config: Config, reread: Callable[[], Config], log):
     return load_ruleset(current)
 
 
-ROW_BY_ROW_FIELDS = ("evt.args", "evt.info")  # built in Python per event: only where a rule may print them
-
-
 def rule_plan(load, log) -> RulePlan:
     """The fields and event types the configured syscall rules need (see stages.sources.RulePlan)."""
     result = load()
@@ -155,7 +154,7 @@ def rule_plan(load, log) -> RulePlan:
     # What the processor reads besides the rules' own fields (for every alert) goes with every batch.
     every_type |= required.difference(*by_type.values(), every_type)
     return RulePlan(required, None if types is None else frozenset(types), _narrowed(rules), by_type, every_type,
-                    _gates(rules))
+                    _gates(rules), FieldGates(rules, ungated=BASE_FIELDS))
 
 
 def _fields_by_type(rules) -> tuple[frozenset[str], dict[str, frozenset[str]]]:

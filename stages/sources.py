@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from config.logs import get_logger
 from kernel.scap import open_capture
 from stages.arrow_capture import CaptureWriter, capture_files, read_state, replay
+from stages.gates import FieldGates
 from stages.state.enrich import Enricher
 from stages.state.raw import RawBatch
 from stages.state.snapshot import dump, restore
@@ -46,6 +47,7 @@ class RulePlan:
     every_type: frozenset[str] = frozenset()  # the fields of the rules that match any event type
     gates: Mapping[str, Callable[[pa.RecordBatch], np.ndarray]] = field(default_factory=dict)  # row-by-row fields
     # that the rules reading them print only: those rules' conditions, so a field is built only where one matches
+    field_gates: FieldGates | None = None  # the other fields, built only where a rule reading them may match
 
     def fields_for(self, types: Iterable[str]) -> frozenset[str]:
         """The fields the rules that can match these event types read: a batch of opens needs no exec rule's
@@ -112,7 +114,7 @@ class EnrichingSource:
         present = pc.unique(raw.column("evt.type").take(pa.array(rows))).to_pylist()
         fields = self.rules.fields_for(present) | BASE_FIELDS
         enriched = self.enricher.enrich(batch, fields, rows=rows, only_for=self.rules.only_for, raw_columns=fields,
-                                        gates=self.rules.gates)
+                                        gates=self.rules.gates, field_gates=self.rules.field_gates)
         keep = [name for name in enriched.schema.names if name in fields or name.startswith("fd.")]
         return enriched.select(keep)
 

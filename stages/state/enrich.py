@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -134,21 +135,25 @@ class Enricher:
         self.containers = ContainerState()
         self._enter_memo: dict[str, object] | None = None
         self._seen_tids = np.empty(0, dtype=np.int64)  # tids of non-switch events so far (see _threadless)
+        self._column_types: dict[str, dict[str, pa.DataType]] = {}  # each gated field's columns (see enrich)
 
     def enrich(self, raw_batch: pa.RecordBatch | RawBatch, fields: set[str], rows: np.ndarray | None = None,
                only_for: Mapping[str, frozenset[str]] | None = None,
                raw_columns: Collection[str] | None = None,
-               gates: Mapping[str, Callable[[pa.RecordBatch], np.ndarray]] | None = None) -> pa.RecordBatch:
+               gates: Mapping[str, Callable[[pa.RecordBatch], np.ndarray]] | None = None,
+               field_gates: FieldGrouper | None = None) -> pa.RecordBatch:
         """`raw_batch` plus one column per requested field (absent when not extractable at all).
 
         With `rows` (ascending positions), the state still advances over the whole batch but the result holds
         only those rows, and fields are computed for them alone: the capture stage passes the rows some rule
-        can match, which are usually a small part of the stream. `only_for[name]` narrows a field further to
-        the rows of those event types (null elsewhere): for fields built row by row in Python (evt.args), which
-        only the rules of a few event types print. `gates[name]` narrows it to the rows where a condition holds
-        (the conditions of the rules that print it: their matches are the rows that print it), evaluated on
-        the other fields, which are computed first. `raw_columns` limits the batch's own columns in the result
-        to those (default: all of them).
+        can match, which are usually a small part of the stream. `field_gates` (stages.gates.FieldGates)
+        narrows its fields to the rows where a rule reading them may match, judged on the fields it does not
+        gate, computed first; the others are null. `only_for[name]` narrows a field to the rows of those event
+        types (null elsewhere): for fields built row by row in Python (evt.args), which only the rules of a
+        few event types print. `gates[name]` narrows it to the rows where a condition holds (the conditions of
+        the rules that print it: their matches are the rows that print it), evaluated on the other fields,
+        which are computed before. `raw_columns` limits the batch's own columns in the result to those
+        (default: all of them).
         """
         raw = raw_batch if isinstance(raw_batch, RawBatch) else RawBatch(raw_batch)  # a caller's, codes and all
         full = _BatchView(self, raw)
@@ -156,31 +161,73 @@ class Enricher:
         names = [name for name in raw.batch.schema.names if raw_columns is None or name in raw_columns]
         columns = {name: view.raw.column(name) for name in names}
         only_for, gates = only_for or {}, gates or {}
-        for name in sorted(fields, key=lambda name: (name in gates, name)):  # gated fields last
-            types = only_for.get(name)
-            if types is None:
-                produced = view.field(name)
-            else:
-                gate = gates.get(name)
-                where = None if gate is None else gate(pa.RecordBatch.from_arrays(list(columns.values()),
-                                                                                  names=list(columns)))
-                produced = _field_for_types(view, name, types, where)
-            for column_name, values in produced.items():
-                columns[column_name] = values
+        narrowed = (field_gates.fields if field_gates is not None else frozenset()) & set(fields) - set(gates)
+        for name in sorted(set(fields) - narrowed - set(gates)):
+            columns.update(_field_for_types(view, name, only_for[name]) if name in only_for else view.field(name))
+        if narrowed:
+            for where, members in field_gates.groups(_record_batch(columns), narrowed):
+                columns.update(self._fields_where(view, members, where))
+        for name in sorted(set(fields) & set(gates)):  # last: their gates read every other field
+            where = gates[name](_record_batch(columns))
+            columns.update(_field_for_types(view, name, only_for.get(name), where))
         full.commit()
-        return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+        return _record_batch(columns)
+
+    def _fields_where(self, view: "_BatchView", names: list[str], where: np.ndarray) -> dict[str, pa.Array]:
+        """Fields `names` computed on the rows `where` is true (one view shares their joins), null elsewhere."""
+        selected = np.flatnonzero(where)
+        if len(selected) == view.n:
+            produced = {}
+            for name in names:
+                produced.update(self._typed(name, view.field(name)))
+            return produced
+        if not len(selected):
+            return {column: pa.nulls(view.n, type=kind) for name in names
+                    for column, kind in self._types_of(view, name).items()}
+        part = view.restricted(selected)
+        produced = {}
+        for name in names:
+            produced.update(_scattered(self._typed(name, part.field(name)), selected, view.n))
+        return produced
+
+    def _typed(self, name: str, produced: dict[str, pa.Array]) -> dict[str, pa.Array]:
+        """`produced`, its column types noted for the batches where no row needs the field."""
+        self._column_types[name] = {column: values.type for column, values in produced.items()}
+        return produced
+
+    def _types_of(self, view: "_BatchView", name: str) -> dict[str, pa.DataType]:
+        """The columns field `name` gives and their types: as last computed, else computed on no rows once."""
+        if name not in self._column_types:
+            self._typed(name, view.restricted(np.empty(0, dtype=np.int64)).field(name))
+        return self._column_types[name]
 
 
-def _field_for_types(view: "_BatchView", name: str, types: frozenset[str], where: np.ndarray | None = None
+class FieldGrouper(Protocol):
+    """What `Enricher.enrich` needs of its `field_gates` (stages.gates.FieldGates)."""
+
+    fields: frozenset[str]
+
+    def groups(self, batch: pa.RecordBatch, names: Collection[str]) -> list[tuple[np.ndarray, list[str]]]: ...
+
+
+def _record_batch(columns: Mapping[str, pa.Array]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _field_for_types(view: "_BatchView", name: str, types: frozenset[str] | None, where: np.ndarray | None = None
                      ) -> dict[str, pa.Array]:
-    """Field `name` computed for the view's rows of the given event types only (and only `where` is true, if
-    given), null on the others."""
-    wanted = view.raw.type_in(types)
+    """Field `name` computed for the view's rows of the given event types only (all types: None), and only
+    where `where` is true if given; null on the others."""
+    wanted = np.ones(view.n, dtype=bool) if types is None else view.raw.type_in(types)
     selected = np.flatnonzero(wanted if where is None else wanted & where)
     if len(selected) == view.n:
         return view.field(name)
-    produced = view.restricted(selected).field(name)
-    place = np.full(view.n, -1, dtype=np.int64)
+    return _scattered(view.restricted(selected).field(name), selected, view.n)
+
+
+def _scattered(produced: dict[str, pa.Array], selected: np.ndarray, n: int) -> dict[str, pa.Array]:
+    """Columns computed for the `selected` rows of `n`, placed at those rows (null elsewhere)."""
+    place = np.full(n, -1, dtype=np.int64)
     place[selected] = np.arange(len(selected), dtype=np.int64)
     positions = int64_column(place, place >= 0)
     return {column: values.take(positions) for column, values in produced.items()}

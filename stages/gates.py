@@ -1,0 +1,135 @@
+"""Which rows of a batch need a field: the rows some rule reading it may match, judged on cheap fields first.
+
+A live batch of opens needs some 35 field columns for its candidate rows, yet on a host at work nearly none
+of those rows can match: a rule on opens first tests what was opened and how (the event's own fields, its
+fd) and only then who did it (ancestors, users, command lines), and every field costs the capture stage its
+Arrow calls whatever the row count. So the capture computes a few cheap, telling fields first (`is_cheap`:
+the event's type, the name of its fd, the process name and container id), evaluates each rule's condition
+*relaxed* to them, and computes every other field only on the rows where some rule reading it may match.
+
+Relaxing keeps every check that reads cheap fields only and replaces the others by the constant that favours
+a match (true, or false under a `not`), then folds the constants: the relaxed condition holds wherever the
+rule's condition can hold, whatever the other fields turn out to be. A row where it is false cannot match
+that rule with any values of the fields left out, null included, so the worker's verdict is the same.
+
+Fields no rule reads (the processor's own, for every alert) and the row-by-row `evt.args`/`evt.info` (gated
+by full conditions, stages.sensor) are not gated here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rules import ast
+from rules.columns import ALTERNATIVE_COLUMNS
+from rules.compiler import CompiledCondition, compile_condition, condition_fields
+from rules.ruleset import Ruleset
+
+# What a rule first tests of an event: its type, what it names and who (by name) did it, in which container.
+# Checks on other fields, also cheap ones (fd.num >= 0, evt.is_open_read), rarely narrow a busy host's
+# events, and each costs the capture stage its Arrow calls on every candidate row: they are relaxed too.
+CHEAP_FIELDS = frozenset({"evt.type", "evt.dir", "fd.name", "fd.nameraw", "fd.directory", "fd.filename",
+                          "proc.name", "container.id"})
+ROW_BY_ROW_FIELDS = ("evt.args", "evt.info")  # built in Python per event: only where a rule may print them
+
+
+def is_cheap(name: str) -> bool:
+    """Fields computed before any gate, which the relaxed conditions read."""
+    return name in CHEAP_FIELDS
+
+
+def relax(node: ast.Node) -> ast.Node | bool:
+    """A condition that holds wherever `node` can, reading cheap fields only; True/False when it folds to a
+    constant (True: no cheap check narrows it; False: it can never hold)."""
+    return _bound(node, upper=True)
+
+
+def _bound(node: ast.Node, upper: bool) -> ast.Node | bool:
+    """`node` with every non-cheap check replaced by `upper` (the bound from above) or by its negation."""
+    if isinstance(node, ast.Check):
+        return node if all(is_cheap(ref.text) for ref in condition_fields(node)) else upper
+    if isinstance(node, ast.Not):
+        child = _bound(node.child, not upper)
+        return (not child) if isinstance(child, bool) else ast.Not(child, node.pos)
+    if isinstance(node, (ast.And, ast.Or)):
+        absorbing = isinstance(node, ast.Or)  # true ends an `or`, false an `and`
+        kept = []
+        for child in node.children:
+            bound = _bound(child, upper)
+            if isinstance(bound, bool):
+                if bound == absorbing:
+                    return absorbing
+                continue
+            kept.append(bound)
+        if not kept:
+            return not absorbing
+        return kept[0] if len(kept) == 1 else type(node)(tuple(kept), node.pos)
+    raise TypeError(f"cannot relax {type(node).__name__}")
+
+
+class FieldGates:
+    """The relaxed conditions of the syscall rules, and for each field the rules that read it."""
+
+    def __init__(self, rules: Iterable, *, ungated: Iterable[str] = ()) -> None:
+        """`ungated`: fields always computed on every row (what the pipeline reads of every event)."""
+        rules, ungated = list(rules), frozenset(ungated)
+        relaxed = [relax(rule.condition) for rule in rules]
+        self._conditions: list[CompiledCondition | bool] = [
+            bound if isinstance(bound, bool) else compile_condition(bound) for bound in relaxed]
+        self._types = [rule.event_types for rule in rules]
+        readers: dict[str, set[int]] = {}
+        for index, rule in enumerate(rules):
+            for name in Ruleset([rule]).required_fields:
+                readers.setdefault(name, set()).add(index)
+        for names in _sharing_columns(readers):  # one gate for fields that give the same column
+            shared = set().union(*(readers[name] for name in names))
+            for name in names:
+                readers[name] = shared
+        # A field is gated unless it is cheap, row by row, or read by a rule that nothing cheap narrows.
+        self.readers = {name: tuple(sorted(i for i in users if self._conditions[i] is not False))
+                        for name, users in readers.items()
+                        if not is_cheap(name) and name not in ROW_BY_ROW_FIELDS and name not in ungated
+                        and all(self._conditions[i] is not True for i in users)}
+        for names in _sharing_columns(readers):  # gated all alike: an ungated one would be overwritten
+            if not all(name in self.readers for name in names):
+                for name in names:
+                    self.readers.pop(name, None)
+        self.fields = frozenset(self.readers)
+
+    def groups(self, batch: pa.RecordBatch, names: Iterable[str]) -> list[tuple[np.ndarray, list[str]]]:
+        """The gated `names` grouped by the rows that need them (a bool mask over `batch`, which holds the cheap
+        fields): fields read by the same rules share one mask."""
+        present = set(pc.unique(batch.column("evt.type")).to_pylist()) if batch.num_rows else set()
+        matches: dict[int, np.ndarray] = {}
+        by_readers: dict[tuple[int, ...], list[str]] = {}
+        for name in sorted(names):
+            by_readers.setdefault(self.readers[name], []).append(name)
+        groups = []
+        for readers, members in by_readers.items():
+            mask = np.zeros(batch.num_rows, dtype=bool)
+            for index in readers:
+                types = self._types[index]
+                if types is not None and not types & present:
+                    continue
+                if index not in matches:
+                    matches[index] = np.asarray(self._conditions[index](batch), dtype=bool)
+                mask |= matches[index]
+            groups.append((mask, members))
+        return groups
+
+
+def _sharing_columns(names: Iterable[str]) -> list[set[str]]:
+    """Groups of the given fields that give a column in common (`fd.ip` gives `fd.cip` and `fd.sip`)."""
+    groups: list[set[str]] = []
+    for field, columns in ALTERNATIVE_COLUMNS.items():
+        members = {field, *columns}
+        for group in [g for g in groups if g & members]:
+            groups.remove(group)
+            members |= group
+        groups.append(members)
+    present = set(names)
+    return [group & present for group in groups if len(group & present) > 1]
