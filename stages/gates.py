@@ -103,7 +103,8 @@ class FieldGates:
     def groups(self, batch: pa.RecordBatch, names: Iterable[str]) -> list[tuple[np.ndarray, list[str]]]:
         """The gated `names` grouped by the rows that need them (a bool mask over `batch`, which holds the cheap
         fields): fields read by the same rules share one mask."""
-        present = set(pc.unique(batch.column("evt.type")).to_pylist()) if batch.num_rows else set()
+        present = (set(pc.unique(batch.column("evt.type")).to_pylist())
+                   if "evt.type" in batch.schema.names else None)  # None: not known, every rule evaluated
         matches: dict[int, np.ndarray] = {}
         by_readers: dict[tuple[int, ...], list[str]] = {}
         for name in sorted(names):
@@ -113,7 +114,7 @@ class FieldGates:
             mask = np.zeros(batch.num_rows, dtype=bool)
             for index in readers:
                 types = self._types[index]
-                if types is not None and not types & present:
+                if types is not None and present is not None and not types & present:
                     continue
                 if index not in matches:
                     matches[index] = np.asarray(self._conditions[index](batch), dtype=bool)
