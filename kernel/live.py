@@ -9,8 +9,8 @@ raw event batches for the capture stage (`stages.sources.LiveSource` adds the st
 the host's state from /proc (threads, fds, users: `kernel.procfs`) to seed the state engine, then drains the
 rings: when `pipeline.batch_size` records are waiting or the oldest waiting one is `pipeline.flush_ms` old,
 the records waiting in all four rings are merged by timestamp and turned into one raw batch, read where the
-kernel wrote them, and then given back to the kernel. It waits on the ring map fds with epoll when idle. The probes are detached and unloaded when the generator ends,
-also on errors and on close().
+kernel wrote them, and then given back to the kernel. It waits on the ring map fds with epoll when idle. The
+probes are detached and unloaded when the generator ends, also on errors and on close().
 
 The sensor's own processes are not traced: the capture process itself is always ignored (by tgid, in the
 kernel); `ignore_pids` adds more, `ignore_descendants_of` ignores processes with all the children they fork
