@@ -67,6 +67,7 @@ class Scenarios:
         try:
             self._exec_with_args()
             self._opens()
+            self._many_flags()
             self._connect()
             self._links()
             self._ptrace()
@@ -99,6 +100,18 @@ class Scenarios:
                 "libc.syscall(85, %r, 0o600)\n") % (str(path).encode(), str(self.tmp / "created").encode())
         # The relative open resolves against the cwd the child was started in (read at its exec).
         self._wait("open", _python(code, cwd=self.tmp))
+
+    def _many_flags(self) -> None:
+        """100 opens with as many distinct flag values in a few milliseconds (one batch): any process can."""
+        path = self.tmp / "flags.txt"
+        path.write_text("")
+        self.facts["flags_path"] = str(path)
+        bits = [os.O_NOCTTY, os.O_APPEND, os.O_NONBLOCK, os.O_DSYNC, os.O_NOFOLLOW, os.O_NOATIME, os.O_CLOEXEC]
+        code = (f"import os\nbits = {bits!r}\n"
+                "for i in range(100):\n"
+                "    flags = os.O_RDONLY | sum(b for k, b in enumerate(bits) if i >> k & 1)\n"
+                f"    os.close(os.open({str(path)!r}, flags))\n")
+        self._wait("flags", _python(code))
 
     def _connect(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -333,6 +346,14 @@ def test_open_openat_creat_resolve_paths_and_flags(captured):
     creat = _events(rows, pid, "creat")
     assert [r["fd.name"] for r in creat] == [str(Path(path).parent / "created")]
     assert creat[0]["evt.rawarg.flags"] == CREAT_FLAGS
+
+
+def test_opens_with_a_hundred_distinct_flag_values_are_all_captured(captured):
+    """(A batch with more than 64 distinct flag values once made the capture stage fail.)"""
+    rows, scenarios, _ = captured
+    path = scenarios.facts["flags_path"]
+    opens = [r for r in _events(rows, scenarios.pids["flags"], "openat") if r["fd.name"] == path]
+    assert len(opens) == 100 and all(r["evt.res"] == "SUCCESS" for r in opens)
 
 
 def test_connect_to_loopback_listener_has_address_and_port(captured):
