@@ -1,11 +1,12 @@
-"""Which rows of a batch need a field: the rows some rule reading it may match, judged on cheap fields first.
+"""Whether a batch needs a field: whether some rule reading it may match a row, judged on cheap fields first.
 
 A live batch of opens needs some 35 field columns for its candidate rows, yet on a host at work nearly none
 of those rows can match: a rule on opens first tests what was opened and how (the event's own fields, its
 fd) and only then who did it (ancestors, users, command lines), and every field costs the capture stage its
 Arrow calls whatever the row count. So the capture computes a few cheap, telling fields first (`is_cheap`:
 the event's type, the name of its fd, the process name and container id), evaluates each rule's condition
-*relaxed* to them, and computes every other field only on the rows where some rule reading it may match.
+*relaxed* to them, and computes every other field only for a batch where some rule reading it may match a
+row (then for all of its rows: a gather costs its calls, not its rows), null on every row otherwise.
 
 Relaxing keeps every check that reads cheap fields only and replaces the others by the constant that favours
 a match (true, or false under a `not`), then folds the constants: the relaxed condition holds wherever the
@@ -101,8 +102,8 @@ class FieldGates:
         self.fields = frozenset(self.readers)
 
     def groups(self, batch: pa.RecordBatch, names: Iterable[str]) -> list[tuple[np.ndarray, list[str]]]:
-        """The gated `names` grouped by the rows that need them (a bool mask over `batch`, which holds the cheap
-        fields): fields read by the same rules share one mask."""
+        """The gated `names` grouped by the rules that read them, each group with the rows where one of those
+        rules may match (a bool mask over `batch`, which holds the cheap fields)."""
         present = (set(pc.unique(batch.column("evt.type")).to_pylist())
                    if "evt.type" in batch.schema.names else None)  # None: not known, every rule evaluated
         matches: dict[int, np.ndarray] = {}

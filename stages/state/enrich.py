@@ -147,8 +147,8 @@ class Enricher:
         With `rows` (ascending positions), the state still advances over the whole batch but the result holds
         only those rows, and fields are computed for them alone: the capture stage passes the rows some rule
         can match, which are usually a small part of the stream. `field_gates` (stages.gates.FieldGates)
-        narrows its fields to the rows where a rule reading them may match, judged on the fields it does not
-        gate, computed first; the others are null. `only_for[name]` narrows a field to the rows of those event
+        skips its fields, null on every row, when no rule reading them may match any row, judged on the
+        fields it does not gate, computed first. `only_for[name]` narrows a field to the rows of those event
         types (null elsewhere): for fields built row by row in Python (evt.args), which only the rules of a
         few event types print. `gates[name]` narrows it to the rows where a condition holds (the conditions of
         the rules that print it: their matches are the rows that print it), evaluated on the other fields,
@@ -174,21 +174,13 @@ class Enricher:
         return _record_batch(columns)
 
     def _fields_where(self, view: "_BatchView", names: list[str], where: np.ndarray) -> dict[str, pa.Array]:
-        """Fields `names` computed on the rows `where` is true (one view shares their joins), null elsewhere."""
-        selected = np.flatnonzero(where)
-        if len(selected) == view.n:
-            produced = {}
-            for name in names:
-                produced.update(self._typed(name, view.field(name)))
-            return produced
-        if not len(selected):
-            return {column: pa.nulls(view.n, type=kind) for name in names
-                    for column, kind in self._types_of(view, name).items()}
-        part = view.restricted(selected)
-        produced = {}
-        for name in names:
-            produced.update(_scattered(self._typed(name, part.field(name)), selected, view.n))
-        return produced
+        """Fields `names`, null on every row when `where` holds on none; else computed on every row of the view
+        (with the other fields' joins: the cost of a gather is its calls, not its rows, and a value on a
+        row that does not need it is harmless)."""
+        if where.any():
+            return {column: values for name in names for column, values in self._typed(name, view.field(name)).items()}
+        return {column: pa.nulls(view.n, type=kind) for name in names
+                for column, kind in self._types_of(view, name).items()}
 
     def _typed(self, name: str, produced: dict[str, pa.Array]) -> dict[str, pa.Array]:
         """`produced`, its column types noted for the batches where no row needs the field."""
