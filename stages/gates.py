@@ -95,33 +95,27 @@ class FieldGates:
                         for name, users in readers.items()
                         if not is_cheap(name) and name not in ROW_BY_ROW_FIELDS and name not in ungated
                         and all(self._conditions[i] is not True for i in users)}
-        for names in _sharing_columns(readers):  # gated all alike: an ungated one would be overwritten
-            if not all(name in self.readers for name in names):
-                for name in names:
-                    self.readers.pop(name, None)
         self.fields = frozenset(self.readers)
 
-    def groups(self, batch: pa.RecordBatch, names: Iterable[str]) -> list[tuple[np.ndarray, list[str]]]:
-        """The gated `names` grouped by the rules that read them, each group with the rows where one of those
-        rules may match (a bool mask over `batch`, which holds the cheap fields)."""
+    def groups(self, batch: pa.RecordBatch, names: Iterable[str]) -> list[tuple[bool, list[str]]]:
+        """The gated `names` grouped by the rules that read them, each group with whether one of those rules
+        may match a row of `batch` (which holds the cheap fields); a rule is evaluated once, and only as long
+        as its groups' answer is open."""
         present = (set(pc.unique(batch.column("evt.type")).to_pylist())
                    if "evt.type" in batch.schema.names else None)  # None: not known, every rule evaluated
-        matches: dict[int, np.ndarray] = {}
+        may_match: dict[int, bool] = {}
+
+        def matches(index: int) -> bool:
+            if index not in may_match:
+                types = self._types[index]
+                may_match[index] = ((types is None or present is None or bool(types & present))
+                                    and bool(np.any(self._conditions[index](batch))))
+            return may_match[index]
+
         by_readers: dict[tuple[int, ...], list[str]] = {}
         for name in sorted(names):
             by_readers.setdefault(self.readers[name], []).append(name)
-        groups = []
-        for readers, members in by_readers.items():
-            mask = np.zeros(batch.num_rows, dtype=bool)
-            for index in readers:
-                types = self._types[index]
-                if types is not None and present is not None and not types & present:
-                    continue
-                if index not in matches:
-                    matches[index] = np.asarray(self._conditions[index](batch), dtype=bool)
-                mask |= matches[index]
-            groups.append((mask, members))
-        return groups
+        return [(any(matches(index) for index in readers), members) for readers, members in by_readers.items()]
 
 
 def _sharing_columns(names: Iterable[str]) -> list[set[str]]:

@@ -47,7 +47,8 @@ class RulePlan:
     every_type: frozenset[str] = frozenset()  # the fields of the rules that match any event type
     gates: Mapping[str, Callable[[pa.RecordBatch], np.ndarray]] = field(default_factory=dict)  # row-by-row fields
     # that the rules reading them print only: those rules' conditions, so a field is built only where one matches
-    field_gates: FieldGates | None = None  # the other fields, built only where a rule reading them may match
+    field_gates: FieldGates | None = None  # the other fields, built only for batches where a rule reading them
+    # may match
 
     def fields_for(self, types: Iterable[str]) -> frozenset[str]:
         """The fields the rules that can match these event types read: a batch of opens needs no exec rule's

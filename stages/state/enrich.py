@@ -165,19 +165,18 @@ class Enricher:
         for name in sorted(set(fields) - narrowed - set(gates)):
             columns.update(_field_for_types(view, name, only_for[name]) if name in only_for else view.field(name))
         if narrowed:
-            for where, members in field_gates.groups(_record_batch(columns), narrowed):
-                columns.update(self._fields_where(view, members, where))
+            for needed, members in field_gates.groups(_record_batch(columns), narrowed):
+                columns.update(self._fields_if(needed, view, members))
         for name in sorted(set(fields) & set(gates)):  # last: their gates read every other field
             where = gates[name](_record_batch(columns))
             columns.update(_field_for_types(view, name, only_for.get(name), where))
         full.commit()
         return _record_batch(columns)
 
-    def _fields_where(self, view: "_BatchView", names: list[str], where: np.ndarray) -> dict[str, pa.Array]:
-        """Fields `names`, null on every row when `where` holds on none; else computed on every row of the view
-        (with the other fields' joins: the cost of a gather is its calls, not its rows, and a value on a
-        row that does not need it is harmless)."""
-        if where.any():
+    def _fields_if(self, needed: bool, view: "_BatchView", names: list[str]) -> dict[str, pa.Array]:
+        """Fields `names` on every row of the view if `needed` (a gather costs its calls, not its rows, and a
+        value on a row no rule reading it can match is harmless), else null on every row."""
+        if needed:
             return {column: values for name in names for column, values in self._typed(name, view.field(name)).items()}
         return {column: pa.nulls(view.n, type=kind) for name in names
                 for column, kind in self._types_of(view, name).items()}
@@ -199,7 +198,7 @@ class FieldGrouper(Protocol):
 
     fields: frozenset[str]
 
-    def groups(self, batch: pa.RecordBatch, names: Collection[str]) -> list[tuple[np.ndarray, list[str]]]: ...
+    def groups(self, batch: pa.RecordBatch, names: Collection[str]) -> list[tuple[bool, list[str]]]: ...
 
 
 def _record_batch(columns: Mapping[str, pa.Array]) -> pa.RecordBatch:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from config.load import load_config
 from config.logs import get_logger
 from rules import ast
+from rules.compiler import condition_fields
 from rules.parser import parse_condition
 from stages.commands import load_ruleset
 from stages.evaluate import RuleProcessor
@@ -92,7 +93,7 @@ COSTLY_CHECKS = [parse_condition(text) for text in ("user.uid = 0", "proc.aname[
 CHECKS = CHEAP_CHECKS + COSTLY_CHECKS
 
 
-def _conditions(depth: int = 4):
+def _conditions():
     leaves = st.sampled_from(CHECKS)
     return st.recursive(leaves, lambda children: st.one_of(
         children.map(ast.Not),
@@ -121,12 +122,7 @@ def test_a_relaxed_condition_holds_wherever_the_condition_does(condition, truths
     if _truth(condition, values):
         assert _truth(relaxed, values)
     if not isinstance(relaxed, bool):
-        assert {ref.text for ref in _fields(relaxed)} <= {"evt.type", "fd.name", "proc.name"}
-
-
-def _fields(node: ast.Node):
-    from rules.compiler import condition_fields
-    return condition_fields(node)
+        assert {ref.text for ref in condition_fields(relaxed)} <= {"evt.type", "fd.name", "proc.name"}
 
 
 def _alerts(capture: Path, rules: Path, gated: bool) -> list[dict]:
