@@ -214,12 +214,13 @@ class Supervisor:
         self.control.reload_requests.value += 1
 
 
-def _die_with(supervisor_pid: int) -> None:
-    """SIGKILL this stage when the supervisor dies (killed itself, nothing would stop or drain the stages)."""
+def die_with(parent_pid: int) -> None:
+    """SIGKILL this process when its parent dies (a stage whose supervisor was killed: nothing would stop or
+    drain it)."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
-    if os.getppid() != supervisor_pid:  # it died before the prctl
+    if os.getppid() != parent_pid:  # it died before the prctl
         os._exit(1)
 
 
@@ -240,7 +241,7 @@ def _child(name: str, target: Callable[..., None], args: tuple[Any, ...], superv
     """
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
-    _die_with(supervisor_pid)
+    die_with(supervisor_pid)
     status = 0
     try:
         target(*args)

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rules.compiler import CompiledCondition, Rows, compile_condition
+from rules.compiler import CompiledCondition, Rows, compile_condition, condition_fields
 from rules.fields.base import FieldRegistry
 
 EVENT_TYPE_COLUMN = "evt.type"
@@ -134,8 +134,7 @@ class Ruleset:
         names = {EVENT_TYPE_COLUMN}
         for active in self._active:
             names.update(ref.text for ref in active.condition.fields)
-            output_format = getattr(active.rule, "output_format", None)
-            names.update(ref.text for ref in getattr(output_format, "fields", ()) or ())
+            names.update(output_fields(active.rule))
         return names
 
     def evaluate(self, batch: pa.RecordBatch) -> Matches:
@@ -182,3 +181,14 @@ def _split_by_event_type(batch: pa.RecordBatch) -> _BatchSplit:
     if indices.null_count:
         indices = pc.fill_null(indices, len(names))
     return _BatchSplit(batch, indices.to_numpy(), names, column_names)
+
+
+def output_fields(rule: Any) -> set[str]:
+    """Canonical column names a rule's output prints."""
+    output_format = getattr(rule, "output_format", None)
+    return {ref.text for ref in getattr(output_format, "fields", ()) or ()}
+
+
+def rule_fields(rule: Any) -> set[str]:
+    """Canonical column names one rule reads (condition, output and `evt.type`), without compiling it."""
+    return {EVENT_TYPE_COLUMN, *(ref.text for ref in condition_fields(rule.condition)), *output_fields(rule)}

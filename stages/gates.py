@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from rules import ast
 from rules.columns import ALTERNATIVE_COLUMNS
 from rules.compiler import CompiledCondition, compile_condition, condition_fields
-from rules.ruleset import Ruleset
+from rules.ruleset import rule_fields
 
 # What a rule first tests of an event: its type, what it names and who (by name) did it, in which container.
 # Checks on other fields, also cheap ones (fd.num >= 0, evt.is_open_read), rarely narrow a busy host's
@@ -84,7 +84,7 @@ class FieldGates:
         self._types = [rule.event_types for rule in rules]
         readers: dict[str, set[int]] = {}
         for index, rule in enumerate(rules):
-            for name in Ruleset([rule]).required_fields:
+            for name in rule_fields(rule):
                 readers.setdefault(name, set()).add(index)
         for names in _sharing_columns(readers):  # one gate for fields that give the same column
             shared = set().union(*(readers[name] for name in names))

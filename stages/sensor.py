@@ -21,14 +21,14 @@ from config.logs import get_logger
 from config.schema import Config
 from rules import ast
 from rules.compiler import compile_condition, condition_fields
-from rules.ruleset import Ruleset
+from rules.ruleset import EVENT_TYPE_COLUMN, rule_fields
 from pipeline.supervisor import Supervisor
 from stages.alert import Alert
 from stages.arrow_capture import CaptureWriter, source_captures
 from stages.capture import capture_stage
 from pipeline.messages import ALERTS
 from stages.drops import DropMonitor
-from stages.evaluate import RuleProcessor, SourceProcessors
+from stages.evaluate import TIME_COLUMN, RuleProcessor, SourceProcessors
 from stages.gates import ROW_BY_ROW_FIELDS, FieldGates
 from stages.plugins import MODULES as PLUGIN_MODULES
 from stages.plugins.stream import CaptureReplay, PluginStream
@@ -144,13 +144,13 @@ def rule_plan(load, log) -> RulePlan:
     if not result.ok:
         raise SourceUnavailable("rules failed to load:\n" + "\n".join(m.render_text() for m in result.errors))
     rules = [r for r in result.rules if r.source == "syscall" and r.enabled]
-    processor = RuleProcessor(lambda: result)
+    # What the worker's processor reads (`RuleProcessor.required_fields`), without compiling the rules here.
+    required = frozenset({TIME_COLUMN, EVENT_TYPE_COLUMN}.union(*map(rule_fields, rules)))
     types: set[str] | None = set()
     for rule in rules:
         types = None if types is None or rule.event_types is None else types | rule.event_types
-    log.debug("rules plan", fields=len(processor.required_fields), event_types=None if types is None else len(types))
+    log.debug("rules plan", fields=len(required), event_types=None if types is None else len(types))
     every_type, by_type = _fields_by_type(rules)
-    required = frozenset(processor.required_fields)
     # What the processor reads besides the rules' own fields (for every alert) goes with every batch.
     every_type |= required.difference(*by_type.values(), every_type)
     return RulePlan(required, None if types is None else frozenset(types), _narrowed(rules), by_type, every_type,
@@ -162,7 +162,7 @@ def _fields_by_type(rules) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     every_type: set[str] = set()
     by_type: dict[str, set[str]] = {}
     for rule in rules:
-        read = _fields_read(rule)
+        read = rule_fields(rule)
         if rule.event_types is None:
             every_type |= read
         for event_type in rule.event_types or ():
@@ -170,17 +170,12 @@ def _fields_by_type(rules) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     return frozenset(every_type), {t: frozenset(f) for t, f in by_type.items()}
 
 
-def _fields_read(rule) -> set[str]:
-    """Every field column a rule's condition or output reads."""
-    return Ruleset([rule]).required_fields
-
-
 def _narrowed(rules) -> dict[str, frozenset[str]]:
     """For each row-by-row field, the event types of the rules that read it (left out if one reads it for
     every type)."""
     narrowed: dict[str, frozenset[str]] = {}
     for name in ROW_BY_ROW_FIELDS:
-        users = [r for r in rules if name in _fields_read(r)]
+        users = [r for r in rules if name in rule_fields(r)]
         if users and all(r.event_types is not None for r in users):
             narrowed[name] = frozenset().union(*(r.event_types for r in users))
     return narrowed
@@ -191,7 +186,7 @@ def _gates(rules) -> dict[str, Any]:
     `or`, so the capture builds the field only on rows some of them match (its other rows never print it)."""
     gates = {}
     for name in ROW_BY_ROW_FIELDS:
-        users = [r for r in rules if name in _fields_read(r)]
+        users = [r for r in rules if name in rule_fields(r)]
         if not users or any(name in {ref.name for ref in condition_fields(r.condition)} for r in users):
             continue
         gates[name] = compile_condition(ast.Or(tuple(r.condition for r in users)) if len(users) > 1

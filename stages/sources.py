@@ -13,6 +13,7 @@ the state engine (an exit's parameters may come from its enter) and are then lef
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from config.logs import get_logger
 from kernel.scap import open_capture
 from stages.arrow_capture import CaptureWriter, capture_files, read_state, replay
 from stages.gates import FieldGates
+from stages.read_ahead import Opened, ReadAhead
 from stages.state.enrich import Enricher
 from stages.state.raw import RawBatch
 from stages.state.snapshot import dump, restore
@@ -144,23 +146,44 @@ class SyscallReplay(EnrichingSource):
         super().__init__(plan=plan, capture_to=capture_to)
 
     def batches(self, control: object = None) -> Iterator[pa.RecordBatch]:
+        """The input's raw batches, read ahead by a process of its own (`stages.read_ahead`)."""
         if control is not None:
             control.capture_running.set()
-        if is_scap(self.path):
-            capture = open_capture(self.path)
-            self._start(Enricher(capture))
-            batches = capture.batches(self.batch_size)
-        else:
-            state = read_state(capture_files(self.path)[0])
-            self._start(restore(state) if state else Enricher())
-            batches = replay(self.path)
+        stopped = control.stop.is_set if control is not None else lambda: False
         try:
-            for batch in batches:
-                yield batch
-                if control is not None and control.stop.is_set():
+            with ReadAhead(functools.partial(_open_replay, self.path, self.batch_size)) as reader:
+                start = reader.start(stopped)
+                if stopped():
                     return  # a replay stops at once on SIGTERM; what it yielded is still delivered
+                self._start(Enricher(start) if isinstance(start, CaptureTables) else
+                            restore(start) if start else Enricher())
+                for batch in reader.batches(stopped):
+                    yield batch
+                    if stopped():
+                        return
         finally:
             self._stop()
+
+
+@dataclass
+class CaptureTables:
+    """What a .scap file's state starts from: its process, fd, interface, user and group lists."""
+
+    threads: dict
+    fds: list
+    interfaces: list
+    users: list
+    groups: list
+
+
+def _open_replay(path: str, batch_size: int) -> Opened:
+    """(In the reader process.) How the state starts and the raw batches: a .scap file's tables and events,
+    or an Arrow capture's state snapshot (None if it has none) and events."""
+    if is_scap(path):
+        capture = open_capture(path)
+        tables = CaptureTables(capture.threads, capture.fds, capture.interfaces, capture.users, capture.groups)
+        return Opened(tables, capture.batches(batch_size))
+    return Opened(read_state(capture_files(path)[0]), replay(path))
 
 
 class LiveSource(EnrichingSource):

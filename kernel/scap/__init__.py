@@ -32,7 +32,15 @@ class ScapCapture:
     def __init__(self, layout: CaptureLayout):
         self._layout = layout
         self._buf = padded_buffer(layout.data)
-        self._index: EventIndex = build_index(layout, self._buf)
+        self._whole_index: EventIndex | None = None
+
+    @property
+    def _index(self) -> EventIndex:
+        """Every event's header, decoded on first use: `batches` decodes them a batch at a time instead, so a
+        large file's first batch does not wait for the whole file's headers."""
+        if self._whole_index is None:
+            self._whole_index = build_index(self._layout, self._buf)
+        return self._whole_index
 
     @property
     def path(self) -> str:
@@ -91,9 +99,12 @@ class ScapCapture:
         """The events in file order, ``batch_size`` rows at most per batch."""
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
-        for start in range(0, len(self._index), batch_size):
-            stop = min(start + batch_size, len(self._index))
-            yield decode_batch(self._layout, self._buf, self._index, start, stop)
+        first_num = 1
+        for first in range(0, len(self._layout.event_offsets), batch_size):
+            index = build_index(self._layout, self._buf, first, first + batch_size)
+            if len(index):  # a block of only events too new for the 0.29.3 reader has none
+                yield decode_batch(self._layout, self._buf, index, 0, len(index), first_num)
+                first_num += len(index)
 
 
 def open_capture(path: str | Path) -> ScapCapture:

@@ -57,6 +57,9 @@ class ScapFormatError(ValueError):
         self.offset = offset
         self.message = message
 
+    def __reduce__(self):  # pickled whole: replay's reader process hands it to the capture process
+        return type(self), (self.path, self.offset, self.message)
+
 
 @dataclass(slots=True)
 class MachineInfo:

@@ -161,10 +161,10 @@ def _gather_uint(buf: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray
     return value
 
 
-def build_index(layout: CaptureLayout, buf: np.ndarray) -> EventIndex:
-    """Decode and check every event header (vectorized)."""
-    offsets = layout.event_offsets
-    block_types = layout.event_block_types
+def build_index(layout: CaptureLayout, buf: np.ndarray, first: int = 0, stop: int | None = None) -> EventIndex:
+    """Decode and check the headers of event blocks ``[first, stop)`` (all by default; vectorized)."""
+    offsets = layout.event_offsets[first:stop]
+    block_types = layout.event_block_types[first:stop]
     has_flags = np.zeros(len(offsets), dtype=bool)
     is_v2 = np.zeros(len(offsets), dtype=bool)
     for block_type, (flags, v2) in EVENT_BLOCKS.items():
