@@ -27,7 +27,7 @@ from kernel.records import (AREA_LEN_INDEX, F_EXE_MEMFD, HEADER, LAYOUTS, NOT_A_
                             RecordLayout)
 from kernel.scap import event_table as et
 from kernel.scap.decode import (CATEGORY_NAMES, _segment_bytes, _strlist_column, _until_first_nul, _varlen_column,
-                                int64_column)
+                                nullable_column)
 from kernel.syscalls import BY_NR, SYSCALLS, Syscall, sc_code
 
 PROCEXIT_ID = 186
@@ -98,7 +98,7 @@ class _Columns:
     def arrays(self) -> dict[str, pa.Array]:
         out: dict[str, pa.Array] = {}
         for name, (values, valid) in self.ints.items():
-            out[name] = int64_column(values, valid)
+            out[name] = nullable_column(values, valid)
         for name, parts in self.segments.items():
             if any(part[3] is not parts[0][3] for part in parts):
                 parts = _in_one_buffer(parts)  # e.g. arg.comm: clones (path ring) and execs (exec ring)
@@ -168,7 +168,7 @@ class BatchBuilder:
             "evt.dir": pa.DictionaryArray.from_arrays(pa.array((evt & 1).astype(np.int32)), _DIR_DICTIONARY),
             "evt.category": pa.DictionaryArray.from_arrays(pa.array(_CATEGORY_BY_NR[nr]), _CATEGORY_DICTIONARY),
             "evt.is_internal": pa.array(np.zeros(n, dtype=bool)),
-            "evt.rawres": int64_column(h["res"].astype(np.int64), is_syscall),
+            "evt.rawres": nullable_column(h["res"].astype(np.int64), is_syscall),
         }
         self.next_num += n
         args = _Columns(n)

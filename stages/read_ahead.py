@@ -1,7 +1,8 @@
 """Read a replay's input in a process of its own, ahead of the state engine.
 
-Replay is bound by the capture process, and reading a capture (opening, indexing and decoding a .scap,
-decompressing Arrow files) was a third of its work, done in turn with the state engine's. Here a reader
+Replay is bound by the capture process, and reading its input was done in turn with the state engine's work
+(for a .scap file, opening, indexing and decoding it was a third of the whole; decompressing Saker's Arrow
+files is much less). Here a reader
 process does it into a shared-memory ring (`pipeline.ringbuf`, blocking when full: a replay loses nothing)
 while the capture process advances the state over the batches already read, on another core.
 

@@ -291,7 +291,7 @@ def decode_batch(layout: CaptureLayout, buf: np.ndarray, index: EventIndex, star
         "evt.dir": pa.DictionaryArray.from_arrays(pa.array((types & 1).astype(np.int32)), pa.array([">", "<"])),
         "evt.category": pa.DictionaryArray.from_arrays(pa.array(cat_idx), pa.array(CATEGORY_NAMES)),
         "evt.is_internal": pa.array(_EVENT_INTERNAL[types]),
-        "evt.rawres": int64_column(rawres, rawres_valid),
+        "evt.rawres": nullable_column(rawres, rawres_valid),
     }
     for name in sorted(slices):
         columns[name] = _build_column(buf, name, slices[name], nrows, layout)
@@ -346,13 +346,13 @@ def _int_column(buf, rows, offsets, lengths, signed, nrows) -> pa.Array:
     valid = np.zeros(nrows, dtype=bool)
     out[rows] = value.view(np.int64)
     valid[rows] = lengths > 0
-    return int64_column(out, valid)
+    return nullable_column(out, valid)
 
 
-def int64_column(values: np.ndarray, valid: np.ndarray, kind: pa.DataType = pa.int64()) -> pa.Array:
-    """A column of fixed-width numbers (`kind`, the dtype of `values`), null where not `valid`: the validity
-    bitmap is packed by numpy (Arrow's conversion of a numpy mask goes value by value, ~10x slower on a
-    65,536-row batch), and a column valid everywhere has none."""
+def nullable_column(values: np.ndarray, valid: np.ndarray, kind: pa.DataType = pa.int64()) -> pa.Array:
+    """A column of fixed-width numbers (`kind`, int64 by default: the dtype of `values`), null where not
+    `valid`: the validity bitmap is packed by numpy (Arrow's conversion of a numpy mask goes value by value,
+    ~10x slower on a 65,536-row batch), and a column valid everywhere has none."""
     nulls = len(valid) - int(np.count_nonzero(valid))
     if nulls == 0:
         return pa.array(values, type=kind)

@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kernel.scap import event_table as et
-from kernel.scap.decode import int64_column
+from kernel.scap.decode import nullable_column
 from rules.columns import ALTERNATIVE_COLUMNS
 from stages.state.addresses import Interfaces
 from stages.state.asof import asof_indices, latest_per_key
@@ -220,7 +220,7 @@ def _scattered(produced: dict[str, pa.Array], selected: np.ndarray, n: int) -> d
     """Columns computed for the `selected` rows of `n`, placed at those rows (null elsewhere)."""
     place = np.full(n, -1, dtype=np.int64)
     place[selected] = np.arange(len(selected), dtype=np.int64)
-    positions = int64_column(place, place >= 0)
+    positions = nullable_column(place, place >= 0)
     return {column: values.take(positions) for column, values in produced.items()}
 
 
@@ -712,7 +712,7 @@ class _DistinctVersions:
         self.versions = table.select(distinct)
         self.indices = np.zeros(len(found), dtype=np.int32)
         self.indices[self.valid] = self.position
-        self._shared = int64_column(self.indices, self.valid, pa.int32())
+        self._shared = nullable_column(self.indices, self.valid, pa.int32())
 
     def text(self, column: str) -> pa.Array:
         dictionary = self.versions.column(column)
@@ -720,7 +720,7 @@ class _DistinctVersions:
             return pa.DictionaryArray.from_arrays(self._shared, dictionary)
         valid = self.valid.copy()  # a version without that value: the row has no value either
         valid[valid] &= dictionary.is_valid().to_numpy(zero_copy_only=False)[self.position]
-        return pa.DictionaryArray.from_arrays(int64_column(self.indices, valid, pa.int32()), dictionary)
+        return pa.DictionaryArray.from_arrays(nullable_column(self.indices, valid, pa.int32()), dictionary)
 
 
 def _with_new(seen: np.ndarray, tids: np.ndarray) -> np.ndarray:

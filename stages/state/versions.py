@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from kernel.scap.decode import int64_column
+from kernel.scap.decode import nullable_column
 
 from stages.state.asof import NO_VERSION, asof_indices, latest_per_key
 
@@ -41,7 +41,7 @@ WHOLE_COLUMN_BYTES = 1 << 16  # see BatchVersions.whole
 def nullable_indices(indices: np.ndarray) -> pa.Array:
     """An Arrow index array where -1 becomes null, so `take` yields null for "no version"."""
     indices = np.asarray(indices, dtype=np.int64)
-    return int64_column(indices, indices >= 0)
+    return nullable_column(indices, indices >= 0)
 
 
 def gather(values: pa.Array | pa.ChunkedArray, indices: np.ndarray) -> pa.Array:

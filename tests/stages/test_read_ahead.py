@@ -44,6 +44,7 @@ def test_batches_larger_than_half_the_ring_arrive_split_in_order() -> None:
     with ReadAhead(lambda: _numbers(3, rows=200_000), ring_bytes=1 << 20) as reader:
         values = [v for batch in reader.batches() for v in batch.column("i").to_pylist()]
     assert values == list(range(600_000))
+    assert not reader.process.is_alive() and not _segment_exists(reader.ring)
 
 
 def test_an_error_in_the_reader_is_raised_in_the_reading_process(tmp_path: Path) -> None:
@@ -64,6 +65,7 @@ def test_a_reader_that_dies_is_reported() -> None:
         assert next(batches).num_rows == 1
         with pytest.raises(ReaderFailed, match="exited with status -9"):
             next(batches)
+    assert not _segment_exists(reader.ring)
 
 
 def _die_after_one():
