@@ -10,7 +10,10 @@ dir, pins it to the last CPU and the reader (this process) to CPU 0, and prints 
   the kernel's event rate (records written by the probes), events/s reaching Arrow (rows of raw batches
   from `LiveCapture.batches`), drop % (ring full, counted per CPU in the kernel) and the reader's CPU per
   event (getrusage of this process over the run / events read). Enrichment is not included: it is the
-  state engine's cost, measured by bench/bench_state.py.
+  state engine's cost, measured by bench/bench_state.py;
+* a baseline for the batch builder: drains recorded in a further flat-out run (records copied out of the
+  rings; not timed), then built again from memory, back to back and one per flush interval (thread CPU
+  per event). Their difference is what a pause between batches costs the same work on this machine.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kernel.drops import read_counters  # noqa: E402
-from kernel.live import LiveCapture  # noqa: E402
+from kernel.events import BatchBuilder  # noqa: E402
+from kernel.live import MAX_ROWS_PER_DRAIN, LiveCapture  # noqa: E402
 
 CPUS = sorted(os.sched_getaffinity(0))
 LOAD_CPU, READER_CPU = CPUS[-1], CPUS[0]
@@ -58,10 +62,26 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def traced_run(exe: Path, seconds: float, rate: int, batch_size: int, flush_ms: int) -> dict:
+class RecordingCapture(LiveCapture):
+    """Live capture that also keeps a copy of the records of its first `keep` drains (for the baseline)."""
+
+    def __init__(self, config: object, keep: int, **kwargs) -> None:
+        super().__init__(config, **kwargs)
+        self.keep = keep
+        self.drains: list[list[tuple]] = []
+
+    def _drain(self, readers, builder):
+        if len(self.drains) < self.keep:
+            spans = [(reader.layout, *reader.span(MAX_ROWS_PER_DRAIN)) for reader in readers]
+            self.drains.append([(layout, reader.data[offset: offset + count * layout.slot].copy(), 0, count)
+                                for reader, (layout, offset, count) in zip(readers, spans)])
+        return super()._drain(readers, builder)
+
+
+def traced_run(exe: Path, seconds: float, rate: int, batch_size: int, flush_ms: int, keep: int = 0) -> dict:
     config = SimpleNamespace(pipeline=SimpleNamespace(batch_size=batch_size, flush_ms=flush_ms),
                              engine=SimpleNamespace(ring_bytes=16 << 20), base_syscalls=None)
-    capture = LiveCapture(config, rule_event_types={"openat"})
+    capture = RecordingCapture(config, keep, rule_event_types={"openat"})
     capture.started = threading.Event()
     control = SimpleNamespace(stop=threading.Event())
     result: dict = {}
@@ -79,6 +99,7 @@ def traced_run(exe: Path, seconds: float, rate: int, batch_size: int, flush_ms: 
         result["wall"] = time.monotonic() - t0
         result["rows"] = capture.events_read - rows0
         result["kernel"] = after.since(before)
+        result["drains"] = capture.drains
         control.stop.set()
 
     thread = threading.Thread(target=load)
@@ -92,6 +113,22 @@ def traced_run(exe: Path, seconds: float, rate: int, batch_size: int, flush_ms: 
         control.stop.set()
         thread.join()
     return result
+
+
+def build_cpu(drains: list[list[tuple]], pause_s: float, passes: int = 3) -> float:
+    """Thread CPU per event of building `drains` again (best of `passes`), pausing `pause_s` before each."""
+    rows = sum(count for drain in drains for *_, count in drain)
+    best = float("inf")
+    for _ in range(passes):
+        builder, spent = BatchBuilder(0), 0.0
+        for drain in drains:
+            if pause_s:
+                time.sleep(pause_s)
+            started = time.thread_time()
+            builder.build(drain)
+            spent += time.thread_time() - started
+        best = min(best, spent)
+    return best / max(rows, 1)
 
 
 def main() -> None:
@@ -121,6 +158,17 @@ def main() -> None:
                   f"{kernel.events / window / 1e3:>11.0f}k {r['rows'] / window / 1e3:>9.0f}k "
                   f"{100 * r['rows'] / max(kernel.events, 1):>9.1f}% {drop_pct:>6.2f}% "
                   f"{1e6 * r['cpu'] / max(r['rows'], 1):>8.3f}µs")
+        # Drains are recorded in a run of their own: copying them out costs the reader CPU.
+        drains = traced_run(exe, 1.0, 0, args.batch_size, args.flush_ms, keep=40)["drains"][5:]
+        if not drains:
+            sys.exit("baseline: no drains recorded")
+        os.sched_setaffinity(0, {READER_CPU})
+        tight, paced = build_cpu(drains, 0.0), build_cpu(drains, args.flush_ms / 1000)
+        os.sched_setaffinity(0, set(CPUS))
+        rows = sum(count for drain in drains for *_, count in drain)
+        print(f"baseline: the same builder on {len(drains)} recorded flat-out drains ({rows // len(drains):,} rows "
+              f"each) from memory: {1e6 * tight:.3f}µs/event back to back, {1e6 * paced:.3f}µs/event one per "
+              f"{args.flush_ms} ms")
 
 
 if __name__ == "__main__":
