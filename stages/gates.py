@@ -13,6 +13,11 @@ a match (true, or false under a `not`), then folds the constants: the relaxed co
 rule's condition can hold, whatever the other fields turn out to be. A row where it is false cannot match
 that rule with any values of the fields left out, null included, so the worker's verdict is the same.
 
+A relaxed condition reads cheap fields only, so its answer for a row follows from the row's cheap values.
+The answers are remembered per distinct combination of those values (`AnswerMemo`): a live host's batches
+repeat the same few (type, fd name, process) combinations, and a combination seen before costs a dictionary
+lookup instead of the condition's Arrow calls, which each batch paid whatever its size.
+
 Fields no rule reads (the processor's own, for every alert) and the row-by-row `evt.args`/`evt.info` (gated
 by full conditions, stages.sensor) are not gated here.
 """
@@ -20,6 +25,7 @@ by full conditions, stages.sensor) are not gated here.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +42,8 @@ from rules.ruleset import rule_fields
 CHEAP_FIELDS = frozenset({"evt.type", "evt.dir", "fd.name", "fd.nameraw", "fd.directory", "fd.filename",
                           "proc.name", "container.id"})
 ROW_BY_ROW_FIELDS = ("evt.args", "evt.info")  # built in Python per event: only where a rule may print them
+MEMO_COMBINATIONS = 1 << 14  # combinations of cheap values remembered (then forgotten all at once)
+MEMO_MAX_DISTINCT = 512  # a batch with more combinations is judged directly (a tuple per row costs more)
 
 
 def is_cheap(name: str) -> bool:
@@ -96,6 +104,8 @@ class FieldGates:
                         if not is_cheap(name) and name not in ROW_BY_ROW_FIELDS and name not in ungated
                         and all(self._conditions[i] is not True for i in users)}
         self.fields = frozenset(self.readers)
+        read = {ref.text for c in self._conditions if not isinstance(c, bool) for ref in c.fields}
+        self._memo = AnswerMemo(sorted(read))
 
     def groups(self, batch: pa.RecordBatch, names: Iterable[str]) -> list[tuple[bool, list[str]]]:
         """The gated `names` grouped by the rules that read them, each group with whether one of those rules
@@ -104,18 +114,94 @@ class FieldGates:
         present = (set(pc.unique(batch.column("evt.type")).to_pylist())
                    if "evt.type" in batch.schema.names else None)  # None: not known, every rule evaluated
         may_match: dict[int, bool] = {}
+        seen: list[Combinations | None] = []  # made on first need: no rule may be evaluated at all
 
         def matches(index: int) -> bool:
             if index not in may_match:
                 types = self._types[index]
-                may_match[index] = ((types is None or present is None or bool(types & present))
-                                    and bool(np.any(self._conditions[index](batch))))
+                if not (types is None or present is None or types & present):
+                    may_match[index] = False
+                else:
+                    if not seen:
+                        seen.append(self._memo.combinations(batch))
+                    may_match[index] = self._memo.any_match(index, self._conditions[index], batch, seen[0])
             return may_match[index]
 
         by_readers: dict[tuple[int, ...], list[str]] = {}
         for name in sorted(names):
             by_readers.setdefault(self.readers[name], []).append(name)
         return [(any(matches(index) for index in readers), members) for readers, members in by_readers.items()]
+
+
+@dataclass
+class Combinations:
+    """The distinct combinations of a batch's cheap values: each as a tuple, and the first row holding it."""
+
+    keys: list[tuple]
+    first: np.ndarray
+
+
+class AnswerMemo:
+    """Relaxed conditions' answers per combination of the values of the cheap fields they read (`names`):
+    a bit pair per rule (known, holds) for each combination seen. Bounded: forgotten all at once when full."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self._answers: dict[tuple, int] = {}
+
+    def combinations(self, batch: pa.RecordBatch) -> Combinations | None:
+        """The batch's distinct combinations; None when there are too many to be worth remembering. A field
+        the batch lacks reads as null on every row (`rules.columns.column_for`): it cannot tell rows apart."""
+        key = np.zeros(batch.num_rows, dtype=np.int64)
+        span = 1  # bound on the key's values
+        columns: list[tuple[list, np.ndarray]] = []
+        for name in self.names:
+            if name not in batch.schema.names:
+                continue
+            values, codes = _dictionary_codes(batch.column(name))
+            if span * len(values) >= 1 << 62:
+                key = np.unique(key, return_inverse=True)[1].astype(np.int64)  # dense again: no overflow
+                span = int(key.max()) + 1
+            key = key * len(values) + codes
+            span *= len(values)
+            columns.append((values, codes))
+        first = np.unique(key, return_index=True)[1]
+        if len(first) > MEMO_MAX_DISTINCT:
+            return None
+        return Combinations([tuple(values[codes[row]] for values, codes in columns) for row in first.tolist()],
+                            first)
+
+    def any_match(self, index: int, condition: CompiledCondition, batch: pa.RecordBatch,
+                  seen: Combinations | None) -> bool:
+        """Whether rule `index`'s relaxed condition holds on some row of the batch: from the answers remembered
+        for its combinations, the condition evaluated on one row of each combination not seen yet."""
+        if seen is None:
+            return bool(np.any(condition(batch)))
+        known, holds = 1 << (2 * index), 1 << (2 * index + 1)
+        answers = [self._answers.get(key, 0) for key in seen.keys]
+        if any(answer & holds for answer in answers):
+            return True
+        unknown = [i for i, answer in enumerate(answers) if not answer & known]
+        if not unknown:
+            return False
+        results = condition(batch, seen.first[unknown]).tolist()
+        if len(self._answers) + len(unknown) > MEMO_COMBINATIONS:
+            self._answers.clear()
+        for i, result in zip(unknown, results):
+            key = seen.keys[i]
+            self._answers[key] = self._answers.get(key, 0) | known | (holds if result else 0)
+        return any(results)
+
+
+def _dictionary_codes(column: pa.Array) -> tuple[list, np.ndarray]:
+    """(distinct values with None last, each row's index into them) of a column."""
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    values = column.dictionary.to_pylist() + [None]
+    indices = column.indices
+    if indices.null_count:
+        indices = indices.fill_null(len(values) - 1)
+    return values, indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _sharing_columns(names: Iterable[str]) -> list[set[str]]:

@@ -6,6 +6,8 @@ import dataclasses
 import functools
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,11 +15,12 @@ from hypothesis import strategies as st
 from config.load import load_config
 from config.logs import get_logger
 from rules import ast
-from rules.compiler import condition_fields
+from rules.compiler import compile_condition, condition_fields
 from rules.parser import parse_condition
+from stages import gates
 from stages.commands import load_ruleset
 from stages.evaluate import RuleProcessor
-from stages.gates import relax
+from stages.gates import AnswerMemo, relax
 from stages.sensor import rule_plan
 from stages.sources import SyscallReplay
 from tests.conftest import ROOT, SHARED, STABLE_RULES
@@ -171,3 +174,80 @@ def test_the_plan_gates_costly_fields_and_leaves_cheap_and_unnarrowed_ones(tmp_p
     assert not {"proc.pname", "proc.pcmdline", "user.uid"} & gates.fields  # read by the rule nothing narrows
     # fd.ip gives the columns fd.cip and fd.sip: one gate for the three, or one could null another's column
     assert gates.readers["fd.ip"] == gates.readers["fd.cip"] and len(gates.readers["fd.cip"]) == 2
+
+
+# --- answers remembered per combination of cheap values ----------------------------------------------
+
+MEMO_RULES = [compile_condition(parse_condition(text)) for text in (
+    "evt.type in (open, openat) and fd.name startswith /etc and not proc.name = bash",
+    "fd.name = /tmp/x or proc.name in (cat, sh)",
+    "not evt.type = close and fd.directory = /etc")]
+MEMO_FIELDS = sorted({ref.text for rule in MEMO_RULES for ref in rule.fields})
+CHEAP_VALUES = {"evt.type": ["open", "openat", "close"], "fd.name": ["/etc/passwd", "/etc/shadow", "/tmp/x", None],
+                "proc.name": ["bash", "cat", "sh", None], "fd.directory": ["/etc", "/tmp", None]}
+
+
+def _cheap_batch(rows: list[tuple], encode: bool) -> pa.RecordBatch:
+    """A batch of cheap fields; with `encode`, some columns dictionary-encoded as the capture gives them."""
+    columns = {}
+    for i, name in enumerate(CHEAP_VALUES):
+        column = pa.array([row[i] for row in rows], type=pa.string())
+        columns[name] = column.dictionary_encode() if encode and name != "fd.name" else column
+    return pa.RecordBatch.from_pydict(columns)
+
+
+_ROWS = st.lists(st.tuples(*(st.sampled_from(values) for values in CHEAP_VALUES.values())), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_ROWS, st.booleans()), min_size=1, max_size=6))
+def test_remembered_answers_equal_the_conditions_on_every_batch(batches) -> None:
+    """One memo across a stream of batches (repeating combinations, columns plain or dictionary-encoded)
+    answers each rule as its condition evaluated on every row of the batch would."""
+    memo = AnswerMemo(MEMO_FIELDS)
+    for rows, encode in batches:
+        batch = _cheap_batch(rows, encode)
+        seen = memo.combinations(batch)
+        for index, rule in enumerate(MEMO_RULES):
+            assert memo.any_match(index, rule, batch, seen) == bool(np.any(rule(batch)))
+
+
+class _Counted:
+    """A compiled condition that records how many rows it was evaluated on."""
+
+    def __init__(self, rule) -> None:
+        self.rule, self.rows = rule, []
+
+    def __call__(self, batch, selection=None):
+        result = self.rule(batch, selection)
+        self.rows.append(len(result))
+        return result
+
+
+def test_a_combination_seen_before_is_not_evaluated_again() -> None:
+    memo = AnswerMemo(MEMO_FIELDS)
+    rule = _Counted(MEMO_RULES[0])
+    rows = [("openat", "/etc/passwd", "bash", "/etc"), ("close", "/tmp/x", "cat", "/tmp")] * 50
+    batch = _cheap_batch(rows, encode=True)
+    assert memo.any_match(0, rule, batch, memo.combinations(batch)) is False
+    assert rule.rows == [2]  # one row of each combination, not the 100 rows
+    again = _cheap_batch(rows[:7], encode=False)  # the same values, encoded otherwise
+    assert memo.any_match(0, rule, again, memo.combinations(again)) is False
+    assert rule.rows == [2]
+    new = _cheap_batch(rows + [("openat", "/etc/shadow", "cat", "/etc")], encode=True)
+    assert memo.any_match(0, rule, new, memo.combinations(new)) is True
+    assert rule.rows == [2, 1]
+
+
+def test_the_memo_is_bounded_and_skips_batches_of_too_many_combinations(monkeypatch) -> None:
+    monkeypatch.setattr(gates, "MEMO_COMBINATIONS", 5)
+    memo = AnswerMemo(MEMO_FIELDS)
+    for first in range(20):
+        rows = [("open", f"/etc/{first}/{i}", "cat", "/etc") for i in range(3)]
+        batch = _cheap_batch(rows, encode=True)
+        assert memo.any_match(0, MEMO_RULES[0], batch, memo.combinations(batch)) is True
+        assert len(memo._answers) <= 5
+    monkeypatch.setattr(gates, "MEMO_MAX_DISTINCT", 2)
+    batch = _cheap_batch([("open", f"/tmp/{i}", "bash", None) for i in range(3)], encode=False)
+    assert memo.combinations(batch) is None
+    assert memo.any_match(1, MEMO_RULES[1], batch, None) is False
