@@ -1,19 +1,19 @@
 """Event -> alert latency of the live sensor under a steady syscall load (run as root).
 
-Starts `run.py` on the live engine with the 25 stable Falco rules plus one probe rule, runs bench/loadgen.c at
-a steady rate of openat+close syscalls (default 100,000 syscalls/s, on /etc/hostname, which no rule flags), and
-meanwhile opens a probe file 20 times a second from this process. For each probe the latency is the time from
-just before the open() call to the moment its alert line is read from the sensor's stdout: the whole path
-kernel -> ring -> capture -> worker -> output -> stdout. Prints p50/p90/p99/max, the sensor's drops, and its
-CPU its processes used while the probes ran (in cores: 1.0 = one core busy), and its peak memory under the
-same load (RSS summed over its processes, and PSS, which counts pages the forked processes share once).
+Starts `run.py` on the live engine with the 25 stable Falco rules (or `--rules`) plus one probe rule, runs
+bench/loadgen.c at a steady rate of openat+close syscalls (default 100,000 syscalls/s, on /etc/hostname, which no
+rule flags), and meanwhile opens a probe file 20 times a second from this process. For each probe the latency
+is the time from just before the open() call to the moment its alert line is read from the sensor's stdout:
+the whole path kernel -> ring -> capture -> worker -> output -> stdout. Prints p50/p90/p99/max, the sensor's
+drops, and its CPU its processes used while the probes ran (in cores: 1.0 = one core busy), and its peak
+memory under the same load (RSS summed over its processes, and PSS, which counts pages the forked processes share once).
 
 Memory is sampled after the probes, not while they run: reading a process's /proc/PID/smaps_rollup walks its
 page tables under its mmap lock (~10 ms for the capture process), and the sensor's own mmap and munmap calls
 wait for it, so sampling every 0.5 s added such stalls to the latencies measured.
 
     .venv/bin/python bench/bench_latency.py [--rate 100000] [--seconds 10] [--memory-seconds 3] [--workers 2]
-                                            [-o KEY=VALUE ...]
+                                            [--rules PATH] [-o KEY=VALUE ...]
 
 `-o` passes a config override to the sensor (e.g. `-o pipeline.flush_ms=10`).
 """
@@ -138,6 +138,9 @@ def main() -> None:
                         "memory is sampled")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("-o", "--option", action="append", default=[], help="config override passed to run.py")
+    parser.add_argument("--rules", type=Path, default=STABLE_RULES,
+                        help="rules file or folder loaded with the probe rule (default: the 25 stable Falco rules; "
+                             "rules/default for Saker's own)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: live capture loads eBPF programs")
@@ -149,7 +152,7 @@ def main() -> None:
         rules.write_text(PROBE_RULE.format(prefix=prefix))
         port = free_port()
         sensor = subprocess.Popen(
-            [sys.executable, str(ROOT / "run.py"), "-r", str(STABLE_RULES), "-r", str(rules), "-o", "json_output=true",
+            [sys.executable, str(ROOT / "run.py"), "-r", str(args.rules), "-r", str(rules), "-o", "json_output=true",
              "-o", "file_output.enabled=false", "-o", f"webserver.listen_port={port}", "-o", "log_level=info",
              "-o", f"pipeline.workers={args.workers}"] + [arg for option in args.option for arg in ("-o", option)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
@@ -195,8 +198,8 @@ def main() -> None:
         final = [json.loads(line) for line in stderr_lines if '"sensor stopped"' in line]
         counters = final[-1] if final else {}
         lat = np.array(latencies) * 1000
-        print(f"background load: {int(calls) / float(seconds):,.0f} syscalls/s (openat+close) for {float(seconds):.1f} s; "
-              f"workers: {args.workers}; rules: 25 stable + 1 probe")
+        print(f"background load: {int(calls) / float(seconds):,.0f} syscalls/s (openat+close) for "
+              f"{float(seconds):.1f} s; workers: {args.workers}; rules: {args.rules.name} + 1 probe")
         print(f"probes: {n} sent, {len(lat)} alerted, {len(sent)} missing")
         if len(lat):
             print(f"event -> alert latency ms: p50 {np.percentile(lat, 50):.1f}  p90 {np.percentile(lat, 90):.1f}  "
