@@ -4,9 +4,10 @@ A live batch of opens needs some 35 field columns for its candidate rows, yet on
 of those rows can match: a rule on opens first tests what was opened and how (the event's own fields, its
 fd) and only then who did it (ancestors, users, command lines), and every field costs the capture stage its
 Arrow calls whatever the row count. So the capture computes a few cheap, telling fields first (`is_cheap`:
-the event's type, the name of its fd, the process name and container id), evaluates each rule's condition
-*relaxed* to them, and computes every other field only for a batch where some rule reading it may match a
-row (then for all of its rows: a gather costs its calls, not its rows), null on every row otherwise.
+the event's type, the name of its fd or the path as given, the open mode, the process name and container
+id), evaluates each rule's condition *relaxed* to them, and computes every other field only for a batch where
+some rule reading it may match a row (then for all of its rows: a gather costs its calls, not its rows), null
+on every row otherwise.
 
 Relaxing keeps every check that reads cheap fields only and replaces the others by the constant that favours
 a match (true, or false under a `not`), then folds the constants: the relaxed condition holds wherever the
@@ -36,11 +37,13 @@ from rules.columns import ALTERNATIVE_COLUMNS
 from rules.compiler import CompiledCondition, compile_condition, condition_fields
 from rules.ruleset import rule_fields
 
-# What a rule first tests of an event: its type, what it names and who (by name) did it, in which container.
-# Checks on other fields, also cheap ones (fd.num >= 0, evt.is_open_read), rarely narrow a busy host's
-# events, and each costs the capture stage its Arrow calls on every candidate row: they are relaxed too.
-CHEAP_FIELDS = frozenset({"evt.type", "evt.dir", "fd.name", "fd.nameraw", "fd.directory", "fd.filename",
-                          "proc.name", "container.id"})
+# What a rule first tests of an event: its type, what it names (the fd's name, the path as given) and how
+# (opened for reading or writing), who (by name) did it, in which container. A busy host's programs read
+# files below /etc all day: without the open mode, a rule on writes there keeps every batch's costly fields.
+# Checks on other fields, also cheap ones (fd.num >= 0), rarely narrow a busy host's events, and each costs
+# the capture stage its Arrow calls on every candidate row: they are relaxed too.
+CHEAP_FIELDS = frozenset({"evt.type", "evt.dir", "evt.is_open_read", "evt.is_open_write", "evt.arg.name",
+                          "fd.name", "fd.nameraw", "fd.directory", "fd.filename", "proc.name", "container.id"})
 ROW_BY_ROW_FIELDS = ("evt.args", "evt.info")  # built in Python per event: only where a rule may print them
 MEMO_COMBINATIONS = 1 << 14  # combinations of cheap values remembered (then forgotten all at once)
 MEMO_MAX_DISTINCT = 512  # a batch with more combinations is judged directly (a tuple per row costs more)

@@ -27,9 +27,21 @@ from tests.conftest import ROOT, SHARED, STABLE_RULES
 
 CAPTURES = SHARED / "peer" / "scap" / "captures"
 
-# Rules that match often and mix cheap checks (type, fd name, process name) with costly ones (users,
+# Rules that match often and mix cheap checks (type, open mode, path, process name) with costly ones (users,
 # ancestors, command lines, fd numbers), under `not`, `or` and exceptions, printing fields of both kinds.
 MIXED = """
+- rule: writes opened by a named program
+  desc: how the file was opened (cheap) and who opened it (costly)
+  condition: >
+    evt.type in (open, openat) and evt.is_open_write = true
+    and not fd.name startswith /proc and not user.name = nobody
+  output: "write %fd.name %user.name %proc.cmdline %evt.arg.name"
+  priority: NOTICE
+- rule: reads by path as given
+  desc: the path as the program gave it (cheap) and a costly check
+  condition: evt.type in (open, openat) and evt.is_open_read = true and evt.arg.name contains "/" and proc.pname exists
+  output: "read %evt.arg.name %proc.pname %user.uid"
+  priority: INFO
 - rule: etc opens by non-root
   desc: a cheap check and a costly one
   condition: evt.type in (open, openat) and fd.name startswith /etc and not user.name = root
@@ -181,18 +193,21 @@ def test_the_plan_gates_costly_fields_and_leaves_cheap_and_unnarrowed_ones(tmp_p
 MEMO_RULES = [compile_condition(parse_condition(text)) for text in (
     "evt.type in (open, openat) and fd.name startswith /etc and not proc.name = bash",
     "fd.name = /tmp/x or proc.name in (cat, sh)",
-    "not evt.type = close and fd.directory = /etc")]
+    "not evt.type = close and fd.directory = /etc",
+    "evt.type = openat and evt.is_open_write = true and not fd.name = /tmp/x")]
 MEMO_FIELDS = sorted({ref.text for rule in MEMO_RULES for ref in rule.fields})
 CHEAP_VALUES = {"evt.type": ["open", "openat", "close"], "fd.name": ["/etc/passwd", "/etc/shadow", "/tmp/x", None],
-                "proc.name": ["bash", "cat", "sh", None], "fd.directory": ["/etc", "/tmp", None]}
+                "proc.name": ["bash", "cat", "sh", None], "fd.directory": ["/etc", "/tmp", None],
+                "evt.is_open_write": [True, False, None]}
 
 
 def _cheap_batch(rows: list[tuple], encode: bool) -> pa.RecordBatch:
     """A batch of cheap fields; with `encode`, some columns dictionary-encoded as the capture gives them."""
     columns = {}
     for i, name in enumerate(CHEAP_VALUES):
-        column = pa.array([row[i] for row in rows], type=pa.string())
-        columns[name] = column.dictionary_encode() if encode and name != "fd.name" else column
+        kind = pa.bool_() if name.startswith("evt.is_") else pa.string()
+        column = pa.array([row[i] for row in rows], type=kind)
+        columns[name] = column.dictionary_encode() if encode and name in ("proc.name", "fd.directory") else column
     return pa.RecordBatch.from_pydict(columns)
 
 
@@ -227,14 +242,14 @@ class _Counted:
 def test_a_combination_seen_before_is_not_evaluated_again() -> None:
     memo = AnswerMemo(MEMO_FIELDS)
     rule = _Counted(MEMO_RULES[0])
-    rows = [("openat", "/etc/passwd", "bash", "/etc"), ("close", "/tmp/x", "cat", "/tmp")] * 50
+    rows = [("openat", "/etc/passwd", "bash", "/etc", False), ("close", "/tmp/x", "cat", "/tmp", None)] * 50
     batch = _cheap_batch(rows, encode=True)
     assert memo.any_match(0, rule, batch, memo.combinations(batch)) is False
     assert rule.rows == [2]  # one row of each combination, not the 100 rows
     again = _cheap_batch(rows[:7], encode=False)  # the same values, encoded otherwise
     assert memo.any_match(0, rule, again, memo.combinations(again)) is False
     assert rule.rows == [2]
-    new = _cheap_batch(rows + [("openat", "/etc/shadow", "cat", "/etc")], encode=True)
+    new = _cheap_batch(rows + [("openat", "/etc/shadow", "cat", "/etc", True)], encode=True)
     assert memo.any_match(0, rule, new, memo.combinations(new)) is True
     assert rule.rows == [2, 1]
 
@@ -243,11 +258,11 @@ def test_the_memo_is_bounded_and_skips_batches_of_too_many_combinations(monkeypa
     monkeypatch.setattr(gates, "MEMO_COMBINATIONS", 5)
     memo = AnswerMemo(MEMO_FIELDS)
     for first in range(20):
-        rows = [("open", f"/etc/{first}/{i}", "cat", "/etc") for i in range(3)]
+        rows = [("open", f"/etc/{first}/{i}", "cat", "/etc", None) for i in range(3)]
         batch = _cheap_batch(rows, encode=True)
         assert memo.any_match(0, MEMO_RULES[0], batch, memo.combinations(batch)) is True
         assert len(memo._answers) <= 5
     monkeypatch.setattr(gates, "MEMO_MAX_DISTINCT", 2)
-    batch = _cheap_batch([("open", f"/tmp/{i}", "bash", None) for i in range(3)], encode=False)
+    batch = _cheap_batch([("open", f"/tmp/{i}", "bash", None, False) for i in range(3)], encode=False)
     assert memo.combinations(batch) is None
     assert memo.any_match(1, MEMO_RULES[1], batch, None) is False
