@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import queue
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +40,52 @@ def wait_for(condition, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout} s")
         time.sleep(0.05)
+
+
+class Output:
+    """The stdout lines and stderr of a running `run.py`, read by threads as they come. `next_line` waits for
+    a line with a deadline: select() on the pipe would miss a line an earlier readline already pulled into
+    the pipe's buffer (two alerts arriving together), and wait out its whole timeout."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._ended = False
+        self._stderr: list[str] = []
+        self._readers = [threading.Thread(target=self._pump_stdout, daemon=True),
+                         threading.Thread(target=lambda: self._stderr.extend(proc.stderr), daemon=True)]
+        for reader in self._readers:
+            reader.start()
+
+    def _pump_stdout(self) -> None:
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)  # the end of the output
+
+    def next_line(self, timeout: float) -> str | None:
+        """The next stdout line; None if none came within `timeout` seconds or the output has ended."""
+        if self._ended:
+            return None
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        self._ended = line is None
+        return line
+
+    def stderr(self, timeout: float = 10) -> str:
+        """Everything on stderr once the process has closed it (or what came within `timeout` seconds)."""
+        self._readers[1].join(timeout)
+        return "".join(self._stderr)
+
+    def stop(self, timeout: float = 60) -> tuple[str, str]:
+        """SIGTERM, then (the stdout lines not taken yet, stderr) once the process has exited."""
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=timeout)
+        rest = []
+        while (line := self.next_line(timeout)) is not None:
+            rest.append(line)
+        return "".join(rest), self.stderr(timeout)
 
 
 @pytest.fixture(name="saker")

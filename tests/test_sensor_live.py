@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port, wait_for
+from tests.conftest import ROOT, Output, free_port, wait_for
 
 pytestmark = pytest.mark.root
 
@@ -54,20 +52,16 @@ class Sensor:
              "-o", "file_output.enabled=false", "-o", f"webserver.listen_port={self.port}",
              "-o", "pipeline.workers=2", "-o", "log_level=info", *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.output = Output(self.proc)
         wait_for(lambda: healthz(self.port) == 200 or self.proc.poll() is not None, 60, "capture running")
-        assert self.proc.poll() is None, self.proc.stderr.read()
+        assert self.proc.poll() is None, self.output.stderr()
 
     def read_alert(self, timeout: float) -> dict | None:
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            return None
-        line = self.proc.stdout.readline()
-        return json.loads(line) if line.startswith("{") else None
+        line = self.output.next_line(timeout)
+        return json.loads(line) if line and line.startswith("{") else None
 
     def stop(self) -> tuple[str, str]:
-        self.proc.send_signal(signal.SIGTERM)
-        stdout, stderr = self.proc.communicate(timeout=60)
-        return stdout, stderr
+        return self.output.stop()
 
 
 def test_alert_within_a_second_and_nothing_lost_on_sigterm(tmp_path: Path) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import select
-import signal
 import subprocess
 import time
 import sys
@@ -14,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import ROOT, SHARED, free_port, wait_for
+from tests.conftest import ROOT, SHARED, Output, free_port, wait_for
 
 K8S_RULES = SHARED / "peer" / "plugin-rules" / "k8s_audit_rules.yaml"
 CLOUDTRAIL_RULES = SHARED / "peer" / "plugin-rules" / "aws_cloudtrail_rules.yaml"
@@ -68,8 +66,9 @@ class WebhookSensor:
              "-o", "file_output.enabled=false", "-o", f"webserver.listen_port={self.web_port}",
              "-o", "pipeline.workers=2", *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.output = Output(self.proc)
         wait_for(lambda: self.healthz() == 200 or self.proc.poll() is not None, 60, "sources running")
-        assert self.proc.poll() is None, self.proc.stderr.read()
+        assert self.proc.poll() is None, self.output.stderr()
 
     def healthz(self) -> int:
         return http_status(f"http://127.0.0.1:{self.web_port}/healthz")
@@ -79,17 +78,16 @@ class WebhookSensor:
                            {"Content-Type": "application/json"})
 
     def next_alert(self, timeout: float = 10) -> dict:
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        assert ready, "no alert"
-        return json.loads(self.proc.stdout.readline())
+        line = self.output.next_line(timeout)
+        assert line, "no alert"
+        return json.loads(line)
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5) as response:
             return response.read().decode()
 
     def stop(self) -> tuple[str, str]:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.communicate(timeout=60)
+        return self.output.stop()
 
 
 def test_k8s_audit_webhook_alerts_in_order(tmp_path: Path) -> None:
@@ -195,10 +193,11 @@ def test_github_and_okta_in_one_sensor(tmp_path: Path) -> None:
              "-o", "json_output=true", "-o", "file_output.enabled=false", "-o", f"webserver.listen_port={web_port}",
              "-o", "pipeline.workers=1"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        output = Output(proc)
         try:
             wait_for(lambda: http_status(f"http://127.0.0.1:{web_port}/healthz") == 200 or proc.poll() is not None,
                      60, "sources running")
-            assert proc.poll() is None, proc.stderr.read()
+            assert proc.poll() is None, output.stderr()
             body = json.dumps(sample("ping")).encode()
             url = f"http://127.0.0.1:{hook_port}/github"
             assert http_status(url, body, {"Content-Type": "application/json", "X-GitHub-Event": "ping"}) == 401
@@ -207,9 +206,9 @@ def test_github_and_okta_in_one_sensor(tmp_path: Path) -> None:
                                            "X-Hub-Signature-256": signature}) in (200, 202)
             alerts = {}
             while len(alerts) < 2:
-                ready, _, _ = select.select([proc.stdout], [], [], 15)
-                assert ready, f"alerts so far: {alerts}"
-                alert = json.loads(proc.stdout.readline())
+                line = output.next_line(15)
+                assert line, f"alerts so far: {alerts}"
+                alert = json.loads(line)
                 alerts[alert["source"]] = alert
             assert alerts["github"]["rule"] == "Webhook Connected"
             assert alerts["okta"]["rule"] == "User has been locked out in OKTA"
@@ -221,8 +220,7 @@ def test_github_and_okta_in_one_sensor(tmp_path: Path) -> None:
             wait_for(lambda: 'saker_source_events_total{counter="refused_signature",source="github"} 1.0'
                      in metrics(), 10, "the refused delivery counted in /metrics")
         finally:
-            proc.send_signal(signal.SIGTERM)
-            stdout, stderr = proc.communicate(timeout=60)
+            _, stderr = output.stop()
     assert proc.returncode == 0, stderr
 
 
