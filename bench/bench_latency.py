@@ -6,7 +6,8 @@ rule flags), and meanwhile opens a probe file 20 times a second from this proces
 is the time from just before the open() call to the moment its alert line is read from the sensor's stdout:
 the whole path kernel -> ring -> capture -> worker -> output -> stdout. Prints p50/p90/p99/max, the sensor's
 drops, and its CPU its processes used while the probes ran (in cores: 1.0 = one core busy), and its peak
-memory under the same load (RSS summed over its processes, and PSS, which counts pages the forked processes share once).
+memory under the same load (RSS summed over its processes, and PSS, which counts pages the forked processes
+share once).
 
 Memory is sampled after the probes, not while they run: reading a process's /proc/PID/smaps_rollup walks its
 page tables under its mmap lock (~10 ms for the capture process), and the sensor's own mmap and munmap calls
