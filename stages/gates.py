@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from rules import ast
 from rules.columns import ALTERNATIVE_COLUMNS
-from rules.compiler import CompiledCondition, compile_condition, condition_fields
+from rules.compiler import CompiledCondition, Rows, compile_condition, condition_fields
 from rules.ruleset import rule_fields
 
 # What a rule first tests of an event: its type, what it names (the fd's name, the path as given) and how
@@ -138,19 +138,41 @@ class FieldGates:
 
 @dataclass
 class Combinations:
-    """The distinct combinations of a batch's cheap values: each as a tuple, and the first row holding it."""
+    """The distinct combinations of a batch's cheap values: the memo's row for each, and the first batch row
+    holding it."""
 
-    keys: list[tuple]
+    ids: np.ndarray
     first: np.ndarray
+    batch: pa.RecordBatch
+    _sample: tuple[np.ndarray, Rows] | None = None
+
+    def rows(self, unknown: np.ndarray) -> tuple[np.ndarray, Rows]:
+        """Combinations to evaluate a rule on (those at positions `unknown`, maybe more) and their rows. The
+        first rule to need some fixes them for the batch and the next rules share its gathered columns: a
+        combination new to one rule is usually new to all."""
+        if self._sample is None:
+            self._sample = (unknown, Rows(self.batch, self.first[unknown]))
+        sample, rows = self._sample
+        if np.isin(unknown, sample).all():
+            return sample, rows
+        return unknown, Rows(self.batch, self.first[unknown])
 
 
 class AnswerMemo:
-    """Relaxed conditions' answers per combination of the values of the cheap fields they read (`names`):
-    a bit pair per rule (known, holds) for each combination seen. Bounded: forgotten all at once when full."""
+    """Relaxed conditions' answers per combination of the values of the cheap fields they read (`names`).
+    Each combination seen gets a row of two boolean tables (rules as columns): answer known, condition holds.
+    A batch looks its combinations up once, then reads every rule's answers with numpy. Bounded: forgotten
+    all at once when full."""
 
     def __init__(self, names: list[str]) -> None:
         self.names = names
-        self._answers: dict[tuple, int] = {}
+        self._ids: dict[tuple, int] = {}
+        self._known = np.zeros((64, 8), dtype=bool)
+        self._holds = np.zeros((64, 8), dtype=bool)
+
+    def __len__(self) -> int:
+        """Combinations remembered."""
+        return len(self._ids)
 
     def combinations(self, batch: pa.RecordBatch) -> Combinations | None:
         """The batch's distinct combinations; None when there are too many to be worth remembering. A field
@@ -169,10 +191,43 @@ class AnswerMemo:
             span *= len(values)
             columns.append((values, codes))
         first = np.unique(key, return_index=True)[1]
-        if len(first) > MEMO_MAX_DISTINCT:
+        if len(first) > min(MEMO_MAX_DISTINCT, MEMO_COMBINATIONS):
             return None
-        return Combinations([tuple(values[codes[row]] for values, codes in columns) for row in first.tolist()],
-                            first)
+        keys = list(zip(*([values[code] for code in codes[first].tolist()] for values, codes in columns)))
+        if not columns:
+            keys = [()] * len(first)
+        return Combinations(self._rows_of(keys), first, batch)
+
+    def _rows_of(self, keys: list[tuple]) -> np.ndarray:
+        """The memo's row of each combination, new ones added (all forgotten first when they would not fit)."""
+        ids = [self._ids.get(key, -1) for key in keys]
+        new = [key for key, row in zip(keys, ids) if row < 0]
+        if new:
+            if len(self._ids) + len(new) > MEMO_COMBINATIONS:
+                self._ids.clear()
+                self._known[:] = False
+                self._holds[:] = False
+                new, ids = list(dict.fromkeys(keys)), [-1] * len(keys)
+            for key in dict.fromkeys(new):
+                self._ids[key] = len(self._ids)
+            self._fit(len(self._ids), self._known.shape[1])
+            ids = [self._ids[key] if row < 0 else row for key, row in zip(keys, ids)]
+        return np.asarray(ids, dtype=np.int64)
+
+    def _fit(self, rows: int, rules: int) -> None:
+        """Room in the tables for `rows` combinations and `rules` rules (doubled as needed)."""
+        height, width = self._known.shape
+        if rows <= height and rules <= width:
+            return
+        while height < rows:
+            height *= 2
+        while width < rules:
+            width *= 2
+        for name in ("_known", "_holds"):
+            grown = np.zeros((height, width), dtype=bool)
+            old = getattr(self, name)
+            grown[:old.shape[0], :old.shape[1]] = old
+            setattr(self, name, grown)
 
     def any_match(self, index: int, condition: CompiledCondition, batch: pa.RecordBatch,
                   seen: Combinations | None) -> bool:
@@ -180,20 +235,18 @@ class AnswerMemo:
         for its combinations, the condition evaluated on one row of each combination not seen yet."""
         if seen is None:
             return bool(np.any(condition(batch)))
-        known, holds = 1 << (2 * index), 1 << (2 * index + 1)
-        answers = [self._answers.get(key, 0) for key in seen.keys]
-        if any(answer & holds for answer in answers):
+        self._fit(len(self._ids), index + 1)
+        known, holds = self._known[seen.ids, index], self._holds[seen.ids, index]
+        if holds.any():  # only known answers hold
             return True
-        unknown = [i for i, answer in enumerate(answers) if not answer & known]
-        if not unknown:
+        unknown = np.flatnonzero(~known)
+        if not len(unknown):
             return False
-        results = condition(batch, seen.first[unknown]).tolist()
-        if len(self._answers) + len(unknown) > MEMO_COMBINATIONS:
-            self._answers.clear()
-        for i, result in zip(unknown, results):
-            key = seen.keys[i]
-            self._answers[key] = self._answers.get(key, 0) | known | (holds if result else 0)
-        return any(results)
+        evaluated, rows = seen.rows(unknown)
+        results = np.asarray(condition.evaluate(rows), dtype=bool)
+        self._known[seen.ids[evaluated], index] = True
+        self._holds[seen.ids[evaluated], index] = results
+        return bool(results.any())
 
 
 def _dictionary_codes(column: pa.Array) -> tuple[list, np.ndarray]:

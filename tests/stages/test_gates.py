@@ -238,6 +238,11 @@ class _Counted:
         self.rows.append(len(result))
         return result
 
+    def evaluate(self, rows):
+        result = self.rule.evaluate(rows)
+        self.rows.append(len(result))
+        return result
+
 
 def test_a_combination_seen_before_is_not_evaluated_again() -> None:
     memo = AnswerMemo(MEMO_FIELDS)
@@ -261,7 +266,7 @@ def test_the_memo_is_bounded_and_skips_batches_of_too_many_combinations(monkeypa
         rows = [("open", f"/etc/{first}/{i}", "cat", "/etc", None) for i in range(3)]
         batch = _cheap_batch(rows, encode=True)
         assert memo.any_match(0, MEMO_RULES[0], batch, memo.combinations(batch)) is True
-        assert len(memo._answers) <= 5
+        assert len(memo) <= 5
     monkeypatch.setattr(gates, "MEMO_MAX_DISTINCT", 2)
     batch = _cheap_batch([("open", f"/tmp/{i}", "bash", None, False) for i in range(3)], encode=False)
     assert memo.combinations(batch) is None
