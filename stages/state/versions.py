@@ -446,12 +446,17 @@ class BatchVersions:
         appended = self._appended(untouched, latest)
         if appended is not None:
             return appended
-        # Untouched snapshot rows then the new latest versions: one concatenation per column.
-        kept = _Kept(untouched)
-        newest = self.select(self.n_snap + latest) if len(latest) else None
-        columns = {name: _joined(kept.parts(self.snapshot_column(name)) + ([newest.column(name)] if newest else []),
-                                 self.schema[name])
-                   for name in self.schema}
+        # Untouched snapshot rows then the new latest versions. A small table: one gather per column, at indices
+        # shared by the columns (a slice per run of untouched rows cost a call per run and column).
+        if snap.nbytes < APPEND_MIN_BYTES:
+            rows = self.select(np.concatenate([np.flatnonzero(untouched), self.n_snap + latest]))
+            columns = {name: rows.column(name) for name in self.schema}
+        else:  # a large one: its runs of untouched rows copied by one concatenation per column (cheaper than a take)
+            kept = _Kept(untouched)
+            newest = self.select(self.n_snap + latest) if len(latest) else None
+            columns = {name: _joined(kept.parts(self.snapshot_column(name)) + ([newest.column(name)] if newest else []),
+                                     self.schema[name])
+                       for name in self.schema}
         keys = [np.concatenate([s[untouched], p[latest]]) for s, p in zip(snap.keys, self.pending_keys)]
         return VersionTable(keys, np.full(len(keys[0]), -1, dtype=np.int64), columns)
 
