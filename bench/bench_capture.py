@@ -41,12 +41,13 @@ CPUS = sorted(os.sched_getaffinity(0))
 LOAD_CPU, READER_CPU = CPUS[-1], CPUS[0]
 
 
-def build_loadgen(folder: Path) -> Path:
+def build_loadgen(folder: Path, name: str = "loadgen") -> Path:
+    """bench/NAME.c compiled into `folder`."""
     gcc = shutil.which("gcc")
     if gcc is None:
-        sys.exit("gcc is needed to build bench/loadgen.c: apt-get install -y gcc")
-    exe = folder / "loadgen"
-    subprocess.run([gcc, "-O2", "-o", str(exe), str(ROOT / "bench" / "loadgen.c")], check=True)
+        sys.exit(f"gcc is needed to build bench/{name}.c: apt-get install -y gcc")
+    exe = folder / name
+    subprocess.run([gcc, "-O2", "-o", str(exe), str(ROOT / "bench" / f"{name}.c")], check=True)
     return exe
 
 

@@ -13,8 +13,12 @@ Memory is sampled after the probes, not while they run: reading a process's /pro
 page tables under its mmap lock (~10 ms for the capture process), and the sensor's own mmap and munmap calls
 wait for it, so sampling every 0.5 s added such stalls to the latencies measured.
 
+With `--mix ROUNDS`, bench/mixload.c runs alongside: ROUNDS times a second it execs a program, writes a new
+file and makes a loopback connection. That is what a busy host does all day, and each of these changes the
+sensor's state, where loadgen's openat of one file changes next to nothing.
+
     .venv/bin/python bench/bench_latency.py [--rate 100000] [--seconds 10] [--memory-seconds 3] [--workers 2]
-                                            [--rules PATH] [-o KEY=VALUE ...]
+                                            [--rules PATH] [--mix ROUNDS] [-o KEY=VALUE ...]
 
 `-o` passes a config override to the sensor (e.g. `-o pipeline.flush_ms=10`).
 """
@@ -138,6 +142,8 @@ def main() -> None:
     parser.add_argument("--memory-seconds", type=float, default=3.0, help="load kept on after the probes while "
                         "memory is sampled")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--mix", type=int, default=0, metavar="ROUNDS",
+                        help="also run bench/mixload.c at ROUNDS rounds/s (each: an exec, a new file, a connection)")
     parser.add_argument("-o", "--option", action="append", default=[], help="config override passed to run.py")
     parser.add_argument("--rules", type=Path, default=STABLE_RULES,
                         help="rules file or folder loaded with the probe rule (default: the 25 stable Falco rules; "
@@ -148,6 +154,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         loadgen = build_loadgen(folder)
+        mixload = build_loadgen(folder, "mixload") if args.mix else None
         prefix = str(folder / "probe-")
         rules = folder / "probe.yaml"
         rules.write_text(PROBE_RULE.format(prefix=prefix))
@@ -165,8 +172,10 @@ def main() -> None:
                 if time.monotonic() > deadline or sensor.poll() is not None:
                     sys.exit("sensor did not start:\n" + "".join(stderr_lines[-20:]))
                 time.sleep(0.1)
-            load = subprocess.Popen([str(loadgen), str(args.seconds + args.memory_seconds + 2), str(args.rate)],
-                                    stdout=subprocess.PIPE, text=True)
+            load_seconds = str(args.seconds + args.memory_seconds + 2)
+            load = subprocess.Popen([str(loadgen), load_seconds, str(args.rate)], stdout=subprocess.PIPE, text=True)
+            mix = None if mixload is None else subprocess.Popen(
+                [str(mixload), load_seconds, str(args.mix), str(folder)], stdout=subprocess.PIPE, text=True)
             time.sleep(1)  # let the load reach its rate
             # Alert lines are stamped on arrival by a reader thread, so the probe loop's pacing adds nothing to a
             # measured latency.
@@ -191,6 +200,7 @@ def main() -> None:
             memory = _MemorySampler(sensor.pid)  # the same load goes on until the generator ends
             memory.start()
             calls, seconds = load.communicate()[0].split()
+            rounds = mix.communicate()[0].split()[0] if mix is not None else "0"
             memory.stop()
             peak_rss, peak_pss = memory.peak_rss, memory.peak_pss
         finally:
@@ -201,6 +211,9 @@ def main() -> None:
         lat = np.array(latencies) * 1000
         print(f"background load: {int(calls) / float(seconds):,.0f} syscalls/s (openat+close) for "
               f"{float(seconds):.1f} s; workers: {args.workers}; rules: {args.rules.name} + 1 probe")
+        if args.mix:
+            print(f"mixed load: {int(rounds) / float(seconds):,.0f} rounds/s (an exec, a new file, a loopback "
+                  f"connection each)")
         print(f"probes: {n} sent, {len(lat)} alerted, {len(sent)} missing")
         if len(lat):
             print(f"event -> alert latency ms: p50 {np.percentile(lat, 50):.1f}  p90 {np.percentile(lat, 90):.1f}  "
