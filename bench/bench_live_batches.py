@@ -1,7 +1,8 @@
 """The capture stage's work per live batch, on batches recorded from the live sensor (run as root).
 
-Records a few seconds of the live sensor under bench/loadgen.c (openat+close at `--rate` syscalls/s, the 25
-stable Falco rules, `run.py --capture`), then replays the recorded raw events, cut into `--size`-event
+Records a few seconds of the live sensor under bench/loadgen.c (openat+close at `--rate` syscalls/s; with
+`--mix`, bench/mixload.c's execs, new files and connections too; the 25 stable Falco rules or `--rules`;
+`run.py --capture`), then replays the recorded raw events, cut into `--size`-event
 batches, through the capture stage's `prepare` (state advance and the fields of the rules' candidate rows,
 `stages.sources.EnrichingSource`) in this process, with a fresh state engine seeded from the recording:
 
@@ -11,7 +12,8 @@ batches, through the capture stage's `prepare` (state advance and the fields of 
     callgrind: the same on every run, so two trees can be compared where timings cannot tell them apart.
     Compare a tree against another (`--against DIR`, a checkout of another commit) on the same recording.
 
-    .venv/bin/python bench/bench_live_batches.py [--rate 100000] [--size 2500] [--instructions [--against DIR]]
+    .venv/bin/python bench/bench_live_batches.py [--rate 100000] [--size 2500] [--rules PATH] [--mix ROUNDS]
+                                                 [--instructions [--against DIR]]
 """
 
 from __future__ import annotations
@@ -36,13 +38,14 @@ STABLE_RULES = ROOT.parent / "shared" / "peer" / "falco-rules" / "falco_rules.ya
 COUNTED_BATCHES = 10
 
 
-def record(folder: Path, rate: int, seconds: float) -> Path:
-    """A live capture of the sensor under the load generator."""
+def record(folder: Path, rate: int, seconds: float, rules: Path = STABLE_RULES, mix: int = 0) -> Path:
+    """A live capture of the sensor under the load generator (and bench/mixload.c at `mix` rounds/s)."""
     loadgen = build_loadgen(folder)
+    mixload = build_loadgen(folder, "mixload") if mix else None
     capture = folder / "live"
     port = free_port()
     sensor = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "-r", str(STABLE_RULES), "-o", "file_output.enabled=false",
+        [sys.executable, str(ROOT / "run.py"), "-r", str(rules), "-o", "file_output.enabled=false",
          "-o", f"webserver.listen_port={port}", "--capture", str(capture)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -51,7 +54,11 @@ def record(folder: Path, rate: int, seconds: float) -> Path:
             if time.monotonic() > deadline or sensor.poll() is not None:
                 sys.exit("the sensor did not start")
             time.sleep(0.1)
+        mixing = None if mixload is None else subprocess.Popen(
+            [str(mixload), str(seconds), str(mix), str(folder)], stdout=subprocess.DEVNULL)
         subprocess.run([str(loadgen), str(seconds), str(rate)], check=True, stdout=subprocess.DEVNULL)
+        if mixing is not None:
+            mixing.wait()
     finally:
         sensor.terminate()
         sensor.wait(timeout=60)
@@ -69,8 +76,8 @@ def slices(capture: Path, size: int) -> list:
     return [whole.slice(start, size) for start in range(0, whole.num_rows - size + 1, size)]
 
 
-def fresh_source(capture: Path):
-    """The capture stage's source logic with the stable rules, its state seeded from the recording."""
+def fresh_source(capture: Path, rules: Path = STABLE_RULES):
+    """The capture stage's source logic with `rules`, its state seeded from the recording."""
     from config.logs import get_logger
     from rules.loader import load_rules
     from stages.arrow_capture import capture_files, read_state
@@ -79,20 +86,20 @@ def fresh_source(capture: Path):
     from stages.state.enrich import Enricher
     from stages.state.snapshot import restore
 
-    load = functools.partial(load_rules, [str(STABLE_RULES)])
+    load = functools.partial(load_rules, [str(rules)])
     source = EnrichingSource(plan=functools.partial(rule_plan, load, get_logger("bench")))
     state = read_state(capture_files(str(capture))[0])
     source._start(restore(state) if state else Enricher())
     return source
 
 
-def time_batches(capture: Path, size: int, rounds: int) -> None:
+def time_batches(capture: Path, size: int, rounds: int, rules: Path = STABLE_RULES) -> None:
     import numpy as np
 
     batches = slices(capture, size)
     passes = []
     for _ in range(rounds):
-        source = fresh_source(capture)
+        source = fresh_source(capture, rules)
         times = []
         for batch in batches:
             started = time.perf_counter()
@@ -104,11 +111,11 @@ def time_batches(capture: Path, size: int, rounds: int) -> None:
           f"p90 {np.percentile(best, 90):.2f} ms (fastest of {rounds} passes)")
 
 
-def counted_run(capture: Path, size: int) -> None:
+def counted_run(capture: Path, size: int, rules: Path = STABLE_RULES) -> None:
     """Under callgrind: `prepare` on COUNTED_BATCHES batches between two getppid() calls, at which callgrind
     dumps its counters (--dump-before=getppid), so the second dump holds exactly those batches."""
     batches = slices(capture, size)[:COUNTED_BATCHES + 2]
-    source = fresh_source(capture)
+    source = fresh_source(capture, rules)
     for batch in batches[:2]:
         source.prepare(batch)
     os.getppid()
@@ -117,11 +124,11 @@ def counted_run(capture: Path, size: int) -> None:
     os.getppid()
 
 
-def count_instructions(tree: Path, capture: Path, size: int, folder: Path) -> int:
+def count_instructions(tree: Path, capture: Path, size: int, folder: Path, rules: Path = STABLE_RULES) -> int:
     out = folder / f"callgrind.{tree.name}.out"
     subprocess.run(["valgrind", "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={out}",
                     sys.executable, str(Path(__file__).resolve()), "--counted-run", str(capture), "--tree", str(tree),
-                    "--size", str(size)],
+                    "--size", str(size), "--rules", str(rules)],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tree,
                    env={**os.environ, "PYTHONHASHSEED": "0"})
     dumps = sorted(folder.glob(f"{out.name}.*"), key=lambda p: int(p.suffix[1:]))
@@ -139,12 +146,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--instructions", action="store_true", help="also count instructions with callgrind")
     parser.add_argument("--against", type=Path, help="another tree to count instructions of, on the same recording")
+    parser.add_argument("--rules", type=Path, default=STABLE_RULES,
+                        help="rules file the sensor records with and the batches are prepared for (default: the 25 "
+                             "stable Falco rules; rules/default/saker_rules.yaml for Saker's own)")
+    parser.add_argument("--mix", type=int, default=0, metavar="ROUNDS",
+                        help="also run bench/mixload.c while recording: ROUNDS rounds/s of an exec, a new file and "
+                             "a loopback connection (batches holding execs and forks cost the state engine most)")
     parser.add_argument("--counted-run", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tree", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(args.tree))
     if args.counted_run:
-        counted_run(args.counted_run, args.size)
+        counted_run(args.counted_run, args.size, args.rules.resolve())
         return
     if os.geteuid() != 0:
         sys.exit("run as root: recording needs the live sensor")
@@ -152,11 +165,12 @@ def main() -> None:
         sys.exit("--instructions needs valgrind: apt-get install -y valgrind")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        capture = record(folder, args.rate, args.seconds)
-        time_batches(capture, args.size, args.rounds)
+        rules = args.rules.resolve()
+        capture = record(folder, args.rate, args.seconds, rules, args.mix)
+        time_batches(capture, args.size, args.rounds, rules)
         if args.instructions:
             for tree in [ROOT] + ([args.against.resolve()] if args.against else []):
-                total = count_instructions(tree, capture, args.size, folder)
+                total = count_instructions(tree, capture, args.size, folder, rules)
                 print(f"{tree}: {total:,} instructions for {COUNTED_BATCHES} batches "
                       f"({total / COUNTED_BATCHES / 1e6:.1f} M per batch)")
 
