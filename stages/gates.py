@@ -207,7 +207,7 @@ class AnswerMemo:
                 self._ids.clear()
                 self._known[:] = False
                 self._holds[:] = False
-                new, ids = list(dict.fromkeys(keys)), [-1] * len(keys)
+                new, ids = keys, [-1] * len(keys)
             for key in dict.fromkeys(new):
                 self._ids[key] = len(self._ids)
             self._fit(len(self._ids), self._known.shape[1])
