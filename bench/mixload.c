@@ -3,9 +3,10 @@
  * usage: mixload SECONDS ROUNDS DIR
  * Runs ROUNDS rounds per second (0 = as fast as it can) for SECONDS. A round: fork and exec /bin/true with
  * an argument and wait for it; create a file of a new name in DIR, write a byte, close it and unlink it;
- * connect a TCP socket to a listener of this process on 127.0.0.1, accept and close both ends. Every round changes the sensor's state
- * (a process starts and exits, an fd opens and closes, a socket gets its tuple), as a busy host does all day;
- * bench/loadgen.c's openat+close of one file changes next to nothing. Prints "<rounds> <elapsed seconds>".
+ * connect a TCP socket to a listener of this process on 127.0.0.1, accept and close both ends. Every round
+ * changes the sensor's state (a process starts and exits, an fd opens and closes, a socket gets its tuple),
+ * as a busy host does all day; bench/loadgen.c's openat+close of one file changes next to nothing. Prints
+ * "<rounds> <elapsed seconds>".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
