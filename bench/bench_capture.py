@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from kernel.drops import read_counters  # noqa: E402
 from kernel.events import BatchBuilder  # noqa: E402
-from kernel.live import MAX_ROWS_PER_DRAIN, LiveCapture  # noqa: E402
+from kernel.live import LiveCapture  # noqa: E402
 
 CPUS = sorted(os.sched_getaffinity(0))
 LOAD_CPU, READER_CPU = CPUS[-1], CPUS[0]
@@ -71,12 +71,12 @@ class RecordingCapture(LiveCapture):
         self.keep = keep
         self.drains: list[list[tuple]] = []
 
-    def _drain(self, readers, builder):
+    def _spans(self, readers, until_ns):
+        spans = super()._spans(readers, until_ns)
         if len(self.drains) < self.keep:
-            spans = [(reader.layout, *reader.span(MAX_ROWS_PER_DRAIN)) for reader in readers]
-            self.drains.append([(layout, reader.data[offset: offset + count * layout.slot].copy(), 0, count)
-                                for reader, (layout, offset, count) in zip(readers, spans)])
-        return super()._drain(readers, builder)
+            self.drains.append([(reader.layout, reader.data[offset: offset + count * reader.layout.slot].copy(), 0,
+                                 count) for reader, (offset, count) in zip(readers, spans)])
+        return spans
 
 
 def traced_run(exe: Path, seconds: float, rate: int, batch_size: int, flush_ms: int, keep: int = 0) -> dict:

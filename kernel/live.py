@@ -8,9 +8,10 @@ raw event batches for the capture stage (`stages.sources.LiveSource` adds the st
 `batches` loads and attaches the probes (so nothing is traced before the capture process runs), then reads
 the host's state from /proc (threads, fds, users: `kernel.procfs`) to seed the state engine, then drains the
 rings: when `pipeline.batch_size` records are waiting or the oldest waiting one is `pipeline.flush_ms` old,
-the records waiting in all four rings are merged by timestamp and turned into one raw batch, read where the
-kernel wrote them, and then given back to the kernel. It waits on the ring map fds with epoll when idle. The
-probes are detached and unloaded when the generator ends, also on errors and on close().
+the records waiting in all four rings (those stamped before the drain began: `_spans` says why) are merged by
+timestamp and turned into one raw batch, read where the kernel wrote them, and then given back to the kernel.
+It waits on the ring map fds with epoll when idle. The probes are detached and unloaded when the generator
+ends, also on errors and on close().
 
 The sensor's own processes are not traced: the capture process itself is always ignored (by tgid, in the
 kernel); `ignore_pids` adds more, `ignore_descendants_of` ignores processes with all the children they fork
@@ -129,19 +130,35 @@ class LiveCapture:
             return min(left, MIN_NAP_S)
         return max(min(left, (self.batch_size - waiting) * age / waiting), MIN_NAP_S)
 
-    def _drain(self, readers, builder: BatchBuilder) -> pa.RecordBatch | None:
-        spans = []
-        for reader in readers:
-            offset, count = reader.span(MAX_ROWS_PER_DRAIN)
-            spans.append((reader.layout, reader.data, offset, count))
+    def _drain(self, readers, builder: BatchBuilder, *, final: bool = False) -> pa.RecordBatch | None:
+        counts = self._spans(readers, None if final else time.monotonic_ns())
+        spans = [(reader.layout, reader.data, offset, count) for reader, (offset, count) in zip(readers, counts)]
         try:
             batch = builder.build(spans)
         finally:
-            for reader, (_, _, _, count) in zip(readers, spans):
+            for reader, (_, count) in zip(readers, counts):
                 reader.release(count)
         if batch is not None:
             self.events_read += batch.num_rows
         return batch
+
+    @staticmethod
+    def _spans(readers, until_ns: int | None) -> list[tuple[int, int]]:
+        """(offset, count) of the records of each ring that go into the next batch.
+
+        The rings are read one after the other, so without a cut-off a record that one thread wrote to a ring
+        already read could come in one batch after that thread's next record, written to a ring read later
+        (a socket after its own connect). A thread's next record is stamped after its previous one was
+        submitted; so a batch takes only records stamped before the drain began (`until_ns`), whose
+        predecessors were all submitted before any ring was read. Later ones wait for the next drain. A ring
+        that holds more than a batch takes is cut likewise at its last record taken."""
+        spans = [reader.span(MAX_ROWS_PER_DRAIN, until_ns) for reader in readers]
+        full = [int(reader.stamps(offset, count)[-1]) for reader, (offset, count) in zip(readers, spans)
+                if count == MAX_ROWS_PER_DRAIN]
+        if full:
+            until_ns = min(full + ([] if until_ns is None else [until_ns]))
+            spans = [reader.span(MAX_ROWS_PER_DRAIN, until_ns) for reader in readers]
+        return spans
 
 
 def _descendants(roots: Iterable[int], proc: str = "/proc") -> set[int]:

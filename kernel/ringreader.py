@@ -4,7 +4,8 @@ The map fd is mmap'ed the way libbpf does it: the consumer page read/write at of
 the data area read-only at offset one page, the data area mapped twice in a row so that a span that wraps is
 contiguous. A read takes the producer and consumer positions, views the waiting span as fixed-size records
 (every record of a ring has the same size), stops at the first record whose header still has the busy bit
-(reserved, not yet submitted) and hands the span over in place: the batch builder reads the records where the
+(reserved, not yet submitted) or, when asked, at the first record stamped after a given time, and hands the
+span over in place: the batch builder reads the records where the
 kernel wrote them (a copy of every byte first cost ~0.1 µs per event, more than some columns), and `release`
 then stores the new consumer position, which frees the space for the kernel.
 """
@@ -16,9 +17,10 @@ import os
 
 import numpy as np
 
-from kernel.records import BUSY_BIT, DISCARD_BIT, RecordLayout
+from kernel.records import BUSY_BIT, DISCARD_BIT, HEADER, RINGBUF_HEADER, RecordLayout
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+_TS_AT = RINGBUF_HEADER + HEADER.fields["ts"][1]  # a record's timestamp, from the start of its ring slot
 
 
 class RingFormatError(RuntimeError):
@@ -47,9 +49,10 @@ class RingReader:
         """Records submitted or reserved and not consumed yet."""
         return int(self._producer[0] - self._consumer[0]) // self.slot
 
-    def span(self, limit: int) -> tuple[int, int]:
+    def span(self, limit: int, until_ns: int | None = None) -> tuple[int, int]:
         """(byte offset in `data`, count) of up to `limit` complete records waiting, to be read in place; they
-        stay the reader's until `release`."""
+        stay the reader's until `release`. With `until_ns` (CLOCK_MONOTONIC, the probes' clock) the span stops
+        before the first record stamped later."""
         consumer = int(self._consumer[0])
         producer = int(self._producer[0])
         count = min((producer - consumer) // self.slot, limit)
@@ -63,11 +66,23 @@ class RingReader:
             if count == 0:
                 return 0, 0
             headers = headers[:count]
+        if until_ns is not None:
+            late = self.stamps(start, count) > np.uint64(until_ns)
+            if late.any():
+                count = int(np.argmax(late))
+                if count == 0:
+                    return 0, 0
+                headers = headers[:count]
         lengths = headers & np.uint32(~(BUSY_BIT | DISCARD_BIT) & 0xFFFFFFFF)
         if (lengths != self.layout.size).any():
             bad = int(lengths[np.argmax(lengths != self.layout.size)])
             raise RingFormatError(f"ring {self.layout.ring}: record of {bad} bytes, expected {self.layout.size}")
         return start, count
+
+    def stamps(self, offset: int, count: int) -> np.ndarray:
+        """The timestamps of `count` records from byte `offset` of `data` (a view, no copy)."""
+        return np.ndarray((count,), dtype="<u8", buffer=self.data, offset=offset + _TS_AT,
+                          strides=(self.slot,))
 
     def release(self, count: int) -> None:
         """Give the first `count` waiting records back to the kernel (after the last read of them)."""

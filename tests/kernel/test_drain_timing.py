@@ -24,6 +24,9 @@ class Clock:
     def monotonic(self) -> float:
         return self.now
 
+    def monotonic_ns(self) -> int:
+        return round(self.now * 1e9)
+
     def sleep(self, seconds: float) -> None:
         self.now += seconds
 
@@ -44,8 +47,11 @@ class Ring:
 
     data = None
 
-    def span(self, limit: int) -> tuple[int, int]:
+    def span(self, limit: int, until_ns: int | None = None) -> tuple[int, int]:
         count = min(self.waiting(), limit)
+        if until_ns is not None:
+            stamped = np.round(self.arrivals[self.taken:self.taken + count] * 1e9)
+            count = int(np.searchsorted(stamped, until_ns, side="right"))
         self.drained = self.arrivals[self.taken:self.taken + count]
         return 0, count
 
