@@ -151,12 +151,12 @@ class LiveCapture:
         (a socket after its own connect). A thread's next record is stamped after its previous one was
         submitted; so a batch takes only records stamped before the drain began (`until_ns`), whose
         predecessors were all submitted before any ring was read. Later ones wait for the next drain. A ring
-        that holds more than a batch takes is cut likewise at its last record taken."""
+        that could not give all its records up to then (more than a batch takes, or some behind a record the
+        kernel is still writing: an exec's takes a while) cuts every ring at the last record it gave."""
         spans = [reader.span(MAX_ROWS_PER_DRAIN, until_ns) for reader in readers]
-        full = [int(reader.stamps(offset, count)[-1]) for reader, (offset, count) in zip(readers, spans)
-                if count == MAX_ROWS_PER_DRAIN]
-        if full:
-            until_ns = min(full + ([] if until_ns is None else [until_ns]))
+        held_back = [reader.held_back_after for reader in readers if reader.held_back_after is not None]
+        if held_back:
+            until_ns = min(held_back + ([] if until_ns is None else [until_ns]))
             spans = [reader.span(MAX_ROWS_PER_DRAIN, until_ns) for reader in readers]
         return spans
 

@@ -44,6 +44,8 @@ class RingReader:
         self._producer = np.frombuffer(self._producer_map, dtype="<u8", count=1)
         # The data area, mapped twice in a row: a span that wraps is contiguous here (read-only).
         self.data = np.frombuffer(self._producer_map, dtype=np.uint8, offset=PAGE)
+        self.held_back_after: int | None = None
+        self._released_stamp = 0
 
     def waiting(self) -> int:
         """Records submitted or reserved and not consumed yet."""
@@ -52,27 +54,32 @@ class RingReader:
     def span(self, limit: int, until_ns: int | None = None) -> tuple[int, int]:
         """(byte offset in `data`, count) of up to `limit` complete records waiting, to be read in place; they
         stay the reader's until `release`. With `until_ns` (CLOCK_MONOTONIC, the probes' clock) the span stops
-        before the first record stamped later."""
+        before the first record stamped later.
+
+        `held_back_after` tells whether records stamped up to `until_ns` may have been left behind (by `limit`,
+        or behind a record still being written): then it is the stamp of the last record taken (or released
+        before), after which this ring is not known complete; otherwise None."""
         consumer = int(self._consumer[0])
-        producer = int(self._producer[0])
-        count = min((producer - consumer) // self.slot, limit)
+        waiting = (int(self._producer[0]) - consumer) // self.slot
+        count = min(waiting, limit)
+        start = consumer & self.mask
+        self.held_back_after = None if count == waiting else self._stamp_before(start, count)
         if count <= 0:
             return 0, 0
-        start = consumer & self.mask
         headers = np.ndarray((count,), dtype="<u4", buffer=self.data, offset=start, strides=(self.slot,))
         busy = (headers & np.uint32(BUSY_BIT)) != 0
         if busy.any():
             count = int(np.argmax(busy))
-            if count == 0:
-                return 0, 0
+            self.held_back_after = self._stamp_before(start, count)
             headers = headers[:count]
-        if until_ns is not None:
+        if until_ns is not None and count:
             late = self.stamps(start, count) > np.uint64(until_ns)
-            if late.any():
+            if late.any():  # what follows is later still, or was reserved after this record (stamped later)
                 count = int(np.argmax(late))
-                if count == 0:
-                    return 0, 0
+                self.held_back_after = None
                 headers = headers[:count]
+        if count == 0:
+            return 0, 0
         lengths = headers & np.uint32(~(BUSY_BIT | DISCARD_BIT) & 0xFFFFFFFF)
         if (lengths != self.layout.size).any():
             bad = int(lengths[np.argmax(lengths != self.layout.size)])
@@ -84,10 +91,16 @@ class RingReader:
         return np.ndarray((count,), dtype="<u8", buffer=self.data, offset=offset + _TS_AT,
                           strides=(self.slot,))
 
+    def _stamp_before(self, offset: int, count: int) -> int:
+        """The stamp of the last of `count` records from `offset`, or of the last record released if none."""
+        return int(self.stamps(offset, count)[-1]) if count else self._released_stamp
+
     def release(self, count: int) -> None:
         """Give the first `count` waiting records back to the kernel (after the last read of them)."""
         if count:
-            self._consumer[0] = int(self._consumer[0]) + count * self.slot
+            consumer = int(self._consumer[0])
+            self._released_stamp = int(self.stamps(consumer & self.mask, count)[-1])
+            self._consumer[0] = consumer + count * self.slot
 
     def close(self) -> None:
         # numpy views keep the mappings alive; drop them first so the mmaps can close.

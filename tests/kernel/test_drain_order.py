@@ -79,6 +79,20 @@ def test_records_stamped_before_the_drain_go_out_and_later_ones_wait_for_the_nex
     assert LiveCapture._spans([small], None) == [(small.slot, 1)]  # the final drain takes everything
 
 
+def test_a_record_behind_one_still_being_written_does_not_overtake_its_predecessor() -> None:
+    small, path = _reader("small"), _reader("path")
+    # Thread 8's close is reserved first and still being written (busy) when the drain reads the small ring;
+    # behind it thread 7 closed fd 3 and then opened a file as fd 3 (path ring). All stamped before the drain.
+    _submit(small, [_close(1, 4), {**_close(2, 5), "tid": 8, "pid": 8}, _close(3, 3)])
+    busy = small.slot  # the second record's ring header
+    small.data[busy + 3] |= 0x80
+    _submit(path, [_openat(4, 3, "/etc/hosts", 0)])
+    capture = _capture()
+    assert _drained(capture, [small, path], drains=1) == [("close", 1)]
+    small.data[busy + 3] &= 0x7F  # submitted
+    assert _drained(capture, [small, path], drains=1) == [("close", 2), ("close", 3), ("openat", 4)]
+
+
 def test_a_ring_with_more_than_a_batch_cuts_the_other_rings_at_its_last_record_taken(monkeypatch) -> None:
     monkeypatch.setattr(live, "MAX_ROWS_PER_DRAIN", 4)
     small, path = _reader("small"), _reader("path")

@@ -46,6 +46,7 @@ class Ring:
         return int(np.searchsorted(self.arrivals, self.clock.now, side="right")) - self.taken
 
     data = None
+    held_back_after = None
 
     def span(self, limit: int, until_ns: int | None = None) -> tuple[int, int]:
         count = min(self.waiting(), limit)
