@@ -364,6 +364,9 @@ class _BatchView:
         # (as in libsinsp), and the memo stays bounded by the living threads instead of every thread that ever
         # exited (live capture has no other enters: it stays empty).
         last = last[~np.isin(types[last], _PROCEXIT_IDS)]
+        if not len(last):  # procexits only (live capture): the memo stays empty, no parameter gathered
+            self._next_memo = None
+            return index, params
         self._next_memo = {"tid": tids[last], "type_id": types[last],
                            "params": params.all_at(TwoPartIndex(global_of[last], n_memo))}
         return index, params
