@@ -148,20 +148,15 @@ class _Builder:
                             for k, v in values.items()})
 
     def pending(self, snapshot: VersionTable) -> PendingVersions:
-        """The versions of every group added so far, in position order."""
+        """The versions of every group added so far, group after group. As-of joins pick a key's version by
+        position whatever the order (among versions at one position, the last added wins, and the groups are
+        added in the order their events take effect), so the columns are not reordered by position."""
         self._built = len(self.rows)
         if not self.rows:
             empty = np.empty(0, dtype=np.int64)
             self._bases = (empty, empty, np.empty(0, dtype=bool))
             return PendingVersions([empty, empty], empty, {}, {}, empty)
-        rows, pids, fds, pos, (base_pid, base_fd, has_base), values, sets = self._columns(range(len(self.rows)))
-        order = np.lexsort([np.arange(len(rows)), pos])
-        rows, pids, fds, pos = rows[order], pids[order], fds[order], pos[order]
-        self._bases = (base_pid[order], base_fd[order], has_base[order])
-        idx = pa.array(order, type=pa.int64())
-        # A column no version sets is all null in any order (most are: an open sets none of a socket's).
-        values = {k: v.take(idx) if sets[k].any() else v for k, v in values.items()}
-        sets = {k: v[order] for k, v in sets.items()}
+        rows, pids, fds, pos, self._bases, values, sets = self._columns(range(len(self.rows)))
         self._rows = rows
         return PendingVersions([pids, fds], pos, values, sets, self._base(snapshot, rows, [pids, fds], pos))
 
