@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from config.logs import get_logger
 from kernel.scap import open_capture
@@ -114,8 +113,7 @@ class EnrichingSource:
         if not len(rows):
             self.enricher.enrich(batch, set(), rows=rows)
             return None
-        present = pc.unique(raw.column("evt.type").take(pa.array(rows))).to_pylist()
-        fields = self.rules.fields_for(present) | BASE_FIELDS
+        fields = self.rules.fields_for(batch.types_present(rows)) | BASE_FIELDS
         enriched = self.enricher.enrich(batch, fields, rows=rows, only_for=self.rules.only_for, raw_columns=fields,
                                         gates=self.rules.gates, field_gates=self.rules.field_gates)
         keep = [name for name in enriched.schema.names if name in fields or name.startswith("fd.")]

@@ -129,13 +129,19 @@ class RawBatch:
         """Rows whose `evt.type` is one of `names`."""
         return self.text_in("evt.type", names)
 
-    def types_present(self) -> frozenset[str]:
-        """The event types of the rows: a live batch holds a few, so per-type work can skip the others."""
+    def types_present(self, rows: np.ndarray | None = None) -> frozenset[str]:
+        """The event types of the rows (or of the given rows, not memoized): a live batch holds a few, so
+        per-type work can skip the others. Read from the type codes, without a string per row."""
         key = ("present",)
-        if key not in self._cache:
+        if rows is not None or key not in self._cache:
             indices, dictionary = self.codes("evt.type")
+            if rows is not None:
+                indices = indices[rows]
             used = np.flatnonzero(np.bincount(indices[indices >= 0], minlength=len(dictionary)))  # no sort
-            self._cache[key] = frozenset(dictionary.take(pa.array(used, type=pa.int64())).to_pylist())
+            present = frozenset(dictionary.take(pa.array(used, type=pa.int64())).to_pylist())
+            if rows is not None:
+                return present
+            self._cache[key] = present
         return self._cache[key]
 
     def is_exit(self) -> np.ndarray:
