@@ -5,9 +5,9 @@ the data area read-only at offset one page, the data area mapped twice in a row 
 contiguous. A read takes the producer and consumer positions, views the waiting span as fixed-size records
 (every record of a ring has the same size), stops at the first record whose header still has the busy bit
 (reserved, not yet submitted) or, when asked, at the first record stamped after a given time, and hands the
-span over in place: the batch builder reads the records where the
-kernel wrote them (a copy of every byte first cost ~0.1 µs per event, more than some columns), and `release`
-then stores the new consumer position, which frees the space for the kernel.
+span over in place: the batch builder reads the records where the kernel wrote them (a copy of every byte
+first cost ~0.1 µs per event, more than some columns), and `release` then stores the new consumer position,
+which frees the space for the kernel.
 """
 
 from __future__ import annotations

@@ -149,8 +149,8 @@ class _Builder:
 
     def pending(self, snapshot: VersionTable) -> PendingVersions:
         """The versions of every group added so far, group after group. As-of joins pick a key's version by
-        position whatever the order (among versions at one position, the last added wins, and the groups are
-        added in the order their events take effect), so the columns are not reordered by position."""
+        position whatever the order of the versions (and among versions at one position the last added, which
+        this order keeps), so the columns are not reordered by position."""
         self._built = len(self.rows)
         if not self.rows:
             empty = np.empty(0, dtype=np.int64)

@@ -130,18 +130,14 @@ class RawBatch:
         return self.text_in("evt.type", names)
 
     def types_present(self, rows: np.ndarray | None = None) -> frozenset[str]:
-        """The event types of the rows (or of the given rows, not memoized): a live batch holds a few, so
-        per-type work can skip the others. Read from the type codes, without a string per row."""
+        """The event types of the rows (all, memoized, or the given ones), read from the type codes: a live
+        batch holds a few, so per-type work can skip the others."""
+        indices, dictionary = self.codes("evt.type")
+        if rows is not None:
+            return _used(indices[rows], dictionary)
         key = ("present",)
-        if rows is not None or key not in self._cache:
-            indices, dictionary = self.codes("evt.type")
-            if rows is not None:
-                indices = indices[rows]
-            used = np.flatnonzero(np.bincount(indices[indices >= 0], minlength=len(dictionary)))  # no sort
-            present = frozenset(dictionary.take(pa.array(used, type=pa.int64())).to_pylist())
-            if rows is not None:
-                return present
-            self._cache[key] = present
+        if key not in self._cache:
+            self._cache[key] = _used(indices, dictionary)
         return self._cache[key]
 
     def is_exit(self) -> np.ndarray:
@@ -207,3 +203,9 @@ def _membership(dictionary: pa.Array, values: frozenset[str]) -> np.ndarray:
         _MEMBERSHIP.clear()
     _MEMBERSHIP[values] = (dictionary, lookup)
     return lookup
+
+
+def _used(indices: np.ndarray, dictionary: pa.Array) -> frozenset[str]:
+    """The dictionary values that `indices` (-1: null) use."""
+    used = np.flatnonzero(np.bincount(indices[indices >= 0], minlength=len(dictionary)))  # no sort
+    return frozenset(dictionary.take(pa.array(used, type=pa.int64())).to_pylist())
