@@ -950,11 +950,15 @@ def _sname(v: _BatchView) -> pa.Array:
 
 
 def _container_id(v: _BatchView) -> pa.Array:
-    ids = v.thread("container_id")
-    ids = pc.fill_null(ids, HOST) if ids.null_count else ids
-    if not v.no_thread.any():
+    """The thread's container id, `host` outside a container or for an unknown thread, null for a row without
+    a thread; dictionary-encoded over the batch's distinct thread versions (as proc.name), so the rules and
+    the gates test each distinct id once."""
+    ids = v.thread_text("container_id")
+    if not ids.null_count:
         return ids
-    return pc.if_else(pa.array(v.no_thread), pa.scalar(None, pa.string()), ids)
+    codes = ids.indices.fill_null(len(ids.dictionary)).to_numpy(zero_copy_only=False)
+    dictionary = pa.concat_arrays([ids.dictionary, pa.array([HOST], type=pa.string())])
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=v.no_thread, type=pa.int32()), dictionary)
 
 
 def _container_meta(name: str) -> Callable[[_BatchView], pa.Array]:
