@@ -102,6 +102,16 @@ def test_unknown_thread_has_unknown_user_and_no_name() -> None:
     assert batch.column("proc.name").to_pylist() == [None]
 
 
+def test_container_id_is_host_for_an_unknown_thread_and_null_without_a_thread() -> None:
+    """As sysdig: a thread outside a container or never seen is on the host; the idle task (tid 0) has no
+    thread, so no container either. The column is dictionary-encoded, as proc.name."""
+    enricher = Enricher(_capture())
+    batch = enricher.enrich(_raw([_open_exit(1, 42, 3, "/x"), _open_exit(2, 999, 4, "/y"),
+                                  _open_exit(3, 0, 5, "/z")]), {"container.id"})
+    assert pa.types.is_dictionary(batch.column("container.id").type)
+    assert batch.column("container.id").to_pylist() == ["host", "host", None]
+
+
 CLONE_THREAD = 1 << 13
 PARENT_FIELDS = {"proc.name", "proc.pid", "proc.ppid", "proc.pname", "proc.aname[1]", "user.uid"}
 
