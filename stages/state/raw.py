@@ -184,6 +184,9 @@ def _text_dictionary(dictionary: pa.Array) -> pa.Array:
     for seen, text in _DICTIONARIES:
         if seen is dictionary or (seen.type == dictionary.type and seen.equals(dictionary)):
             return text
+    # Kept as a copy: the dictionary is a slice of its batch's memory, which the cache would keep whole
+    # (~27 MB for a replay's batch) and which replay reuses for later batches once nothing points into it.
+    dictionary = pa.concat_arrays([dictionary])
     text = dictionary.cast(pa.string())
     _DICTIONARIES.insert(0, (dictionary, text))
     del _DICTIONARIES[8:]
