@@ -106,6 +106,16 @@ def _flag_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, 
 
 
 CREATES_FD, USES_FD, DESTROYS_FD, PARAM_NAMES = _flag_arrays()
+# The first parameter of fd-using events (libsinsp takes it as the event's fd), per event type id, as an index
+# into its few distinct names (-1: not an fd-using event).
+_FIRST_PARAMS = sorted({names[0] for t, names in enumerate(PARAM_NAMES) if names and (USES_FD[t] or DESTROYS_FD[t])})
+FIRST_PARAM = np.array([_FIRST_PARAMS.index(names[0]) if names and (USES_FD[t] or DESTROYS_FD[t]) else -1
+                        for t, names in enumerate(PARAM_NAMES)], dtype=np.int64)
+# Where an event's fd comes from (`_BatchView._fd_numbers`), per event type id, for enters and for exits.
+_FD_NONE, _FD_FIRST_PARAM, _FD_NOT_YET, _FD_OWN_OR_ENTERED, _FD_CREATED = range(5)
+ENTER_FD_SOURCE = np.where(CREATES_FD & ~USES_FD, _FD_NOT_YET,
+                           np.where(USES_FD | DESTROYS_FD, _FD_FIRST_PARAM, _FD_NONE))
+EXIT_FD_SOURCE = np.where(CREATES_FD, _FD_CREATED, np.where(USES_FD | DESTROYS_FD, _FD_OWN_OR_ENTERED, _FD_NONE))
 SKIP_RESET = np.array([bool(et.EVENTS[i].flags & et.EventFlags.SKIPPARSERESET) if i in et.EVENTS else False
                        for i in range(len(CREATES_FD))], dtype=bool)
 PROCINFO_ID = 234
@@ -373,38 +383,45 @@ class _BatchView:
 
     def _first_param_fds(self) -> np.ndarray:
         """The first parameter of fd-using events (libsinsp: an fd-using event's fd is its first parameter)."""
-        type_id = np.clip(self.type_id, 0, len(CREATES_FD) - 1)
+        param = FIRST_PARAM[np.clip(self.type_id, 0, len(FIRST_PARAM) - 1)]
         result = np.full(self.n, NO_FD, dtype=np.int64)
-        candidates = USES_FD[type_id] | DESTROYS_FD[type_id]
-        for event_type in np.unique(type_id[candidates]):
-            params = PARAM_NAMES[event_type]
-            column = _param_column(self.raw, params[0]) if params else None
+        for index in np.flatnonzero(np.bincount(param + 1, minlength=len(_FIRST_PARAMS) + 1)[1:]):
+            column = _param_column(self.raw, _FIRST_PARAMS[index])
             if column is None or not pa.types.is_integer(self.raw.arrow(column).type):
                 continue
-            rows = type_id == event_type
+            rows = np.flatnonzero(param == index)
             result[rows] = self.raw.ints(column, default=NO_FD)[rows]
         return result
 
     def _fd_numbers(self) -> np.ndarray:
         """The fd each event refers to, NO_FD where none (see the module docstring)."""
         type_id = np.clip(self.type_id, 0, len(CREATES_FD) - 1)
-        creates, uses, destroys = CREATES_FD[type_id], USES_FD[type_id], DESTROYS_FD[type_id]
-        own_fd = self.raw.ints("arg.fd", default=NO_FD)
-        entered_fd = self.last_enter_fd
+        source = np.where(self.exits, EXIT_FD_SOURCE[type_id], ENTER_FD_SOURCE[type_id])
         result = np.full(self.n, NO_FD, dtype=np.int64)
-        enters = ~self.exits
-        result = np.where(enters & (uses | destroys), self.first_fd, result)
-        result = np.where(enters & creates & ~uses, -1, result)
-        uses_exit = self.exits & (uses | destroys) & ~creates
-        result = np.where(uses_exit, np.where(own_fd != NO_FD, own_fd, entered_fd), result)
-        creates_exit = self.exits & creates
-        # pipe/socketpair create two fds; the event's fd is the second one libsinsp adds (fd2)
-        pair_fd = self.raw.ints("arg.fd2", default=NO_FD)
-        pair_fd = np.where(pair_fd != NO_FD, pair_fd, self.raw.ints("arg.fd1", default=NO_FD))
+        rows = np.flatnonzero(source == _FD_FIRST_PARAM)
+        result[rows] = self.first_fd[rows]
+        result[source == _FD_NOT_YET] = -1
+        rows = np.flatnonzero(source == _FD_OWN_OR_ENTERED)
+        if len(rows):
+            own_fd = self.raw.ints("arg.fd", default=NO_FD)[rows]
+            result[rows] = np.where(own_fd != NO_FD, own_fd, self.last_enter_fd[rows])
+        rows = np.flatnonzero(source == _FD_CREATED)
+        if len(rows):
+            result[rows] = self._created_fds(rows)
+        return result
+
+    def _created_fds(self, rows: np.ndarray) -> np.ndarray:
+        """The new fd of fd-creating exits: their own fd parameter, else the second of a pair (pipe and
+        socketpair create two; libsinsp adds fd2 last), else the result; -1 for a failed call (not -errno)."""
+        def param(name: str) -> np.ndarray:
+            return self.raw.ints(name, default=NO_FD)[rows]
+
+        pair_fd = param("arg.fd2")
+        pair_fd = np.where(pair_fd != NO_FD, pair_fd, param("arg.fd1"))
+        own_fd = param("arg.fd")
         new_fd = np.where(own_fd != NO_FD, own_fd, np.where(pair_fd != NO_FD, pair_fd,
-                                                             np.where(self.res_valid, self.res, NO_FD)))
-        new_fd = np.where((new_fd != NO_FD) & (new_fd < 0), -1, new_fd)  # a failed call made no fd: -1, not -errno
-        return np.where(creates_exit, new_fd, result)
+                                                             np.where(self.res_valid[rows], self.res[rows], NO_FD)))
+        return np.where((new_fd != NO_FD) & (new_fd < 0), -1, new_fd)
 
     def _fd_indices(self, numbers: np.ndarray | None = None) -> np.ndarray:
         """fd version per row of fd `numbers` (default: the event's fd): own process first, then the
