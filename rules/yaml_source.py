@@ -14,6 +14,7 @@ so that a parser position in the final condition still names the exact place in 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
@@ -97,13 +98,19 @@ class Scalar:
     def marks(self) -> list[Mark]:
         """One mark per character of `text`, plus one for the end of the value."""
         if self._marks is None:
-            self._marks = _scalar_marks(self)
+            source = self.mark.source
+            self._marks = ([self.mark] * (len(self.text) + 1) if source is None else
+                           [source.mark_at(i) for i in _scalar_offsets(self)])
         return self._marks
 
     def mapped(self) -> "MappedText":
-        """The value as a `MappedText`."""
-        marks = self.marks()
-        return MappedText(self.text, tuple(marks[:-1]), marks[-1])
+        """The value as a `MappedText`, each character's mark made when first read (a rules file's conditions
+        hold tens of thousands of characters; errors and the parsed conditions' nodes point at a few)."""
+        source = self.mark.source
+        if source is None:
+            return MappedText(self.text, (self.mark,) * len(self.text), self.mark)
+        offsets = _scalar_offsets(self)
+        return MappedText(self.text, LazyMarks(((source, offsets[:-1]),)), source.mark_at(offsets[-1]))
 
 
 @dataclass(eq=False)
@@ -202,24 +209,38 @@ def _convert(node: yaml.Node, source: SourceFile) -> Node:
 _ESCAPE_LENGTHS = {"x": 4, "u": 6, "U": 10}
 
 
-def _scalar_marks(scalar: Scalar) -> list[Mark]:
-    """Align the decoded value with its raw text; characters dropped by YAML are skipped.
+def _scalar_offsets(scalar: Scalar) -> list[int]:
+    """The file offset of each character of the scalar's value, and of its end. The decoded value is aligned
+    with its raw text; characters dropped by YAML are skipped.
 
     The raw text is walked forward once. A decoded character matches the same raw character; a blank
     or line break produced by folding matches a raw line break; indentation, the quotes, the block
     header and the second quote of `''` are skipped; a double-quoted escape maps to its backslash.
     """
     source = scalar.mark.source
-    if source is None:
-        return [scalar.mark] * (len(scalar.text) + 1)
     raw = source.text
     start = source.index_of(scalar.mark.line - 1, scalar.mark.col - 1)
     end = max(scalar.end_index, start)
     pos = _content_start(raw, start, end, scalar.style)
     indent = _block_indent(raw, pos, end) if scalar.style in ("|", ">") else None
+    # Outside quotes, a line's text is the same in the value and in the file: it is mapped in one step (the
+    # walk character by character would match each of its characters at once, in turn).
+    whole_runs = scalar.style in ("plain", "|", ">")
+    text = scalar.text
     result: list[int] = []
-    for char in scalar.text:
+    i = 0
+    while i < len(text):
+        char = text[i]
         pos = _skip_indent(raw, pos, end, indent)
+        if whole_runs:
+            line_end = raw.find("\n", pos, end)
+            run = raw[pos: end if line_end < 0 else line_end].rstrip(" \t\r")
+            if run and text.startswith(run, i):
+                result.extend(range(pos, pos + len(run)))
+                i += len(run)
+                pos += len(run)
+                continue
+        i += 1
         if scalar.style == '"' and pos < end and raw[pos] == "\\":
             pos = _skip_escaped_breaks(raw, pos, end)
             if pos < end and raw[pos] == "\\":
@@ -234,7 +255,7 @@ def _scalar_marks(scalar: Scalar) -> list[Mark]:
             pos += 1
         pos += 1
     result.append(min(pos, end))
-    return [source.mark_at(i) for i in result]
+    return result
 
 
 def _matches(char: str, raw_char: str) -> bool:
@@ -288,6 +309,71 @@ def _skip_escaped_breaks(raw: str, pos: int, end: int) -> int:
 # --- text with per-character marks ----------------------------------------------------------------
 
 
+class LazyMarks(Sequence):
+    """Per-character marks made when read: pieces that are either ready marks (a tuple) or the characters'
+    offsets into a source file. Concatenation and slices keep the pieces, so text edits cost no marks."""
+
+    __slots__ = ("_len", "_pieces")
+
+    def __init__(self, pieces: tuple[tuple[SourceFile | None, Sequence], ...]) -> None:
+        self._pieces = tuple(piece for piece in pieces if len(piece[1]))
+        self._len = sum(len(items) for _, items in self._pieces)
+
+    @staticmethod
+    def of(marks: Sequence[Mark | None]) -> "LazyMarks":
+        return marks if isinstance(marks, LazyMarks) else LazyMarks(((None, tuple(marks)),))
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[Mark | None]:
+        for source, items in self._pieces:
+            if source is None:
+                yield from items
+            else:
+                for offset in items:
+                    yield source.mark_at(offset)
+
+    def __reversed__(self) -> Iterator[Mark | None]:
+        for source, items in reversed(self._pieces):
+            for item in reversed(items):
+                yield item if source is None else source.mark_at(item)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self._len)
+            if step != 1:
+                return tuple(self)[key]
+            pieces, at = [], 0
+            for source, items in self._pieces:
+                low, high = max(start - at, 0), min(stop - at, len(items))
+                if low < high:
+                    pieces.append((source, items[low:high]))
+                at += len(items)
+            return LazyMarks(tuple(pieces))
+        index = key + self._len if key < 0 else key
+        if not 0 <= index < self._len:
+            raise IndexError(key)
+        for source, items in self._pieces:
+            if index < len(items):
+                return items[index] if source is None else source.mark_at(items[index])
+            index -= len(items)
+
+    def __add__(self, other: Sequence[Mark | None]) -> "LazyMarks":
+        return LazyMarks(self._pieces + LazyMarks.of(other)._pieces)
+
+    def __radd__(self, other: Sequence[Mark | None]) -> "LazyMarks":
+        return LazyMarks(LazyMarks.of(other)._pieces + self._pieces)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (tuple, LazyMarks)):
+            return NotImplemented
+        return len(self) == len(other) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+
 @dataclass(frozen=True)
 class MappedText:
     """A string whose characters each remember where they came from (None: generated text).
@@ -296,7 +382,7 @@ class MappedText:
     """
 
     text: str
-    marks: tuple[Mark | None, ...]
+    marks: Sequence[Mark | None]  # a tuple, or LazyMarks (made per character when read)
     end: Mark | None = None
 
     @staticmethod
