@@ -165,6 +165,20 @@ class TestMappedText:
         tail = text[8:]
         assert tail.text == "a and b" and tail.mark_at(0).col == 14
 
+    @pytest.mark.parametrize("key", ["condition", "plain", "sq", "dq", "lit"])
+    def test_marks_made_when_read_are_the_scalars_marks_through_edits(self, key):
+        """A scalar's mapped text makes its marks when read (LazyMarks); through concatenation with generated
+        text and slices they are the marks the scalar gives, in the same places."""
+        scalar = _first_item(CONDITION_FILE).get(key)
+        eager, mark = scalar.marks()[:-1], scalar.mark
+        text = MappedText.generated("(", mark) + scalar.mapped() + ") or " + scalar.mapped()
+        expected = [mark, *eager, *[scalar.marks()[-1]] * 5, *eager]
+        assert list(text.marks) == expected and len(text.marks) == len(text.text)
+        for start, stop in ((0, 3), (1, len(eager) + 1), (4, len(text.text)), (len(eager), len(eager) + 7)):
+            assert list(text[start:stop].marks) == expected[start:stop]
+            assert list(reversed(text[start:stop].marks)) == expected[start:stop][::-1]
+        assert [text.mark_at(i) for i in range(len(text.text))] == expected
+
     def test_strip(self):
         """strip() drops surrounding blanks and keeps marks aligned."""
         scalar = _first_item("- rule: r\n  output: '  hi there  '\n").get("output")
