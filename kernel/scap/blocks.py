@@ -235,9 +235,7 @@ def _tiling_blocks(data: bytes) -> np.ndarray | None:
         return None
     words = np.frombuffer(data, dtype="<u4")
     nwords = len(words)
-    types = words[:-1]
-    starts = np.flatnonzero(((types - np.uint32(_FIRST_TYPE)) <= np.uint32(_LAST_TYPE - _FIRST_TYPE))
-                            | ((types & np.uint32(0xFFFF)) == np.uint32(0xABCD)) | (types == np.uint32(SHB_BLOCK)))
+    starts = _block_type_words(words[:-1])
     lengths = words[starts + 1]
     ends = starts + (lengths >> 2).astype(np.int64)
     framed = (lengths >= _MIN_BLOCK) & ((lengths & 3) == 0) & (ends <= nwords)
@@ -255,6 +253,19 @@ def _tiling_blocks(data: bytes) -> np.ndarray | None:
     if not len(starts) or starts[0] != 0 or ends[-1] != nwords or (ends[:-1] != starts[1:]).any():
         return None
     return starts * 4
+
+
+def _block_type_words(types: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+    """Indices of the words holding a known block type. A chunk at a time: the tests' temporaries then stay
+    in the cache instead of each being a new array the size of the file (~3x faster on a 68 MB capture)."""
+    found = []
+    for at in range(0, len(types), chunk):
+        part = types[at: at + chunk]
+        hit = (part - np.uint32(_FIRST_TYPE)) <= np.uint32(_LAST_TYPE - _FIRST_TYPE)
+        hit |= (part & np.uint32(0xFFFF)) == np.uint32(0xABCD)
+        hit |= part == np.uint32(SHB_BLOCK)
+        found.append(np.flatnonzero(hit) + at)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
 def _walk_blocks_one_by_one(path: str | Path, data: bytes) -> np.ndarray:

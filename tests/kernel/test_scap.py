@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pytest
 
 from kernel.scap import ScapFormatError, open_capture
-from kernel.scap.blocks import _tiling_blocks, _walk_blocks_one_by_one, read_bytes
+from kernel.scap.blocks import _block_type_words, _tiling_blocks, _walk_blocks_one_by_one, read_bytes
 from kernel.scap import event_table as et
 from kernel.scap.decode import decode_sockaddr, socktuple_columns
 
@@ -281,6 +281,14 @@ def test_block_index_without_a_step_per_block_matches_the_walk(path):
     """Indexing the blocks with numpy finds exactly the blocks a walk from offset 0 finds."""
     data = read_bytes(path)
     assert np.array_equal(_tiling_blocks(data), _walk_blocks_one_by_one(path, data))
+
+
+def test_block_type_words_found_a_chunk_at_a_time_are_those_of_one_pass():
+    words = np.frombuffer(read_bytes(CAPTURES[0]), dtype="<u4")
+    whole = _block_type_words(words, chunk=len(words))
+    assert len(whole) > 100
+    for chunk in (1, 7, 4096):
+        assert np.array_equal(_block_type_words(words, chunk=chunk), whole)
 
 
 def _block(block_type: int, payload: bytes) -> bytes:
