@@ -783,17 +783,21 @@ class _EnterParams(Mapping):
         self.batch_column = batch_column
         self.index = index
         self._columns: dict[str, pa.Array] = {}
-        self._batch: dict[str, tuple[pa.Array, pa.Array | None]] = {}
+        self._batch: dict[str, pa.Array] = {}
+        self._whole: dict[str, pa.Array | None] = {}
         self._rows = TwoPartIndex(index, len(memo["first_fd"]))
         self._any = bool((index >= 0).any())
 
-    def values_at(self, name: str, indices: TwoPartIndex) -> pa.Array:
-        """The parameter of the enters at global `indices` (memo first, then this batch's rows)."""
+    def values_at(self, name: str, indices: TwoPartIndex, *, every_row: bool = False) -> pa.Array:
+        """The parameter of the enters at global `indices` (memo first, then this batch's rows). For an index
+        of `every_row`, from the memo and batch columns joined once (`concatenated`); for a few rows (the
+        memo's last enters, opens, sockets) from each part, which costs what those rows cost."""
         if name not in self._batch:
-            column = self.batch_column(name)
-            self._batch[name] = (column, concatenated(self.memo[name], column))
-        column, whole = self._batch[name]
-        return indices.take(self.memo[name], column, whole)
+            self._batch[name] = self.batch_column(name)
+        column = self._batch[name]
+        if every_row and name not in self._whole:
+            self._whole[name] = concatenated(self.memo[name], column)
+        return indices.take(self.memo[name], column, self._whole.get(name) if every_row else None)
 
     def all_at(self, indices: TwoPartIndex) -> dict[str, pa.Array]:
         """Every parameter of the enters at `indices` (one index for all of them)."""
@@ -809,14 +813,14 @@ class _EnterParams(Mapping):
 
     def restricted(self, rows: np.ndarray) -> "_EnterParams":
         view = _EnterParams(self.memo, self.batch_column, self.index[rows])
-        view._batch = self._batch
+        view._batch, view._whole = self._batch, self._whole
         return view
 
     def __getitem__(self, name: str) -> pa.Array:
         if name not in ENTER_PARAMS:
             raise KeyError(name)
         if name not in self._columns:
-            self._columns[name] = (self.values_at(name, self._rows) if self._any else
+            self._columns[name] = (self.values_at(name, self._rows, every_row=True) if self._any else
                                    pa.nulls(len(self.index), type=ENTER_PARAMS[name]))
         return self._columns[name]
 
