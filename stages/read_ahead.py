@@ -71,13 +71,12 @@ class ReadAhead:
     def batches(self, stopped: Callable[[], bool] = lambda: False) -> Iterator[pa.RecordBatch]:
         """The raw batches, each copied out of the ring, until the input ends or `stopped()`."""
         self.start(stopped)
-        while (payload := self._next(stopped, self._landing.copy)) is not None:
+        while (payload := self._next(stopped)) is not None:
             yield pa.ipc.open_stream(payload).read_next_batch()
 
-    def _next(self, stopped: Callable[[], bool], copy_batch: Callable[[memoryview], pa.Buffer] | None = None
-              ) -> bytes | pa.Buffer | None:
-        """The next message's payload, copied (None at the end of the input or when stopped); a batch's by
-        `copy_batch`."""
+    def _next(self, stopped: Callable[[], bool]) -> bytes | pa.Buffer | None:
+        """The next message's payload, copied (None at the end of the input or when stopped): a batch's into
+        `_Landing`, the others as bytes."""
         while not stopped():
             try:
                 message = self.ring.read(timeout=_POLL_SECONDS)
@@ -89,7 +88,7 @@ class ReadAhead:
                                        "end of its input")
                 continue
             kind = message.kind
-            payload = copy_batch(message.payload) if kind == _BATCH and copy_batch else bytes(message.payload)
+            payload = self._landing.copy(message.payload) if kind == _BATCH else bytes(message.payload)
             self.ring.release()
             if kind == _FAILED:
                 raise pickle.loads(payload)
