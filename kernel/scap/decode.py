@@ -366,6 +366,9 @@ def _segment_bytes(buf, offsets, lengths) -> np.ndarray:
     total = int(lengths.sum())
     if not total:
         return np.zeros(0, dtype=np.uint8)
+    array = _view_array(buf, np.arange(len(offsets)), offsets, lengths, len(offsets))
+    if array is not None:
+        return np.frombuffer(array.buffers()[2], dtype=np.uint8, count=total)
     starts_in_out = np.cumsum(lengths) - lengths
     # 32-bit byte indices when the buffer allows: building and following them is ~4x faster than 64-bit ones.
     kind = np.int32 if len(buf) < 2**31 and total < 2**31 else np.int64
@@ -393,6 +396,65 @@ def _validity(rows, nrows) -> tuple[pa.Buffer, int]:
 
 
 def _varlen_column(buf, rows, offsets, lengths, nrows, arrow_type) -> pa.Array:
+    """Text or bytes column: row `rows[i]` holds ``buf[offsets[i]: offsets[i] + lengths[i]]``, the rest null."""
+    array = _view_array(buf, rows, offsets, lengths, nrows)
+    if array is None:
+        return _packed_column(buf, rows, offsets, lengths, nrows, arrow_type)
+    if arrow_type == pa.binary():
+        return array
+    return _repair_utf8(array.view(pa.string() if array.type == pa.binary() else pa.large_string()))
+
+
+def _view_array(buf, rows, offsets, lengths, nrows) -> pa.Array | None:
+    """The segments as a binary (large_binary past 2 GiB) column, copied out of `buf` by Arrow from views of
+    them; None when `buf` does not allow views (`_binary_views`)."""
+    views = _binary_views(buf, rows, offsets, lengths, nrows)
+    if views is None:
+        return None
+    validity, null_count = _validity(rows, nrows) if len(rows) < nrows else (None, 0)
+    array = pa.Array.from_buffers(pa.binary_view(), nrows, [validity, pa.py_buffer(views), pa.py_buffer(buf)],
+                                  null_count=null_count)
+    return array.cast(pa.large_binary() if int(lengths.sum()) >= 2**31 else pa.binary())
+
+
+# Arrow's binary views (16 bytes a value: int32 length, then the value itself when it fits in 12 bytes, else its
+# first 4 bytes, the data buffer's index and the value's int32 offset in it) point at the segments where they
+# are, so Arrow's cast to plain binary copies each one with a memcpy: ~2x faster than gathering every byte
+# through an index of its own. The masks [min(length, 13)] keep a value's bytes in the view's last 12 (zeros after
+# a short value, as Arrow requires; 13 = a long value: its prefix only).
+_LOW_MASKS = np.array([(1 << (8 * min(length, 8))) - 1 for length in range(13)] + [0xFFFFFFFF], dtype=np.uint64)
+_HIGH_MASKS = np.array([(1 << (8 * min(max(length - 8, 0), 4))) - 1 for length in range(13)] + [0], dtype=np.uint32)
+_INLINE = 12
+
+
+def _binary_views(buf, rows, offsets, lengths, nrows) -> np.ndarray | None:
+    """(nrows, 4) uint32 Arrow binary views of the segments (zeros for the rows not in `rows`), or None when
+    `buf` is too large for int32 offsets or a segment lies within 12 bytes of its end (the view's words are
+    read 12 bytes at a time)."""
+    if not _INLINE <= len(buf) < 2**31 or (len(offsets) and int(offsets.max()) + _INLINE > len(buf)):
+        return None
+    at = offsets.astype(np.int32)
+    size = lengths.astype(np.int32)
+    views = np.empty((len(rows), 4), dtype=np.uint32)
+    views[:, 0] = size
+    # Bytes 0-7 and 8-11 of every value, read as an 8- and a 4-byte word at any byte offset.
+    low = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))[at]
+    high = np.ndarray((len(buf) - 3,), dtype="<u4", buffer=buf, strides=(1,))[at + 8]
+    np.bitwise_and(low, _LOW_MASKS.take(size, mode="clip"), out=views[:, 1:3].view(np.uint64)[:, 0])
+    np.bitwise_and(high, _HIGH_MASKS.take(size, mode="clip"), out=views[:, 3])
+    views[:, 3] |= np.where(size > _INLINE, at, 0).view(np.uint32)  # buffer index 0 (masked to 0 above)
+    if len(rows) == nrows:
+        return views
+    out = np.zeros((nrows, 4), dtype=np.uint32)
+    out.view(_VIEW).reshape(-1)[rows] = views.view(_VIEW).reshape(-1)  # 16-byte items: one copy each
+    return out
+
+
+_VIEW = np.dtype((np.void, 16))
+
+
+def _packed_column(buf, rows, offsets, lengths, nrows, arrow_type) -> pa.Array:
+    """`_varlen_column` by gathering every byte (for buffers views cannot point into)."""
     row_lengths = np.zeros(nrows, dtype=np.int64)
     row_lengths[rows] = lengths
     value_offsets = np.zeros(nrows + 1, dtype=np.int64)

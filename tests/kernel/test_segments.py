@@ -1,0 +1,54 @@
+"""Text and bytes columns gathered from segments of a buffer (records of a ring, parameters of a .scap block):
+Arrow's binary views give exactly what gathering every byte gives, at every length and position."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernel.scap.decode import _binary_views, _packed_column, _segment_bytes, _varlen_column, _view_array
+
+
+@st.composite
+def segments(draw):
+    """(buffer, rows, offsets, lengths, nrows): segments anywhere in the buffer, up to its last byte."""
+    data = draw(st.binary(min_size=1, max_size=200))
+    if draw(st.booleans()):  # some invalid UTF-8 as well as text
+        data = bytes(b % 0x7F for b in data)
+    nrows = draw(st.integers(min_value=0, max_value=25))
+    rows = sorted(draw(st.sets(st.integers(min_value=0, max_value=max(nrows - 1, 0)), max_size=nrows)))[:nrows]
+    lengths, offsets = [], []
+    for _ in rows:
+        length = draw(st.integers(min_value=0, max_value=min(len(data), 30)))
+        lengths.append(length)
+        offsets.append(draw(st.integers(min_value=0, max_value=len(data) - length)))
+    return (np.frombuffer(data, dtype=np.uint8), np.array(rows, dtype=np.int64), np.array(offsets, dtype=np.int64),
+            np.array(lengths, dtype=np.int64), nrows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(segments())
+def test_view_gathered_columns_equal_byte_gathered_ones(case) -> None:
+    buf, rows, offsets, lengths, nrows = case
+    views = _binary_views(buf, rows, offsets, lengths, nrows)
+    if views is not None:  # as Arrow's format has them: short values inline and zero-padded, prefixes right
+        validity = pa.py_buffer(np.packbits(np.isin(np.arange(nrows), rows), bitorder="little"))
+        pa.Array.from_buffers(pa.binary_view(), nrows, [validity, pa.py_buffer(views), pa.py_buffer(buf)]
+                              ).validate(full=True)
+    for kind in (pa.string(), pa.binary()):
+        got = _varlen_column(buf, rows, offsets, lengths, nrows, kind)
+        got.validate(full=True)
+        assert got.equals(_packed_column(buf, rows, offsets, lengths, nrows, kind))
+    expected = b"".join(bytes(buf[o: o + n]) for o, n in zip(offsets.tolist(), lengths.tolist()))
+    assert _segment_bytes(buf, offsets, lengths).tobytes() == expected
+
+
+def test_segments_near_the_end_of_a_buffer_are_gathered_byte_by_byte() -> None:
+    """A view reads 12 bytes from a segment's start: one that starts closer to the buffer's end cannot use it."""
+    buf = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    rows, offsets, lengths = np.array([0, 1]), np.array([0, 10]), np.array([16, 3])
+    assert _view_array(buf, rows, offsets, lengths, 2) is None
+    assert _varlen_column(buf, rows, offsets, lengths, 2, pa.string()).to_pylist() == ["0123456789abcdef", "abc"]
+    assert _view_array(buf, rows[:1], offsets[:1], lengths[:1], 1).to_pylist() == [b"0123456789abcdef"]
