@@ -53,6 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (Array.cast imports it on first use: ~30 ms in a live drain)
 
 from kernel.scap import event_table as et
 from kernel.scap.blocks import EVENT_BLOCKS, CaptureLayout, ScapFormatError
