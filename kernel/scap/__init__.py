@@ -31,7 +31,7 @@ class ScapCapture:
 
     def __init__(self, layout: CaptureLayout):
         self._layout = layout
-        self._buf = padded_buffer(layout.data)
+        self._buf = padded_buffer(layout)
         self._whole_index: EventIndex | None = None
 
     @property

@@ -11,6 +11,7 @@ the event blocks, which ``kernel.scap.decode`` decodes with numpy. Every format 
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -169,7 +170,7 @@ class CaptureLayout:
     """Everything ``read_layout`` learned: metadata plus where the event blocks are."""
 
     path: str
-    data: bytes
+    data: bytes | memoryview
     version: tuple[int, int]
     machine: MachineInfo | None
     threads: dict[int, ThreadInfo]
@@ -179,28 +180,54 @@ class CaptureLayout:
     groups: list[GroupInfo]
     event_offsets: np.ndarray  # int64 byte offsets of event blocks, file order
     event_block_types: np.ndarray  # uint32 block type of each
+    padded: np.ndarray | None = None  # `data` followed by PAD zero bytes, in the same memory (read_padded)
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The uncompressed content of a capture (gzip is detected by its magic, not the file name)."""
-    raw = Path(path).read_bytes()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
+PAD = 16  # zero bytes after a capture's content in memory: the decoder's 8-byte gathers near its end stay inside
+
+
+def read_padded(path: str | Path) -> np.ndarray:
+    """The uncompressed content of a capture (gzip is detected by its magic, not the file name) followed by PAD
+    zero bytes. A plain file is read straight into that memory: read as bytes and then copied into fresh padded
+    memory, the 68 MB test capture took ~53 ms (sometimes 100-200 ms: a page fault every 4 KB), against ~20 ms."""
+    with open(path, "rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        padded = np.empty(size + PAD, dtype=np.uint8)
+        view, done = memoryview(padded), 0
+        while done < size:
+            got = handle.readinto(view[done:size])
+            if not got:
+                break
+            done += got
+    padded = padded[: done + PAD]
+    padded[done:] = 0
+    if bytes(padded[:2]) != b"\x1f\x8b":
+        return padded
     try:
-        return gzip.decompress(raw)
+        raw = gzip.decompress(padded[:done])
     except (EOFError, OSError, zlib.error) as exc:
-        raise ScapFormatError(path, len(raw), f"corrupt or truncated gzip stream ({exc})") from None
+        raise ScapFormatError(path, done, f"corrupt or truncated gzip stream ({exc})") from None
+    padded = np.zeros(len(raw) + PAD, dtype=np.uint8)
+    padded[: len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+    return padded
+
+
+def read_bytes(path: str | Path) -> memoryview:
+    """The uncompressed content of a capture, as bytes-like memory (followed by PAD zero bytes, see read_padded)."""
+    return memoryview(read_padded(path))[:-PAD]
 
 
 def read_layout(path: str | Path) -> CaptureLayout:
     """Read a capture: check the framing, parse metadata, index the event blocks."""
-    data = read_bytes(path)
+    padded = read_padded(path)
+    data = memoryview(padded)[:-PAD]
     version = _read_shb(path, data)
     offsets = _walk_blocks(path, data)
     words = np.frombuffer(data, dtype="<u4", count=len(data) // 4)
     types = words[offsets >> 2]
     is_event = np.isin(types, np.fromiter(EVENT_BLOCKS, dtype=np.uint32))
-    layout = CaptureLayout(str(path), data, version, None, {}, [], [], [], [], offsets[is_event], types[is_event])
+    layout = CaptureLayout(str(path), data, version, None, {}, [], [], [], [], offsets[is_event], types[is_event],
+                           padded)
     for offset in offsets[~is_event].tolist():
         _parse_metadata_block(layout, offset)
     return layout
@@ -313,7 +340,7 @@ class _Cursor:
     def take(self, n: int) -> bytes:
         if self.pos + n > self.end:
             raise ScapFormatError(self.path, self.pos, f"record needs {n} bytes, block has {self.remaining()} left")
-        out = self.data[self.pos : self.pos + n]
+        out = bytes(self.data[self.pos : self.pos + n])
         self.pos += n
         return out
 
