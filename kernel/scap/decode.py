@@ -52,6 +52,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.ma  # noqa: F401  (pa.array of a numpy array imports it on first use: ~10 ms in the first batch)
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (Array.cast imports it on first use: ~30 ms in a live drain)
 
