@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import select
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -63,6 +63,9 @@ class LiveCapture:
         self.metadata: procfs.HostState | None = None
         self.events_read = 0
         self.started = None  # set to a threading/multiprocessing Event by callers that want to know
+        # Called with `metadata` before `started` is set: a caller's state built from it then costs nothing once
+        # events flow (the first batch waits for whatever runs before it, and the kernel's rings fill meanwhile).
+        self.on_metadata: Callable[[procfs.HostState], None] | None = None
 
     # --- the source interface -----------------------------------------------------------------------------
     def batches(self, control: object) -> Iterator[pa.RecordBatch]:
@@ -80,6 +83,8 @@ class LiveCapture:
                 epoll.register(reader.fd, select.EPOLLIN)
             builder = BatchBuilder(time.time_ns() - time.monotonic_ns(), cgroup_subsystems=probes.cgroup_subsystems)
             self.metadata = procfs.scan()
+            if self.on_metadata is not None:
+                self.on_metadata(self.metadata)
             if self.started is not None:
                 self.started.set()
             yield from self._drain_loop(control, readers, builder, epoll)

@@ -209,13 +209,9 @@ class LiveSource(EnrichingSource):
 
     def batches(self, control: object) -> Iterator[pa.RecordBatch]:
         self.capture.started = control.capture_running  # set once the probes are attached
-        started = False
+        self.capture.on_metadata = lambda host: self._start(Enricher(host))  # the state, before events flow
         try:
-            for raw in self.capture.batches(control):
-                if not started:
-                    self._start(Enricher(self.capture.metadata))
-                    started = True
-                yield raw
+            yield from self.capture.batches(control)
         finally:
             self._stop()
 
