@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -132,6 +133,19 @@ def _in_one_buffer(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
             for (rows, _, lengths, _), start in zip(parts, starts)]
 
 
+@dataclass(frozen=True)
+class _Group:
+    """The records of one syscall in a batch: their rows, their headers (a copy in this order, so a field is a
+    strided view and needs no gather) and where each record starts in its ring's buffer."""
+
+    rows: np.ndarray
+    h: np.ndarray  # HEADER records
+    at: np.ndarray
+
+    def where(self, mask: np.ndarray) -> "_Group":
+        return _Group(self.rows[mask], self.h[mask], self.at[mask])
+
+
 class BatchBuilder:
     """Turns spans of ring records into raw event batches; keeps the event counter across batches."""
 
@@ -164,91 +178,97 @@ class BatchBuilder:
             "evt.cpu": pa.array(h["cpu"].astype(np.int16)),
             "thread.tid": pa.array(h["tid"].astype(np.int64)),
             "evt.type_id": pa.array(evt),
-            "evt.type": pa.DictionaryArray.from_arrays(pa.array(_TYPE_BY_NR[nr]), _TYPE_DICTIONARY),
-            "evt.dir": pa.DictionaryArray.from_arrays(pa.array((evt & 1).astype(np.int32)), _DIR_DICTIONARY),
-            "evt.category": pa.DictionaryArray.from_arrays(pa.array(_CATEGORY_BY_NR[nr]), _CATEGORY_DICTIONARY),
+            # (indices from the tables above, within their dictionaries: not checked again)
+            "evt.type": pa.DictionaryArray.from_arrays(pa.array(_TYPE_BY_NR[nr]), _TYPE_DICTIONARY, safe=False),
+            "evt.dir": pa.DictionaryArray.from_arrays(pa.array((evt & 1).astype(np.int32)), _DIR_DICTIONARY,
+                                                      safe=False),
+            "evt.category": pa.DictionaryArray.from_arrays(pa.array(_CATEGORY_BY_NR[nr]), _CATEGORY_DICTIONARY,
+                                                           safe=False),
             "evt.is_internal": pa.array(np.zeros(n, dtype=bool)),
             "evt.rawres": nullable_column(h["res"].astype(np.int64), is_syscall),
         }
         self.next_num += n
         args = _Columns(n)
         # Rows grouped by syscall, in time order within a group: a stable sort of 16-bit numbers is a radix sort.
+        # The headers are copied once more in that order, so a group's fields are slices, not gathers.
         grouped = np.argsort(h["nr"], kind="stable")
-        codes = h["nr"][grouped]
-        bounds = np.concatenate([[0], np.flatnonzero(codes[1:] != codes[:-1]) + 1, [n]])
-        for g, code in enumerate(codes[bounds[:-1]].tolist()):
-            rows = grouped[bounds[g]: bounds[g + 1]]
+        by_group = headers.take(grouped).view(HEADER)
+        at_by_group = record_at[grouped]
+        codes = by_group["nr"]
+        bounds = np.concatenate([[0], np.flatnonzero(codes[1:] != codes[:-1]) + 1, [n]]).tolist()
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            group = _Group(grouped[lo:hi], by_group[lo:hi], at_by_group[lo:hi])
+            code = int(codes[lo])
             if code == NOT_A_SYSCALL:
-                _procexit(args, rows, h)
+                _procexit(args, group)
             else:
                 spec = BY_NR[code]
-                self._syscall(args, spec, rows, h, record_at, buffers[spec.ring])
+                self._syscall(args, spec, group, buffers[spec.ring])
         columns.update(dict(sorted(args.arrays().items())))
         return pa.RecordBatch.from_pydict(columns)
 
-    def _syscall(self, args: _Columns, spec: Syscall, rows: np.ndarray, h: dict, record_at: np.ndarray,
-                 buf: np.ndarray) -> None:
+    def _syscall(self, args: _Columns, spec: Syscall, group: _Group, buf: np.ndarray) -> None:
         layout_areas = _AREAS[spec.ring]
+        rows, h = group.rows, group.h
         if spec.event == et.GENERIC_X:
             args.put_int("arg.ID", rows, np.full(len(rows), sc_code(spec.name), dtype=np.int64))
         for column, source in spec.columns:
             if source == "res":
-                args.put_int(column, rows, h["res"][rows])
+                args.put_int(column, rows, h["res"])
             elif source.startswith("a"):
                 index, _, conversion = source[1:].partition(":")
-                values = h["a"][rows, int(index)]
-                args.put_int(column, rows, convert.CONVERTERS[conversion or "int"](values))
+                args.put_int(column, rows, convert.CONVERTERS[conversion or "int"](h["a"][:, int(index)]))
             elif source in layout_areas:
                 offset = layout_areas[source]
-                args.put_area(column, buf, rows, record_at[rows] + offset, h["len"][rows, AREA_LEN_INDEX[source]])
+                args.put_area(column, buf, rows, group.at + offset, h["len"][:, AREA_LEN_INDEX[source]])
             elif source == "@tid":
-                args.put_int(column, rows, h["tid"][rows].astype(np.int64))
+                args.put_int(column, rows, h["tid"].astype(np.int64))
             elif source == "@pid":
-                args.put_int(column, rows, h["pid"][rows].astype(np.int64))
+                args.put_int(column, rows, h["pid"].astype(np.int64))
             elif source == "@creat":
                 args.put_int(column, rows, np.full(len(rows), convert.CREAT_FLAGS, dtype=np.int64))
             elif source == "@exec":
-                self._exec(args, rows, h, record_at, buf)
+                self._exec(args, group, buf)
             elif source.startswith("@tuple") or source == "@sockaddr":
-                _sockets(args, column, source, rows, h, record_at, buf)
+                _sockets(args, column, source, group, buf)
             else:
                 raise ValueError(f"{spec.name}: unknown column source {source}")
         if spec.handler == "exit_clone":
-            _clone_flags(args, spec, rows, h)
+            _clone_flags(args, spec, group)
 
-    def _exec(self, args: _Columns, rows: np.ndarray, h: dict, record_at: np.ndarray, buf: np.ndarray) -> None:
+    def _exec(self, args: _Columns, group: _Group, buf: np.ndarray) -> None:
         areas = _AREAS["exec"]
-        ok = h["res"][rows] == 0
-        good, bad = rows[ok], rows[~ok]
-        buf_args = record_at[good] + areas["b0"]
-        total = h["len"][good, 2].astype(np.int64)
-        args.put_area("arg.exe", buf, bad, record_at[bad] + areas["s0"], h["len"][bad, 0])
-        if len(good):
-            self._exec_success(args, good, h, record_at, buf, buf_args, total)
+        ok = group.h["res"] == 0
+        good, bad = group.where(ok), group.where(~ok)
+        args.put_area("arg.exe", buf, bad.rows, bad.at + areas["s0"], bad.h["len"][:, 0])
+        if len(good.rows):
+            self._exec_success(args, good, buf)
 
-    def _exec_success(self, args, good, h, record_at, buf, buf_args, total) -> None:
+    def _exec_success(self, args: _Columns, good: _Group, buf: np.ndarray) -> None:
         areas = _AREAS["exec"]
+        rows, h, record_at = good.rows, good.h, good.at
+        buf_args = record_at + areas["b0"]
+        total = h["len"][:, 2].astype(np.int64)
         exe_len = _until_first_nul(buf, buf_args, total)
-        args.put_segments("arg.exe", buf, good, buf_args, exe_len)
+        args.put_segments("arg.exe", buf, rows, buf_args, exe_len)
         rest = np.maximum(total - exe_len - 1, 0)
-        args.put_segments("arg.args", buf, good, buf_args + exe_len + 1, rest)
-        args.put_segments("arg.env", buf, good, record_at[good] + areas["b1"], h["len"][good, 3])
-        args.put_area("arg.comm", buf, good, record_at[good] + areas["s1"], h["len"][good, 1])
+        args.put_segments("arg.args", buf, rows, buf_args + exe_len + 1, rest)
+        args.put_segments("arg.env", buf, rows, record_at + areas["b1"], h["len"][:, 3])
+        args.put_area("arg.comm", buf, rows, record_at + areas["s1"], h["len"][:, 1])
         # The exec event's `flags` parameter carries PPM_EXE_* bits, as the driver's execve exit does.
-        from_memfd = (h["flags"][good].astype(np.int64) & F_EXE_MEMFD) != 0
-        args.put_int("arg.flags", good, np.where(from_memfd, PPM_EXE_FROM_MEMFD, 0).astype(np.int64))
-        details = exec_details.decode(buf, record_at[good], h["flags"][good], h["pid"][good],
-                                      self.cgroup_subsystems, self.proc_root)
-        _put_exec_details(args, good, details)
+        from_memfd = (h["flags"].astype(np.int64) & F_EXE_MEMFD) != 0
+        args.put_int("arg.flags", rows, np.where(from_memfd, PPM_EXE_FROM_MEMFD, 0).astype(np.int64))
+        details = exec_details.decode(buf, record_at, h["flags"], h["pid"], self.cgroup_subsystems, self.proc_root)
+        _put_exec_details(args, rows, details)
         paths = []
-        path_at = record_at[good] + areas["s0"]
-        path_len = h["len"][good, 0].astype(np.int64)
+        path_at = record_at + areas["s0"]
+        path_len = h["len"][:, 0].astype(np.int64)
         for at, length, cwd in zip(path_at.tolist(), path_len.tolist(), details.cwd):
             path = bytes(buf[at: at + length]).split(b"\0", 1)[0].decode("utf-8", "replace") if length else None
             if path and not path.startswith("/") and cwd:
                 path = posixpath.normpath(posixpath.join(cwd, path))
             paths.append(path)
-        args.put_objects("arg.trusted_exepath", good, paths)
+        args.put_objects("arg.trusted_exepath", rows, paths)
 
 
 def _headers_in_time_order(parts: list[tuple[RecordLayout, np.ndarray, int, int]]
@@ -267,7 +287,7 @@ def _headers_in_time_order(parts: list[tuple[RecordLayout, np.ndarray, int, int]
     if not (ts[1:] < ts[:-1]).any():
         return headers, record_at
     order = np.argsort(ts, kind="stable")
-    return headers[order], record_at[order]
+    return headers.take(order), record_at[order]
 
 
 _HEADER_BYTES = np.dtype((np.void, HEADER.itemsize))
@@ -287,25 +307,27 @@ def _put_exec_details(args: _Columns, rows: np.ndarray, details: exec_details.Ex
 _AREAS = {ring: {area: at for area, (at, _size) in layout.areas.items()} for ring, layout in LAYOUTS.items()}
 
 
-def _procexit(args: _Columns, rows: np.ndarray, h: dict) -> None:
-    code = h["a"][rows, 0].astype(np.int64)
+def _procexit(args: _Columns, group: _Group) -> None:
+    rows = group.rows
+    code = group.h["a"][:, 0].astype(np.int64)
     args.put_int("arg.status", rows, code)
     args.put_int("arg.ret", rows, code >> 8)
     args.put_int("arg.sig", rows, code & 0x7F)
     args.put_int("arg.core", rows, (code >> 7) & 1)
 
 
-def _clone_flags(args: _Columns, spec: Syscall, rows: np.ndarray, h: dict) -> None:
+def _clone_flags(args: _Columns, spec: Syscall, group: _Group) -> None:
     """fork/vfork take no flags; in the child (result 0) the flags are unknown but a thread is recognisable."""
-    flags = convert.clone_flags(h["a"][rows, 0])
+    h = group.h
+    flags = convert.clone_flags(h["a"][:, 0])
     if spec.name == "fork":
         flags[:] = 0
     elif spec.name == "vfork":
         flags[:] = convert.PPM_CL_CLONE_VFORK | convert.PPM_CL_CLONE_VM
-    child = h["res"][rows] == 0
-    thread = h["tid"][rows] != h["pid"][rows]
+    child = h["res"] == 0
+    thread = h["tid"] != h["pid"]
     flags = np.where(child & thread, flags | convert.PPM_CL_CLONE_THREAD, flags)
-    args.put_int("arg.flags", rows, flags)
+    args.put_int("arg.flags", group.rows, flags)
 
 
 # --- socket addresses (scap-format.md section 6: addresses in network order, ports little-endian) ----------
@@ -333,17 +355,16 @@ def _scap_sockaddr(addr: tuple[int, bytes, int, str] | None) -> bytes | None:
     return bytes([family]) + ip + port.to_bytes(2, "little")
 
 
-def _sockets(args: _Columns, column: str, source: str, rows: np.ndarray, h: dict, record_at: np.ndarray,
-             buf: np.ndarray) -> None:
+def _sockets(args: _Columns, column: str, source: str, group: _Group, buf: np.ndarray) -> None:
     base = HEADER.itemsize
     values = []
-    for row in rows.tolist():
-        at = int(record_at[row]) + base
-        tuple_len, addr_len = int(h["len"][row, 0]), int(h["len"][row, 1])
+    lengths = group.h["len"]
+    for record, tuple_len, addr_len in zip(group.at.tolist(), lengths[:, 0].tolist(), lengths[:, 1].tolist()):
+        at = record + base
         raw_tuple = bytes(buf[at: at + tuple_len]) if tuple_len == SOCK_TUPLE_LEN else b""
         user = _user_sockaddr(bytes(buf[at + SOCK_TUPLE_LEN: at + SOCK_TUPLE_LEN + addr_len])) if addr_len else None
         values.append(_scap_sockaddr(user) if source == "@sockaddr" else _tuple(source, raw_tuple, user))
-    args.put_objects(column, rows, values)
+    args.put_objects(column, group.rows, values)
 
 
 def _tuple(source: str, raw: bytes, user) -> bytes | None:

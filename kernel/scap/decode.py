@@ -476,13 +476,27 @@ def _packed_column(buf, rows, offsets, lengths, nrows, arrow_type) -> pa.Array:
 
 
 def _repair_utf8(array: pa.Array) -> pa.Array:
-    """Arrow strings must be valid UTF-8: replace bad sequences (rare) like ``bytes.decode(errors="replace")``."""
+    """Arrow strings must be valid UTF-8: replace bad sequences (rare) like ``bytes.decode(errors="replace")``.
+    Text that is all ASCII (nearly all: paths, names) is valid as it is, and one pass of numpy tells."""
+    if _ascii(array):
+        return array
     try:
         array.validate(full=True)
         return array
     except pa.ArrowInvalid:
         raw = array.view(pa.binary() if pa.types.is_string(array.type) else pa.large_binary()).to_pylist()
         return pa.array([None if v is None else v.decode("utf-8", "replace") for v in raw], type=array.type)
+
+
+def _ascii(array: pa.Array) -> bool:
+    """Whether every value byte of a (large) string or binary array is below 0x80."""
+    _, offsets, data = array.buffers()[:3]
+    if data is None or not len(array):
+        return True
+    kind = np.int64 if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=kind)[[array.offset, array.offset + len(array)]]
+    values = np.frombuffer(data, dtype=np.uint8)[int(bounds[0]): int(bounds[1])]
+    return not len(values) or int(values.max()) < 0x80
 
 
 def _strlist_column(buf, rows, offsets, lengths, nrows) -> pa.Array:

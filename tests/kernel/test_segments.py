@@ -8,7 +8,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kernel.scap.decode import _binary_views, _packed_column, _segment_bytes, _varlen_column, _view_array
+from kernel.scap.decode import (_ascii, _binary_views, _packed_column, _repair_utf8, _segment_bytes, _varlen_column,
+                                _view_array)
 
 
 @st.composite
@@ -52,3 +53,13 @@ def test_segments_near_the_end_of_a_buffer_are_gathered_byte_by_byte() -> None:
     assert _view_array(buf, rows, offsets, lengths, 2) is None
     assert _varlen_column(buf, rows, offsets, lengths, 2, pa.string()).to_pylist() == ["0123456789abcdef", "abc"]
     assert _view_array(buf, rows[:1], offsets[:1], lengths[:1], 1).to_pylist() == [b"0123456789abcdef"]
+
+
+def test_text_is_checked_for_utf8_only_where_a_byte_is_not_ascii() -> None:
+    """`_ascii` reads only the array's own values (slices included), so bad bytes elsewhere do not count."""
+    text = pa.array(["path", "é", "/etc/passwd", None])
+    assert _ascii(text.slice(2)) and _ascii(text.slice(0, 1)) and _ascii(pa.array([], pa.string()))
+    assert not _ascii(text) and not _ascii(text.slice(1, 1))
+    bad = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(np.array([0, 2, 3], dtype=np.int32)),
+                                                 pa.py_buffer(b"ok\xff")])
+    assert _repair_utf8(bad).to_pylist() == ["ok", "\ufffd"]
