@@ -4,7 +4,8 @@ Builds a ~1.1 M event .scap by repeating the event blocks of 502Error.scap 50 ti
 Falco rules, measures in one run:
   - the .scap replay with 1 and 2 rule workers (events/s, wall time, peak RSS of the whole process tree);
   - the same events from Saker's own Arrow capture of them (written with --capture), with 1 and 2 workers.
-Each configuration runs `run.py` for real, as a user would.
+Each configuration runs `run.py` for real, as a user would, twice: once timed, once with its memory sampled
+(sampling stalls the processes it reads, more of them with more workers, so it would skew the ratio).
 
     .venv/bin/python bench/bench_pipeline.py [--repeats 50]
 """
@@ -97,7 +98,9 @@ def main() -> None:
             if label == "arrow":
                 run_sensor(big, 1, ["--capture", str(arrow)])  # write Saker's own capture of the same events
             for workers in (1, 2):
-                results[(label, workers)] = run_sensor(replay, workers, extra)
+                timed = run_sensor(replay, workers, extra, sample_memory=False)
+                sampled = run_sensor(replay, workers, extra)
+                results[(label, workers)] = {**timed, "rss": sampled["rss"], "pss": sampled["pss"]}
         print(f"{'input':<7}{'workers':>8}{'events':>11}{'seconds':>9}{'events/s':>12}{'evaluated':>11}"
               f"{'alerts':>8}{'peak RSS MB':>13}{'peak PSS MB':>13}")
         for (label, workers), r in results.items():
