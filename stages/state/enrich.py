@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kernel.scap import event_table as et
-from kernel.scap.decode import nullable_column
+from kernel.scap.decode import filled, nullable_column
 from rules.columns import ALTERNATIVE_COLUMNS
 from stages.state.addresses import Interfaces
 from stages.state.asof import asof_indices, latest_per_key
@@ -358,7 +358,7 @@ class _BatchView:
         found_global = np.where(found >= 0, global_of[np.maximum(found, 0)] if len(global_of) else 0, -1)
         # libsinsp's m_lastevent_fd: set by every enter (its fd, -1 when it names none), kept by a non-matching
         # exit, 0 for a thread with no enter yet (the value a new thread starts with).
-        memo_fd = memo["params"]["first_fd"].fill_null(-1).to_numpy(zero_copy_only=False)
+        memo_fd = filled(memo["params"]["first_fd"], -1)
         last_fd = np.concatenate([memo_fd, np.where(self.first_fd == NO_FD, -1, self.first_fd)])
         self.last_enter_fd = np.where(found_global >= 0, last_fd[np.maximum(found_global, 0)], 0)
         ok = self.exits & (found >= 0)
@@ -700,7 +700,7 @@ class _BatchView:
         """An fd parameter as libsinsp resolves it: `<typechar[l4 char]>name` when the process has that fd
         (`<4t>1.2.3.4:5->6.7.8.9:80`, `<f>/etc/passwd`), else the number. The l4 char shows once the socket
         has an address (`<4>` right after socket())."""
-        numbers = values.fill_null(NO_FD).to_numpy(zero_copy_only=False)
+        numbers = filled(values, NO_FD)
         idx = self._fd_indices(np.where(numbers >= 0, numbers, NO_FD))
         kinds = self.fd_table.column("type", idx)
         l4 = pc.fill_null(self.fd_table.column("l4proto", idx), "")
@@ -908,7 +908,7 @@ def _open_mode(bit: int) -> Callable[[_BatchView], pa.Array]:
     def extract(v: _BatchView) -> pa.Array:
         is_open = v.raw.type_in(OPEN_LIKE) & v.exits
         flags = v.raw.ints("arg.flags", default=0)
-        entered = v.enter["arg.flags"].fill_null(0).to_numpy(zero_copy_only=False)
+        entered = filled(v.enter["arg.flags"], 0)
         flags = np.where(v.raw.valid("arg.flags"), flags, entered)
         return pa.array(is_open & ((flags & bit) == bit))
     return extract
@@ -977,7 +977,7 @@ def _container_id(v: _BatchView) -> pa.Array:
     ids = v.thread_text("container_id")
     if not ids.null_count:
         return ids
-    codes = ids.indices.fill_null(len(ids.dictionary)).to_numpy(zero_copy_only=False)
+    codes = filled(ids.indices, len(ids.dictionary))
     dictionary = pa.concat_arrays([ids.dictionary, pa.array([HOST], type=pa.string())])
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=v.no_thread, type=pa.int32()), dictionary)
 
@@ -1104,8 +1104,8 @@ def _fd_directory(v: _BatchView) -> pa.Array:
     rules dictionary-encoded over the fd names' dictionary followed by their directories."""
     names = v.fd_names()
     kind = v.fd("type")
-    is_file = pc.fill_null(pc.equal(kind, "file"), False).to_numpy(zero_copy_only=False)
-    is_dir = pc.fill_null(pc.equal(kind, "directory"), False).to_numpy(zero_copy_only=False)
+    is_file = filled(pc.equal(kind, "file"), False)
+    is_dir = filled(pc.equal(kind, "directory"), False)
     codes, named = _codes(names)
     dictionary = pa.concat_arrays([names.dictionary, _text_map(names.dictionary, _directory_of_one)])
     codes = np.where(is_file, codes + len(names.dictionary), codes)
@@ -1122,7 +1122,7 @@ def _fd_directory(v: _BatchView) -> pa.Array:
 def _fd_filename(v: _BatchView) -> pa.Array:
     """A file fd's last path component (once per distinct name, dictionary-encoded), null for other fds."""
     names = v.fd_names()
-    is_file = pc.fill_null(pc.equal(v.fd("type"), "file"), False).to_numpy(zero_copy_only=False)
+    is_file = filled(pc.equal(v.fd("type"), "file"), False)
     base = _text_map(names.dictionary, lambda name: _UP_TO_LAST_SLASH.sub("", name, count=1))
     codes, named = _codes(names)
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=~(is_file & named), type=pa.int32()), base)
@@ -1133,7 +1133,7 @@ def _codes(values: pa.DictionaryArray) -> tuple[np.ndarray, np.ndarray]:
     indices = values.indices
     if not indices.null_count:
         return indices.to_numpy(zero_copy_only=False).astype(np.int64), np.ones(len(indices), dtype=bool)
-    return (indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64),
+    return (filled(indices, 0).astype(np.int64),
             indices.is_valid().to_numpy(zero_copy_only=False))
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kernel.scap import event_table as et
+from kernel.scap.decode import filled
 from rules.operators import per_distinct
 from stages.state.addresses import FIELDS as ADDRESS_FIELDS
 from stages.state.addresses import Interfaces, Socket, Update, apply
@@ -246,7 +247,7 @@ class FdState:
 
         def keep(column) -> np.ndarray:
             nonlocal closed
-            is_open = column("open").fill_null(False).to_numpy(zero_copy_only=False)
+            is_open = filled(column("open"), False)
             closed = int((~is_open).sum())
             return is_open
 
@@ -304,7 +305,7 @@ def _opens(raw: RawBatch, ctx: EventContext, builder: _Builder) -> None:
     flags = _param(raw, ctx, "arg.flags", rows)
     written = _param(raw, ctx, "arg.name", rows).cast(pa.string())
     paths = resolve_paths(written, lambda at: ctx.cwd_at(rows[at]))
-    flag_values = flags.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    flag_values = filled(flags.cast(pa.int64()), 0)
     kinds = _FILE_KINDS.take(pa.array(((flag_values & PPM_O_DIRECTORY) != 0).astype(np.int8)))
     fds = ctx.res[rows]
     builder.add(rows, ctx.pid[rows], fds, 2 * rows, {"type": kinds, "name": paths, "nameraw": written,

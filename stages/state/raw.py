@@ -13,6 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kernel.scap.decode import filled
+
 
 class RawBatch:
     """Wraps a raw RecordBatch with helpers returning numpy arrays and Arrow columns.
@@ -77,9 +79,7 @@ class RawBatch:
                     column = pc.cast(column, pa.int64(), safe=False)
                 elif column.type != pa.int64():
                     column = column.cast(pa.int64())
-                if column.null_count:  # each skipped Arrow call counts: a batch asks for a dozen columns
-                    column = column.fill_null(default)
-                self._cache[key] = column.to_numpy(zero_copy_only=False)
+                self._cache[key] = filled(column, default)
         return self._cache[key]
 
     def valid(self, name: str) -> np.ndarray:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from kernel.scap.decode import nullable_column
+from kernel.scap.decode import filled, nullable_column
 
 from stages.state.asof import NO_VERSION, asof_indices, latest_per_key
 
@@ -336,8 +336,7 @@ class BatchVersions:
         whole = self._numbers.get(key)
         if whole is None:
             parts = [self.snapshot_column(name), self.pending_values(name)]
-            values = [(part.fill_null(missing) if part.null_count else part).to_numpy(zero_copy_only=False)
-                      for part in parts]
+            values = [filled(part, missing) for part in parts]
             # The last entry serves index -1 (numpy reads it from the end).
             whole = self._numbers[key] = np.concatenate(values + [np.full(1, missing, values[0].dtype)])
         indices = np.asarray(indices, dtype=np.int64)

@@ -1,5 +1,6 @@
 """Text and bytes columns gathered from segments of a buffer (records of a ring, parameters of a .scap block):
-Arrow's binary views give exactly what gathering every byte gives, at every length and position."""
+Arrow's binary views give exactly what gathering every byte gives, at every length and position. And numbers
+read back from nullable Arrow columns with numpy (`filled`) equal Arrow's fill_null."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernel.scap.decode import (_ascii, _binary_views, _packed_column, _repair_utf8, _segment_bytes, _varlen_column,
-                                _view_array)
+                                _view_array, filled)
 
 
 @st.composite
@@ -63,3 +64,21 @@ def test_text_is_checked_for_utf8_only_where_a_byte_is_not_ascii() -> None:
     bad = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(np.array([0, 2, 3], dtype=np.int32)),
                                                  pa.py_buffer(b"ok\xff")])
     assert _repair_utf8(bad).to_pylist() == ["ok", "\ufffd"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(min_value=-(2**31), max_value=2**31 - 1)), max_size=40),
+       st.sampled_from([pa.int8(), pa.int32(), pa.int64(), pa.uint16(), pa.bool_()]),
+       st.integers(min_value=0, max_value=10), st.integers(min_value=0, max_value=10))
+def test_filled_equals_arrow_fill_null(values: list, kind: pa.DataType, cut: int, default: int) -> None:
+    """Slices included (their bitmaps start inside a byte)."""
+    if kind == pa.bool_():
+        values, default = [None if v is None else v % 2 == 1 for v in values], bool(default % 2)
+    elif pa.types.is_integer(kind):
+        low, high = (-(2 ** (kind.bit_width - 1)), 2 ** (kind.bit_width - 1) - 1) if pa.types.is_signed_integer(kind) \
+            else (0, 2 ** kind.bit_width - 1)
+        values = [None if v is None else min(max(v, low), high) for v in values]
+    array = pa.array(values, type=kind).slice(min(cut, len(values)))
+    expected = array.fill_null(default).to_numpy(zero_copy_only=False)
+    got = filled(array, default)
+    assert got.dtype == expected.dtype and (got == expected).all()
