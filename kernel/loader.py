@@ -18,6 +18,7 @@ import importlib.util
 import os
 import platform
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 # writes a ring all the way round, so all of it becomes resident under load; the path ring holds ~24,000
 # records, a quarter of a second of opens at 100 k/s, many times what a batch takes to process.
 DEFAULT_RING_BYTES = 8 << 20
+DETACH_THREADS = 8  # see Probes.close
 TRACEFS_ROOTS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 IGNORE, IGNORE_WITH_CHILDREN = 1, 2
 
@@ -188,9 +190,18 @@ class Probes:
         return self.bpf[b"counters"]
 
     def close(self) -> None:
-        """Detach every probe and free the programs and maps."""
+        """Detach every probe and free the programs and maps.
+
+        Each tracepoint's detach waits for the kernel to be done with its probe (~70 ms here), and about half of
+        that wait overlaps when several detach at once: 121 tracepoints take 8.7 s one by one, 4.3 s on 8
+        threads (more threads do no better). Whatever a thread could not detach, `cleanup` detaches after."""
         bpf, self.bpf = self.bpf, None
-        if bpf is not None:
+        if bpf is None:
+            return
+        try:
+            with ThreadPoolExecutor(max_workers=DETACH_THREADS, thread_name_prefix="saker-detach") as pool:
+                list(pool.map(bpf.detach_tracepoint, list(bpf.tracepoint_fds)))
+        finally:
             bpf.cleanup()
 
 
