@@ -16,7 +16,7 @@ import pyarrow as pa
 from kernel.scap.blocks import (
     CaptureLayout, FdInfo, GroupInfo, InterfaceInfo, MachineInfo, ScapFormatError, ThreadInfo, UserInfo, read_layout,
 )
-from kernel.scap.decode import EventIndex, build_index, decode_batch, padded_buffer
+from kernel.scap.decode import EventIndex, build_index, decode_batch
 
 CONTAINER_EVENT_IDS = np.array([228, 272, 324], dtype=np.uint16)  # the "container" JSON event versions
 
@@ -31,7 +31,7 @@ class ScapCapture:
 
     def __init__(self, layout: CaptureLayout):
         self._layout = layout
-        self._buf = padded_buffer(layout)
+        self._buf = layout.padded
         self._whole_index: EventIndex | None = None
 
     @property

@@ -170,7 +170,7 @@ class CaptureLayout:
     """Everything ``read_layout`` learned: metadata plus where the event blocks are."""
 
     path: str
-    data: bytes | memoryview
+    data: memoryview  # the capture's content: `padded` without its PAD zero bytes
     version: tuple[int, int]
     machine: MachineInfo | None
     threads: dict[int, ThreadInfo]
@@ -180,7 +180,7 @@ class CaptureLayout:
     groups: list[GroupInfo]
     event_offsets: np.ndarray  # int64 byte offsets of event blocks, file order
     event_block_types: np.ndarray  # uint32 block type of each
-    padded: np.ndarray | None = None  # `data` followed by PAD zero bytes, in the same memory (read_padded)
+    padded: np.ndarray  # uint8: the content followed by PAD zero bytes, what the decoder reads (read_padded)
 
 
 PAD = 16  # zero bytes after a capture's content in memory: the decoder's 8-byte gathers near its end stay inside

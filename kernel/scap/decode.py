@@ -57,7 +57,7 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (Array.cast imports it on first use: ~30 ms in a live drain)
 
 from kernel.scap import event_table as et
-from kernel.scap.blocks import EVENT_BLOCKS, PAD, CaptureLayout, ScapFormatError
+from kernel.scap.blocks import EVENT_BLOCKS, CaptureLayout, ScapFormatError
 
 _V1_HEADER = 22  # ts, tid, len, type
 _V2_HEADER = 26  # ... plus u32 nparams
@@ -130,15 +130,6 @@ class EventIndex:
 
     def __len__(self) -> int:
         return len(self.ts)
-
-
-def padded_buffer(layout: CaptureLayout) -> np.ndarray:
-    """The capture's bytes as uint8 followed by ``PAD`` zero bytes (as read, when `read_layout` read them)."""
-    if layout.padded is not None:
-        return layout.padded
-    buf = np.zeros(len(layout.data) + PAD, dtype=np.uint8)
-    buf[: len(layout.data)] = np.frombuffer(layout.data, dtype=np.uint8)
-    return buf
 
 
 def _rows(buf: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
@@ -555,7 +546,7 @@ def iter_batches(layout: CaptureLayout, batch_size: int = 65536) -> Iterator[pa.
     """Decode all events of ``layout`` in batches of at most ``batch_size`` rows."""
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
-    buf = padded_buffer(layout)
+    buf = layout.padded
     index = build_index(layout, buf)
     for start in range(0, len(index), batch_size):
         yield decode_batch(layout, buf, index, start, min(start + batch_size, len(index)))
