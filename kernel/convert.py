@@ -7,8 +7,6 @@ The probes stash arguments as the raw 64-bit registers; int arguments (fds, pids
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 # Linux O_* (x86_64) -> PPM_O_*; O_RDONLY (0) maps to PPM_O_RDONLY by the access mode below.
@@ -67,34 +65,55 @@ _FCNTL = {0: 1, 1030: 21}
 _RESOLVE_BITS = ((0x08, 1 << 0), (0x10, 1 << 1), (0x02, 1 << 2), (0x04, 1 << 3), (0x01, 1 << 4), (0x20, 1 << 5))
 
 
-def _bits(values: np.ndarray, table: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """Translated flag bits, once per distinct value: a batch's calls pass few distinct flags, and a dozen
-    masks over every row (or over the distinct values: ~60 numpy calls) cost more than a dictionary lookup each."""
-    distinct, inverse = np.unique(values.astype(np.uint64), return_inverse=True)
-    translated = np.array([_translate(table, value) for value in distinct.tolist()], dtype=np.int64)
-    return translated[inverse]
+_CHUNK = 12  # bits of the value translated by one lookup table (4,096 entries)
 
 
-@functools.lru_cache(maxsize=4096)
-def _translate(table: tuple[tuple[int, int], ...], value: int) -> int:
-    out = 0
-    for linux, ppm in table:
-        if value & linux == linux:
-            out |= ppm
-    return out
+class _FlagTable:
+    """Translates kernel flag bits to driver bits with one table lookup per 12 bits of the value, whatever the
+    values: every kernel mask of the table (some have two bits: O_SYNC, O_TMPFILE) lies within one chunk, so
+    the chunks translate independently. (One lookup per distinct value cost a sort of the batch's values, and a
+    Python call per value for a caller that passes thousands of different flags.)"""
+
+    def __init__(self, bits: tuple[tuple[int, int], ...], low: np.ndarray | None = None) -> None:
+        """`low`: driver bits by the value's two lowest bits, ORed in (open's access mode)."""
+        self.tables: list[tuple[np.uint64, np.ndarray]] = []
+        placed = 0
+        for shift in range(0, max(linux.bit_length() for linux, _ in bits), _CHUNK):
+            chunk = np.arange(1 << _CHUNK, dtype=np.uint64)
+            table = np.zeros(1 << _CHUNK, dtype=np.int64) if low is None or shift else low[chunk & np.uint64(3)]
+            for linux, ppm in bits:
+                if (linux >> shift) << shift == linux and linux >> (shift + _CHUNK) == 0:
+                    mask = np.uint64(linux >> shift)
+                    table[(chunk & mask) == mask] |= ppm
+                    placed += 1
+            self.tables.append((np.uint64(shift), table))
+        if placed != len(bits):
+            raise ValueError("a flag mask spans two chunks")
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        raw = values.astype(np.uint64, copy=False)
+        out = None
+        for shift, table in self.tables:
+            part = table.take((raw >> shift if shift else raw) & np.uint64((1 << _CHUNK) - 1))
+            out = part if out is None else np.bitwise_or(out, part, out=out)
+        return out
 
 
-def open_flags(values: np.ndarray) -> np.ndarray:
-    out = _bits(values, _OPEN_BITS)
-    return out | _ACCESS[(values.astype(np.uint64) & np.uint64(3)).astype(np.int64)]
+open_flags = _FlagTable(_OPEN_BITS, low=_ACCESS)
+clone_flags = _FlagTable(_CLONE_BITS)
 
 
-def clone_flags(values: np.ndarray) -> np.ndarray:
-    return _bits(values, _CLONE_BITS)
+def _u64(values: np.ndarray) -> np.ndarray:
+    return values.astype(np.uint64, copy=False)  # the probes' registers are u64 already: no copy
 
 
 def int32(values: np.ndarray) -> np.ndarray:
-    return values.astype(np.uint64).astype(np.uint32).view(np.int32).astype(np.int64)
+    """The low 32 bits, sign-extended (an int argument in a 64-bit register)."""
+    return (_u64(values) << np.uint64(32)).view(np.int64) >> 32
+
+
+def _masked(mask: int):
+    return lambda values: (_u64(values) & np.uint64(mask)).view(np.int64)
 
 
 def _lookup(values: np.ndarray, table: dict[int, int]) -> np.ndarray:
@@ -106,18 +125,18 @@ def _lookup(values: np.ndarray, table: dict[int, int]) -> np.ndarray:
 
 
 CONVERTERS = {
-    "int": lambda v: v.astype(np.uint64).view(np.int64),
+    "int": lambda v: _u64(v).view(np.int64),
     "int32": int32,
-    "u32": lambda v: (v.astype(np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.int64),
-    "hi32": lambda v: (v.astype(np.uint64) >> np.uint64(32)).astype(np.int64),  # the high half of a packed pair
+    "u32": _masked(0xFFFFFFFF),
+    "hi32": lambda v: (_u64(v) >> np.uint64(32)).view(np.int64),  # the high half of a packed pair
     "oflags": open_flags,
-    "mode": lambda v: (v.astype(np.uint64) & np.uint64(0o7777)).astype(np.int64),
+    "mode": _masked(0o7777),
     "clone": clone_flags,
     "ptrace": lambda v: _lookup(v, _PTRACE),
     "fcntl": lambda v: _lookup(v, _FCNTL),
     "unlinkat": lambda v: np.where((v.astype(np.uint64) & np.uint64(0x200)) != 0, 1, 0).astype(np.int64),
     "linkat": lambda v: (np.where((v.astype(np.uint64) & np.uint64(0x400)) != 0, 1, 0)
                          | np.where((v.astype(np.uint64) & np.uint64(0x1000)) != 0, 2, 0)).astype(np.int64),
-    "resolve": lambda v: _bits(v, _RESOLVE_BITS),
+    "resolve": _FlagTable(_RESOLVE_BITS),
 }
 CREAT_FLAGS = int(open_flags(np.array([0o100 | 0o1 | 0o1000], dtype=np.uint64))[0])  # O_CREAT|O_WRONLY|O_TRUNC

@@ -83,7 +83,8 @@ class _Columns:
 
     def put_segments(self, name: str, buf: np.ndarray, rows: np.ndarray, offsets: np.ndarray,
                      lengths: np.ndarray) -> None:
-        """Text at `offsets` of `buf` of exactly `lengths` bytes (NUL-separated lists for arg.args/arg.env)."""
+        """Text at `offsets` of `buf` of exactly `lengths` bytes (NUL-separated lists for arg.args/arg.env), for
+        `rows` in ascending order (a group's)."""
         self.segments.setdefault(name, []).append(
             (rows, offsets.astype(np.int64), np.maximum(lengths.astype(np.int64), 0), buf))
 
@@ -104,11 +105,14 @@ class _Columns:
             if any(part[3] is not parts[0][3] for part in parts):
                 parts = _in_one_buffer(parts)  # e.g. arg.comm: clones (path ring) and execs (exec ring)
             buf = parts[0][3]
-            rows = np.concatenate([p[0] for p in parts])
-            offsets = np.concatenate([p[1] for p in parts])
-            lengths = np.concatenate([p[2] for p in parts])
-            order = np.argsort(rows, kind="stable")
-            rows, offsets, lengths = rows[order], offsets[order], lengths[order]
+            if len(parts) == 1:  # one group's rows: in time order already
+                rows, offsets, lengths = parts[0][:3]
+            else:
+                rows = np.concatenate([p[0] for p in parts])
+                offsets = np.concatenate([p[1] for p in parts])
+                lengths = np.concatenate([p[2] for p in parts])
+                order = np.argsort(rows, kind="stable")
+                rows, offsets, lengths = rows[order], offsets[order], lengths[order]
             if name in _STRLIST_COLUMNS:
                 out[name] = _strlist_column(buf, rows, offsets, lengths, self.n)
             else:

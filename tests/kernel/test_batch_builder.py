@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -95,6 +96,33 @@ def test_flags_translated_per_distinct_value_equal_those_translated_row_by_row(v
     assert convert.open_flags(raw).tolist() == expected
     expected = [_translated_one_by_one(v, convert._CLONE_BITS) for v in values]
     assert convert.clone_flags(raw).tolist() == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=(1 << 64) - 1), min_size=1, max_size=50))
+def test_register_conversions_read_strided_registers_like_python_arithmetic(values: list[int]) -> None:
+    """(The converters get one register of the headers' `a` array: a strided u64 view.)"""
+    registers = np.zeros((len(values), 6), dtype="<u8")
+    registers[:, 2] = values
+    column = registers[:, 2]
+
+    def signed(value: int, bits: int) -> int:
+        return value - (1 << bits) if value >> (bits - 1) & 1 else value
+
+    assert convert.CONVERTERS["int"](column).tolist() == [signed(v, 64) for v in values]
+    assert convert.CONVERTERS["int32"](column).tolist() == [signed(v & 0xFFFFFFFF, 32) for v in values]
+    assert convert.CONVERTERS["u32"](column).tolist() == [v & 0xFFFFFFFF for v in values]
+    assert convert.CONVERTERS["hi32"](column).tolist() == [v >> 32 for v in values]
+    assert convert.CONVERTERS["mode"](column).tolist() == [v & 0o7777 for v in values]
+    expected = [_translated_one_by_one(v, convert._RESOLVE_BITS) for v in values]
+    assert convert.CONVERTERS["resolve"](column).tolist() == expected
+    assert registers[:, 2].tolist() == values  # read, not changed
+
+
+def test_a_flag_mask_across_two_lookup_chunks_is_refused() -> None:
+    """(Each 12-bit chunk of a value is translated by a table of its own: a mask must lie within one.)"""
+    with pytest.raises(ValueError, match="spans two chunks"):
+        convert._FlagTable((((1 << 11) | (1 << 12), 1),))
 
 
 def test_a_batch_with_thousands_of_distinct_flag_values_is_translated() -> None:
