@@ -11,20 +11,19 @@ Column contract: the same as `kernel.scap.decode` (``evt.num``, ``evt.rawtime``,
 * records of the four rings are merged in timestamp order; ``evt.num`` counts from 1 over the stream.
 
 Vectorized: one pass of numpy per column and per distinct syscall of the batch; Python loops run only over
-the rare rows that need text work (exec's path, cwd and cgroups, socket addresses).
+the rare rows that need text work (exec's path, cwd and cgroups, unix socket paths: `kernel.sockets`).
 """
 
 from __future__ import annotations
 
 import posixpath
-import struct
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from kernel import convert, exec_details
-from kernel.records import (AREA_LEN_INDEX, F_EXE_MEMFD, HEADER, LAYOUTS, NOT_A_SYSCALL, RINGBUF_HEADER, SOCK_TUPLE_LEN,
+from kernel import convert, exec_details, sockets
+from kernel.records import (AREA_LEN_INDEX, F_EXE_MEMFD, HEADER, LAYOUTS, NOT_A_SYSCALL, RINGBUF_HEADER,
                             RecordLayout)
 from kernel.scap import event_table as et
 from kernel.scap.decode import (CATEGORY_NAMES, _segment_bytes, _strlist_column, _until_first_nul, _varlen_column,
@@ -234,7 +233,7 @@ class BatchBuilder:
             elif source == "@exec":
                 self._exec(args, group, buf)
             elif source.startswith("@tuple") or source == "@sockaddr":
-                _sockets(args, column, source, group, buf)
+                args.put_objects(column, rows, sockets.values(source, buf, group.at, h["len"]))
             else:
                 raise ValueError(f"{spec.name}: unknown column source {source}")
         if spec.handler == "exit_clone":
@@ -332,58 +331,3 @@ def _clone_flags(args: _Columns, spec: Syscall, group: _Group) -> None:
     thread = h["tid"] != h["pid"]
     flags = np.where(child & thread, flags | convert.PPM_CL_CLONE_THREAD, flags)
     args.put_int("arg.flags", group.rows, flags)
-
-
-# --- socket addresses (scap-format.md section 6: addresses in network order, ports little-endian) ----------
-
-def _user_sockaddr(raw: bytes) -> tuple[int, bytes, int, str] | None:
-    """(family, address bytes, port, unix path) of a user `struct sockaddr`."""
-    if len(raw) < 2:
-        return None
-    family = struct.unpack_from("<H", raw)[0]
-    if family == 2 and len(raw) >= 8:
-        return 2, raw[4:8], struct.unpack_from(">H", raw, 2)[0], ""
-    if family == 10 and len(raw) >= 24:
-        return 10, raw[8:24], struct.unpack_from(">H", raw, 2)[0], ""
-    if family == 1:
-        return 1, b"", 0, raw[2:].split(b"\0", 1)[0].decode("utf-8", "replace")
-    return None
-
-
-def _scap_sockaddr(addr: tuple[int, bytes, int, str] | None) -> bytes | None:
-    if addr is None:
-        return None
-    family, ip, port, path = addr
-    if family == 1:
-        return b"\x01" + path.encode() + b"\0"
-    return bytes([family]) + ip + port.to_bytes(2, "little")
-
-
-def _sockets(args: _Columns, column: str, source: str, group: _Group, buf: np.ndarray) -> None:
-    base = HEADER.itemsize
-    values = []
-    lengths = group.h["len"]
-    for record, tuple_len, addr_len in zip(group.at.tolist(), lengths[:, 0].tolist(), lengths[:, 1].tolist()):
-        at = record + base
-        raw_tuple = bytes(buf[at: at + tuple_len]) if tuple_len == SOCK_TUPLE_LEN else b""
-        user = _user_sockaddr(bytes(buf[at + SOCK_TUPLE_LEN: at + SOCK_TUPLE_LEN + addr_len])) if addr_len else None
-        values.append(_scap_sockaddr(user) if source == "@sockaddr" else _tuple(source, raw_tuple, user))
-    args.put_objects(column, group.rows, values)
-
-
-def _tuple(source: str, raw: bytes, user) -> bytes | None:
-    if not raw:
-        return None
-    family, lport, rport = struct.unpack_from("<HHH", raw)
-    width = 4 if family == 2 else 16
-    local, remote = raw[8: 8 + width], raw[24: 24 + width]
-    if family == 1:
-        path = user[3] if user and user[0] == 1 else ""
-        return b"\x01" + raw[8:16] + bytes(8) + path.encode() + b"\0"
-    if family not in (2, 10):
-        return None
-    if source == "@tuple_dest" and user is not None and user[0] == family:
-        remote, rport = user[1], user[2]
-    if source == "@tuple_in":  # accept: the peer (client) first, then our end (server)
-        return bytes([family]) + remote + rport.to_bytes(2, "little") + local + lport.to_bytes(2, "little")
-    return bytes([family]) + local + lport.to_bytes(2, "little") + remote + rport.to_bytes(2, "little")
