@@ -1,6 +1,6 @@
 """Benchmark of live capture: how many syscall events one loaded core produces, how many reach Arrow, drops.
 
-    sudo .venv/bin/python bench/bench_capture.py [--seconds 3] [--rates 50000,200000,0]
+    sudo .venv/bin/python bench/bench_capture.py [--seconds 3] [--rates 50000,200000,0] [--load connect]
 
 Compiles bench/loadgen.c (openat+close pairs at a target rate, 0 = as fast as it can) with gcc into a temp
 dir, pins it to the last CPU and the reader (this process) to CPU 0, and prints in one run:
@@ -14,6 +14,9 @@ dir, pins it to the last CPU and the reader (this process) to CPU 0, and prints 
 * a baseline for the batch builder: drains recorded in a further flat-out run (records copied out of the
   rings; not timed), then built again from memory, back to back and one per flush interval (thread CPU
   per event). Their difference is what a pause between batches costs the same work on this machine.
+
+With `--load connect`, bench/connload.c is the load instead: a server's accept loop (socket, connect, accept
+and two closes a round, on loopback), whose events carry socket tuples and addresses.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from kernel.events import BatchBuilder  # noqa: E402
 from kernel.live import LiveCapture  # noqa: E402
 
 CPUS = sorted(os.sched_getaffinity(0))
+LOADS = {"open": ("loadgen", "openat+close"), "connect": ("connload", "socket+connect+accept+close")}
 LOAD_CPU, READER_CPU = CPUS[-1], CPUS[0]
 
 
@@ -138,15 +142,17 @@ def main() -> None:
     parser.add_argument("--rates", default="50000,200000,0", help="offered syscalls/s, 0 = one core flat out")
     parser.add_argument("--batch-size", type=int, default=8192)
     parser.add_argument("--flush-ms", type=int, default=20)
+    parser.add_argument("--load", choices=sorted(LOADS), default="open", help="the load generator (see above)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: live capture loads eBPF programs")
     if len(CPUS) < 2:
         print("note: one CPU only; generator and reader share it")
     with tempfile.TemporaryDirectory() as folder:
-        exe = build_loadgen(Path(folder))
+        program, calls_made = LOADS[args.load]
+        exe = build_loadgen(Path(folder), program)
         calls, elapsed = run_load(exe, args.seconds, 0)
-        print(f"no tracing: {calls / elapsed / 1e3:.0f} k syscalls/s (openat+close, one core, CPU {LOAD_CPU})")
+        print(f"no tracing: {calls / elapsed / 1e3:.0f} k syscalls/s ({calls_made}, one core, CPU {LOAD_CPU})")
         print(f"{'offered':>10} {'generated':>10} {'kernel ev/s':>12} {'to Arrow':>10} {'Arrow/kern':>10} "
               f"{'drops':>7} {'CPU/event':>10}")
         for rate in [int(r) for r in args.rates.split(",")]:
