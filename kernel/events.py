@@ -58,8 +58,7 @@ _TYPE_DICTIONARY = pa.array(TYPE_NAMES)
 _DIR_DICTIONARY = pa.array([">", "<"])
 _CATEGORY_DICTIONARY = pa.array(CATEGORY_NAMES)
 _STRLIST_COLUMNS = frozenset({"arg.args", "arg.env"})
-_BINARY_COLUMNS = frozenset({"arg.tuple", "arg.addr.bytes"})
-_OBJECT_TYPES = {"arg.cgroups": pa.list_(pa.string())}  # Python-built columns that are neither text nor binary
+_OBJECT_TYPES = {"arg.cgroups": pa.list_(pa.string())}  # Python-built columns that are not text
 PPM_EXE_FROM_MEMFD = 1 << 2  # the driver's execve exit `flags` bit for a program run from a memfd
 
 
@@ -72,6 +71,7 @@ class _Columns:
         self.ints: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.segments: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
         self.objects: dict[str, list[tuple[np.ndarray, list]]] = {}
+        self.binary: dict[str, list[tuple[np.ndarray, pa.Array]]] = {}
 
     def put_int(self, name: str, rows: np.ndarray, values: np.ndarray) -> None:
         if name not in self.ints:
@@ -95,6 +95,10 @@ class _Columns:
 
     def put_objects(self, name: str, rows: np.ndarray, values: list) -> None:
         self.objects.setdefault(name, []).append((rows, values))
+
+    def put_binary(self, name: str, rows: np.ndarray, values: pa.Array) -> None:
+        """A binary value (or null) for each of `rows`."""
+        self.binary.setdefault(name, []).append((rows, values))
 
     def arrays(self) -> dict[str, pa.Array]:
         out: dict[str, pa.Array] = {}
@@ -121,9 +125,23 @@ class _Columns:
             for rows, items in parts:
                 for row, item in zip(rows.tolist(), items):
                     values[row] = item
-            kind = pa.binary() if name in _BINARY_COLUMNS else _OBJECT_TYPES.get(name, pa.string())
-            out[name] = pa.array(values, type=kind)
+            out[name] = pa.array(values, type=_OBJECT_TYPES.get(name, pa.string()))
+        for name, parts in self.binary.items():
+            out[name] = _scattered(parts, self.n)
         return out
+
+
+def _scattered(parts: list[tuple[np.ndarray, pa.Array]], n: int) -> pa.Array:
+    """One column of `n` rows holding each part's values at its rows, null elsewhere."""
+    if len(parts) == 1 and len(parts[0][0]) == n:
+        return parts[0][1]
+    values = pa.concat_arrays([array for _, array in parts])
+    index = np.full(n, -1, dtype=np.int64)
+    start = 0
+    for rows, array in parts:
+        index[rows] = np.arange(start, start + len(array))
+        start += len(array)
+    return values.take(pa.array(index, mask=index < 0))
 
 
 def _in_one_buffer(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
@@ -233,7 +251,7 @@ class BatchBuilder:
             elif source == "@exec":
                 self._exec(args, group, buf)
             elif source.startswith("@tuple") or source == "@sockaddr":
-                args.put_objects(column, rows, sockets.values(source, buf, group.at, h["len"]))
+                args.put_binary(column, rows, sockets.values(source, buf, group.at, h["len"]))
             else:
                 raise ValueError(f"{spec.name}: unknown column source {source}")
         if spec.handler == "exit_clone":

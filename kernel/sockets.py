@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 
 import numpy as np
+import pyarrow as pa
 
 from kernel.records import HEADER, SOCK_TUPLE_LEN
 
@@ -26,17 +27,18 @@ _INET = ((2, 4), (10, 16))  # AF_INET, AF_INET6 and the width of their addresses
 VECTORIZED_FROM = 32
 
 
-def values(source: str, buf: np.ndarray, record_at: np.ndarray, lengths: np.ndarray) -> list[bytes | None]:
-    """The `source` value of each record at `record_at` in `buf` (`lengths`: their headers' `len` fields), None
-    where it has none.
+def values(source: str, buf: np.ndarray, record_at: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """The `source` value of each record at `record_at` in `buf` (`lengths`: their headers' `len` fields), as a
+    binary array, null where a record has none.
 
     `source`: "@sockaddr" (the caller's address), "@tuple_out" (local end, then remote), "@tuple_in" (accept:
     the peer first) or "@tuple_dest" (sendto/sendmsg: the remote end is the address sent to, when it is of
     the socket's family)."""
     tuple_lens, addr_lens = lengths[:, 0].tolist(), lengths[:, 1].tolist()
     if len(record_at) < VECTORIZED_FROM:
-        return [value_of_record(source, buf, record, tuple_len, addr_len)
-                for record, tuple_len, addr_len in zip(record_at.tolist(), tuple_lens, addr_lens)]
+        return pa.array([value_of_record(source, buf, record, tuple_len, addr_len)
+                         for record, tuple_len, addr_len in zip(record_at.tolist(), tuple_lens, addr_lens)],
+                        type=pa.binary())
     at = record_at + HEADER.itemsize
     user_at = at + SOCK_TUPLE_LEN
     addr_len = lengths[:, 1].astype(np.int64)
@@ -49,18 +51,15 @@ def values(source: str, buf: np.ndarray, record_at: np.ndarray, lengths: np.ndar
         has_tuple = lengths[:, 0] == SOCK_TUPLE_LEN
         inet = has_tuple & ((family == 2) | (family == 10))
         rare = has_tuple & ~inet
-    out: list[bytes | None] = [None] * len(record_at)
+    out = _Values(len(record_at))
     for code, width in _INET:
         rows = np.flatnonzero(inet & (family == code))
         if len(rows):
-            block = _inet_values(source, buf, at[rows], user_at[rows], code, width,
-                                 (user_inet & (user_family == code))[rows])
-            raw, size = block.tobytes(), block.shape[1]
-            for row, start in zip(rows.tolist(), range(0, len(raw), size)):
-                out[row] = raw[start: start + size]
+            out.put(rows, _inet_values(source, buf, at[rows], user_at[rows], code, width,
+                                       (user_inet & (user_family == code))[rows]))
     for row in np.flatnonzero(rare).tolist():
-        out[row] = value_of_record(source, buf, int(record_at[row]), tuple_lens[row], addr_lens[row])
-    return out
+        out.put_one(row, value_of_record(source, buf, int(record_at[row]), tuple_lens[row], addr_lens[row]))
+    return out.array()
 
 
 def _inet_values(source: str, buf: np.ndarray, at: np.ndarray, user_at: np.ndarray, code: int, width: int,
@@ -81,6 +80,44 @@ def _inet_values(source: str, buf: np.ndarray, at: np.ndarray, user_at: np.ndarr
     if source == "@tuple_in":
         return np.hstack([kind, remote, remote_port, local, local_port])
     return np.hstack([kind, local, local_port, remote, remote_port])
+
+
+class _Values:
+    """Byte strings of some of n records: blocks of equal-width values, plus single ones."""
+
+    def __init__(self, n: int) -> None:
+        self.lengths = np.zeros(n, dtype=np.int64)
+        self.valid = np.zeros(n, dtype=bool)
+        self.blocks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.single: list[tuple[int, bytes]] = []
+
+    def put(self, rows: np.ndarray, block: np.ndarray) -> None:
+        self.lengths[rows] = block.shape[1]
+        self.valid[rows] = True
+        self.blocks.append((rows, block))
+
+    def put_one(self, row: int, value: bytes | None) -> None:
+        if value is not None:
+            self.lengths[row] = len(value)
+            self.valid[row] = True
+            self.single.append((row, value))
+
+    def array(self) -> pa.Array:
+        n = len(self.lengths)
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(self.lengths, out=offsets[1:])
+        if len(self.blocks) == 1 and not self.single and len(self.blocks[0][0]) == n:
+            data = self.blocks[0][1]  # every record's value, row after row (a block is C-contiguous)
+        else:
+            data = np.empty(int(offsets[-1]), dtype=np.uint8)
+            for rows, block in self.blocks:
+                data[offsets[rows][:, None] + np.arange(block.shape[1])] = block
+            for row, value in self.single:
+                data[offsets[row]: offsets[row + 1]] = np.frombuffer(value, dtype=np.uint8)
+        nulls = n - int(np.count_nonzero(self.valid))
+        bitmap = pa.py_buffer(np.packbits(self.valid, bitorder="little")) if nulls else None
+        return pa.Array.from_buffers(pa.binary(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)],
+                                     null_count=nulls)
 
 
 def _u16(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
