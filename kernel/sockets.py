@@ -7,9 +7,9 @@ bytes of it, up to 128). The encodings (scap-format.md section 6): one family by
 network order and the ports little-endian; a unix socket's path ends with a NUL.
 
 IPv4 and IPv6 values are built with numpy for all of a batch's records of one syscall at once, from 32 of them
-on: a server accepts thousands of connections a second (0.16-0.19 us a record against 1.0-1.3 one by one).
-Fewer records, unix sockets and malformed addresses are decoded one by one (`value_of_record`, also the
-reference the tests hold the vectorized decoding to).
+on, straight into an Arrow binary array: a server accepts thousands of connections a second (50-80 ns a
+record against 1.0-1.3 us one by one). Fewer records, unix sockets and malformed addresses are decoded one by
+one (`value_of_record`, also the reference the tests hold the vectorized decoding to).
 """
 
 from __future__ import annotations
