@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -42,10 +43,10 @@ def healthz(port: int) -> int:
 class Sensor:
     """run.py on the live engine, with a test rule that fires on a marker in a command line."""
 
-    def __init__(self, tmp_path: Path, *extra: str) -> None:
+    def __init__(self, tmp_path: Path, *extra: str, rules_text: str = RULES) -> None:
         self.marker = f"saker-e2e-{uuid.uuid4().hex[:12]}"
         rules = tmp_path / "rules.yaml"
-        rules.write_text(RULES.format(marker=self.marker))
+        rules.write_text(rules_text.format(marker=self.marker))
         self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "run.py"), "-r", str(rules), "-o", "json_output=true",
@@ -122,3 +123,53 @@ def test_changed_rules_file_is_reloaded(tmp_path: Path) -> None:
         _, stderr = sensor.stop()
     assert sensor.proc.returncode == 0, stderr[-2000:]
     assert '"reason": "a config or rules file changed"' in stderr
+
+
+CONNECT_RULE = RULES + """
+- rule: Marker connect
+  desc: test rule, fires on a connect by a process whose command line carries the test's marker
+  condition: evt.type = connect and evt.dir = < and proc.args contains "{marker}"
+  output: "marker connect %fd.name"
+  priority: NOTICE
+  tags: [test]
+"""
+# Makes a socket, connects it when told, then waits to be told to exit (its exit closes fds: another fd change).
+CLIENT = ("import socket, sys; s = socket.socket(); print('made', flush=True); sys.stdin.readline(); "
+          "s.connect(('127.0.0.1', int(sys.argv[1]))); sys.stdin.readline()")
+
+
+def test_connect_of_a_socket_made_in_an_earlier_batch(tmp_path: Path) -> None:
+    """A socket made, then connected once its batch is through: the connect can be its batch's only fd change
+    (this stopped the capture stage once). The sensor names the socket and keeps running."""
+    sensor = Sensor(tmp_path, rules_text=CONNECT_RULE)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    client = subprocess.Popen([sys.executable, "-c", CLIENT, str(port), sensor.marker], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert client.stdout.readline().strip() == "made"
+        subprocess.run(["/bin/true", sensor.marker], check=True)  # its alert: the socket's batch is through
+        assert _alert_of(sensor, lambda alert: alert["output_fields"]["proc.cmdline"].startswith("true "))
+        client.stdin.write("\n")
+        client.stdin.flush()
+        alert = _alert_of(sensor, lambda alert: alert["rule"] == "Marker connect")
+        assert alert["output_fields"]["fd.name"].endswith(f"->127.0.0.1:{port}")
+        assert healthz(sensor.port) == 200
+        client.stdin.write("\n")
+        client.stdin.flush()
+        assert client.wait(timeout=10) == 0
+    finally:
+        client.kill()
+        listener.close()
+        _, stderr = sensor.stop()
+    assert sensor.proc.returncode == 0, stderr[-3000:]
+
+
+def _alert_of(sensor: Sensor, wanted) -> dict:
+    """The next alert `wanted` accepts (others, e.g. the client's own exec, are skipped); fails after 5 s."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        alert = sensor.read_alert(timeout=max(deadline - time.monotonic(), 0.01))
+        if alert is not None and wanted(alert):
+            return alert
+    raise AssertionError("no such alert within 5 s")

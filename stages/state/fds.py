@@ -155,7 +155,7 @@ class _Builder:
         self._built = len(self.rows)
         if not self.rows:
             empty = np.empty(0, dtype=np.int64)
-            self._bases = (empty, empty, np.empty(0, dtype=bool))
+            self._bases, self._rows = (empty, empty, np.empty(0, dtype=bool)), empty
             return PendingVersions([empty, empty], empty, {}, {}, empty)
         rows, pids, fds, pos, self._bases, values, sets = self._columns(range(len(self.rows)))
         self._rows = rows
@@ -164,6 +164,8 @@ class _Builder:
     def extended(self, snapshot: VersionTable, previous: PendingVersions) -> PendingVersions:
         """`previous` (what `pending` returned) with the groups added since appended after its versions (as-of
         joins do not need position order), every base looked up again so that a later version (a dup) sees them."""
+        if not len(self._rows):  # nothing before: e.g. a batch whose only fd changes are connects
+            return self.pending(snapshot)
         rows, pids, fds, pos, bases, values, sets = self._columns(range(self._built, len(self.rows)))
         all_rows = np.concatenate([self._rows, rows])
         keys = [np.concatenate([previous.keys[0], pids]), np.concatenate([previous.keys[1], fds])]
@@ -371,7 +373,11 @@ class _AddressRows:
     pid: np.ndarray
     fd: np.ndarray
     kinds: np.ndarray  # Update kinds (object array of str)
-    data: list[bytes]  # the raw tuple or sockaddr bytes of each row
+    data: pa.Array  # the raw tuple or sockaddr bytes of each row (binary)
+
+    def subset(self, at: np.ndarray) -> _AddressRows:
+        return _AddressRows(self.rows[at], self.pid[at], self.fd[at], self.kinds[at],
+                            self.data.take(pa.array(at, type=pa.int64())))
 
 
 _ADDRESS_SOURCES = (  # (event names, exit?, parameter, kind)
@@ -432,8 +438,7 @@ def _address_updates(raw: RawBatch, ctx: EventContext) -> _AddressRows | None:
     if not carried.any():
         return None
     rows = rows[carried]
-    return _AddressRows(rows, ctx.pid[rows], ctx.fd_num[rows], kinds[carried],
-                        data.filter(pa.array(carried)).to_pylist())
+    return _AddressRows(rows, ctx.pid[rows], ctx.fd_num[rows], kinds[carried], data.filter(pa.array(carried)))
 
 
 def _non_empty(values: pa.Array) -> pa.Array:
@@ -446,15 +451,63 @@ def _add_address_versions(builder: _Builder, table: BatchVersions, updates: _Add
                           interfaces: Interfaces) -> bool:
     """Apply `updates` socket by socket in event order (`stages.state.addresses.apply`), each from the socket's
     state as of the other versions (`table`) or as its previous update left it, and add a version per change.
-    Returns whether any version was added."""
+    The first connects of new sockets, a client's every connection, are applied column-wise
+    (`_first_connects`). Returns whether any version was added."""
     seeds = table.lookup([updates.pid, updates.fd], 2 * updates.rows - 1)
+    first, values = _first_connects(updates, seeds, table.select(seeds))
+    if len(first):
+        rows, pids, fds = updates.rows[first], updates.pid[first], updates.fd[first]
+        builder.add(rows, pids, fds, 2 * rows, values, base_keys=(pids, fds))
+    rest = np.setdiff1d(np.arange(len(updates.rows)), first, assume_unique=True)
+    if not len(rest):
+        return bool(len(first))
+    updates = updates.subset(rest)
+    seeds = seeds[rest]
     kept, values = _applied(updates, seeds, table.select(seeds), interfaces)
     if not kept:
-        return False
+        return bool(len(first))
     at = np.asarray(kept, dtype=np.int64)
     rows, pids, fds = updates.rows[at], updates.pid[at], updates.fd[at]
     builder.add(rows, pids, fds, 2 * rows, values, base_keys=(pids, fds))
     return True
+
+
+def _first_connects(updates: _AddressRows, seeds: np.ndarray, seen) -> tuple[np.ndarray, dict[str, object]]:
+    """The updates that are the batch's only update of their socket (its fd number and its version: a client
+    reuses the number for connection after connection), a connect exit with an IP tuple on a socket without
+    addresses or a role yet (made by socket()), and the socket's fields after each. `_with_tuple` gives such a
+    socket the tuple's ends and name as they are, the client role, and keeps its transport (`l4proto`);
+    computed here for all of them at once."""
+    candidates = np.flatnonzero((updates.kinds == "connect_exit") & _alone(updates.pid, updates.fd, seeds))
+    if not len(candidates):
+        return candidates, {}
+    fresh = ~filled(seen.column("has_tuple"), False) & (filled(seen.column("sport"), 0) == 0)
+    fresh &= ~filled(seen.column("sip").is_valid(), False) & ~filled(seen.column("role").is_valid(), False)
+    candidates = candidates[fresh[candidates]]
+    decoded = decode_tuples(updates.data.take(pa.array(candidates, type=pa.int64())))
+    is_ip = pc.fill_null(pc.is_in(decoded.family, value_set=pa.array(["ipv4", "ipv6"])), False)
+    is_ip = is_ip.to_numpy(zero_copy_only=False)
+    first = candidates[is_ip]
+    if not len(first):
+        return first, {}
+    ip = pa.array(is_ip)
+    n = len(first)
+    return first, {"type": decoded.family.filter(ip), "name": decoded.name.filter(ip),
+                   "l4proto": seen.column("l4proto").take(pa.array(first, type=pa.int64())),
+                   "cip": decoded.cip.filter(ip), "cport": decoded.cport.filter(ip), "sip": decoded.sip.filter(ip),
+                   "sport": decoded.sport.filter(ip), "is_server": np.zeros(n, dtype=bool),
+                   "has_tuple": np.ones(n, dtype=bool), "role": pa.array(["client"] * n, type=pa.string())}
+
+
+def _alone(*keys: np.ndarray) -> np.ndarray:
+    """Whether each row's combination of `keys` is the only one of its value."""
+    order = np.lexsort(keys[::-1])
+    ordered = np.stack([key[order] for key in keys])
+    starts = np.ones(len(order) + 1, dtype=bool)
+    starts[1:-1] = (ordered[:, 1:] != ordered[:, :-1]).any(axis=0)
+    alone = np.empty(len(order), dtype=bool)
+    alone[order] = starts[:-1] & starts[1:]  # a group of one starts here and the next starts right after
+    return alone
 
 
 def _applied(updates: _AddressRows, seeds: np.ndarray, seen, interfaces: Interfaces
@@ -463,7 +516,7 @@ def _applied(updates: _AddressRows, seeds: np.ndarray, seen, interfaces: Interfa
     socket's state carries from one update to its next unless the fd was made again in between (its version
     among the other versions changed). Updates known to change nothing are not decoded (`_changes_nothing`)."""
     seed_fields = list(zip(*(seen.column(name).to_pylist() for name in ADDRESS_FIELDS)))
-    data = updates.data
+    data = updates.data.to_pylist()
     current: dict[tuple[int, int], tuple[int, Socket, tuple[str, bytes]]] = {}
     kept: list[int] = []
     changes: list[Socket] = []

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from unittest.mock import patch
 
+import numpy as np
 import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from stages.state import fds
 from stages.state.addresses import Interfaces, Socket, Update, apply
 from stages.state.enrich import Enricher
 from stages.state.sockets import Endpoints
@@ -164,3 +169,64 @@ def test_same_datagram_on_a_new_socket_with_the_same_fd_still_applies() -> None:
     out = _enricher().enrich(_batch(rows), {"fd.name"})
     assert out.column("fd.name").to_pylist()[-1] == "::1:0->::1:2345"
     assert out.column("fd.name").to_pylist()[-3] == ""  # the new socket before its sendto
+
+
+_ADDRESSES = {2: [bytes([127, 0, 0, 1]), bytes([10, 0, 0, 79]), bytes(4)],
+              10: [LOOPBACK6, bytes(10) + b"\xff\xff" + bytes([127, 0, 0, 1]), bytes(16)]}
+_op = st.tuples(st.sampled_from(["socket", "connect", "sendto", "close"]), st.sampled_from([3, 4]),
+                st.sampled_from([2, 10]), st.sampled_from([1, 2]), st.integers(0, 2), st.integers(0, 2),
+                st.sampled_from([0, 0, -115, -111]))
+
+
+def _events(ops) -> list[dict]:
+    rows: list[dict] = []
+    for op, fd, family, sock_type, src, dst, res in ops:
+        raw = bytes([family]) + _ADDRESSES[family][src] + (40000 + src).to_bytes(2, "little") + \
+            _ADDRESSES[family][dst] + (80 + dst).to_bytes(2, "little")
+        if op == "socket":
+            rows += [{"evt.type_id": 18, "evt.type": "socket", "evt.dir": ">", "arg.domain": family,
+                      "arg.type": sock_type, "arg.proto": 0},
+                     {"evt.type_id": 19, "evt.type": "socket", "evt.dir": "<", "evt.rawres": fd, "arg.fd": fd}]
+        elif op == "connect":
+            rows += [{"evt.type_id": 22, "evt.type": "connect", "evt.dir": ">", "arg.fd": fd},
+                     {"evt.type_id": 23, "evt.type": "connect", "evt.dir": "<", "evt.rawres": res, "arg.tuple": raw}]
+        elif op == "sendto":
+            rows += [{"evt.type_id": 30, "evt.type": "sendto", "evt.dir": ">", "arg.fd": fd, "arg.tuple": raw},
+                     {"evt.type_id": 31, "evt.type": "sendto", "evt.dir": "<", "evt.rawres": 6}]
+        else:
+            rows += _close(fd)
+    return rows
+
+
+_SOCKET_FIELDS = {"fd.name", "fd.cip", "fd.sip", "fd.cport", "fd.sport", "fd.l4proto", "fd.type", "fd.is_server",
+                  "fd.lip", "fd.rip", "fd.lport", "fd.rport"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_op, min_size=1, max_size=25), st.integers(1, 4))
+def test_first_connects_applied_column_wise_equal_the_updates_applied_one_by_one(ops, batches) -> None:
+    """(`stages.state.fds._first_connects` takes a connect exit on a new socket out of the one-by-one loop.)"""
+    rows = _events(ops)
+    cut = max(1, len(rows) // batches)
+    parts = [rows[start: start + cut] for start in range(0, len(rows), cut)]
+
+    def fields(column_wise: bool) -> list[dict]:
+        enricher = _enricher()
+        with patch.object(fds, "_first_connects", fds._first_connects if column_wise else _none_first):
+            return [enricher.enrich(_batch([dict(row) for row in part]), _SOCKET_FIELDS).to_pydict()
+                    for part in parts]
+
+    assert fields(True) == fields(False)
+
+
+def _none_first(updates, seeds, seen):
+    return np.zeros(0, dtype=np.int64), {}
+
+
+def test_a_batch_whose_only_fd_change_is_a_connect_names_the_socket() -> None:
+    """(The socket was made in an earlier batch: the connect's version is the batch's only fd version.)"""
+    enricher = _enricher()
+    enricher.enrich(_batch(_events([("socket", 3, 2, 1, 0, 0, 0)])), {"fd.name"})
+    out = enricher.enrich(_batch(_events([("connect", 3, 2, 1, 0, 1, 0)])), {"fd.name", "fd.is_server"})
+    assert out.column("fd.name").to_pylist() == ["", "127.0.0.1:40000->10.0.0.79:81"]
+    assert out.column("fd.is_server").to_pylist() == [False, False]
