@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from unittest.mock import patch
 
-import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -210,17 +209,13 @@ def test_first_connects_applied_column_wise_equal_the_updates_applied_one_by_one
     cut = max(1, len(rows) // batches)
     parts = [rows[start: start + cut] for start in range(0, len(rows), cut)]
 
-    def fields(column_wise: bool) -> list[dict]:
+    def fields(column_wise_from: int) -> list[dict]:
         enricher = _enricher()
-        with patch.object(fds, "_first_connects", fds._first_connects if column_wise else _none_first):
+        with patch.object(fds, "COLUMN_WISE_FROM", column_wise_from):
             return [enricher.enrich(_batch([dict(row) for row in part]), _SOCKET_FIELDS).to_pydict()
                     for part in parts]
 
-    assert fields(True) == fields(False)
-
-
-def _none_first(updates, seeds, seen):
-    return np.zeros(0, dtype=np.int64), {}
+    assert fields(1) == fields(1 << 30)
 
 
 def test_a_batch_whose_only_fd_change_is_a_connect_names_the_socket() -> None:
