@@ -234,6 +234,27 @@ def _scattered(produced: dict[str, pa.Array], selected: np.ndarray, n: int) -> d
     return {column: values.take(positions) for column, values in produced.items()}
 
 
+def _forks(threads: BatchVersions) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(child pid, creator pid, position of the fork) of the processes a batch creates (the thread versions
+    that set `fd_parent_tid`), in position order; None when it creates none."""
+    pending = threads.pending
+    if not len(pending) or "fd_parent_tid" not in pending.values:
+        return None
+    creator = filled(pending.values["fd_parent_tid"], -1)
+    rows = np.flatnonzero(pending.sets["fd_parent_tid"] & (creator >= 0))
+    if not len(rows):
+        return None
+    child, creator = threads.pending_keys[0][rows], creator[rows]
+    at = filled(pending.values["fd_parent_pos"], -1)[rows]
+    order = np.lexsort((at, child))  # each child's earliest
+    child, creator, at = child[order], creator[order], at[order]
+    first = np.ones(len(child), dtype=bool)
+    first[1:] = child[1:] != child[:-1]
+    order = np.argsort(at[first], kind="stable")
+    child, creator, at = child[first][order], creator[first][order], at[first][order]
+    return child, thread_pid(threads, threads.lookup([creator], at), creator), at
+
+
 class _BatchView:
     """One batch: the as-of indices, computed on first use, and the field extractors."""
 
@@ -259,7 +280,7 @@ class _BatchView:
         self.fd_num = self._fd_numbers()
         self.ctx = EventContext(self.exits, np.where(self.res_valid, self.res, -1), self.pid,
                                 _cwd_reader(self.thread_table, self.t_idx),
-                                self.fd_num, self.enter)
+                                self.fd_num, self.enter, _forks(self.thread_table))
         self.fd_table = owner.fds.versions_for(raw, self.ctx)
         self._f_idx: np.ndarray | None = None
         type_id = np.clip(self.type_id, 0, len(CREATES_FD) - 1)
@@ -424,29 +445,13 @@ class _BatchView:
         return np.where((new_fd != NO_FD) & (new_fd < 0), -1, new_fd)
 
     def _fd_indices(self, numbers: np.ndarray | None = None) -> np.ndarray:
-        """fd version per row of fd `numbers` (default: the event's fd): own process first, then the
-        creators' tables as of each fork; closed = none."""
+        """fd version per row of fd `numbers` (default: the event's fd) in its process's table (a new process's
+        starts as a copy of its creator's: `stages.state.fds._inherited`); closed = none."""
         table = self.fd_table
         numbers = self.fd_num if numbers is None else numbers
-        wanted = numbers != NO_FD
         idx = np.full(self.n, -1, dtype=np.int64)
-        rows = np.nonzero(wanted)[0]
+        rows = np.nonzero(numbers != NO_FD)[0]
         idx[rows] = table.lookup([self.pid[rows], numbers[rows]], self.pos[rows])
-        thread_idx = self.t_idx.copy()
-        for _ in range(4):
-            missing = np.nonzero(wanted & (idx < 0) & (thread_idx >= 0))[0]
-            if len(missing) == 0:
-                break
-            creator = self.thread_table.numbers("fd_parent_tid", thread_idx[missing], -1)
-            at = self.thread_table.numbers("fd_parent_pos", thread_idx[missing], -1)
-            has = creator >= 0
-            missing, creator, at = missing[has], creator[has], at[has]
-            if len(missing) == 0:
-                break
-            creator_idx = self.thread_table.lookup([creator], at)
-            creator_pid = thread_pid(self.thread_table, creator_idx, creator)
-            idx[missing] = table.lookup([creator_pid, numbers[missing]], at)
-            thread_idx[missing] = creator_idx
         return np.where(table.numbers("open", idx, False), idx, -1)
 
     def main_thread(self) -> np.ndarray:

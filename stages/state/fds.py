@@ -7,8 +7,9 @@ state), by dup (a copy of the source fd's version: its base is the source key's 
 every field is inherited) and by close (a tombstone, effective after the close event so that the close
 itself still shows the fd). The initial state is the capture's FD list.
 
-A new process starts from its creator's table: a lookup that misses in the process's own table retries in
-the creator's table as of the fork (see `FdState.lookup`).
+A new process starts with a copy of its creator's table: a version per fd number of the creator at the fork,
+each a copy of the creator's version then (`_inherited`), so its table is its own in later batches too, when
+the creator's versions as of the fork are no longer kept.
 
 Loops: path normalization of open-like events, and the decoding and in-order application of socket address
 updates, run in Python over those state-changing rows only (a few per thousand events; datagram calls on TCP
@@ -236,6 +237,7 @@ class FdState:
         _sockets(raw, ctx, builder)
         _simple(raw, ctx, builder)
         _dups_and_closes(raw, ctx, builder)
+        _inherited(ctx, builder, self.snapshot)
         pending = builder.pending(self.snapshot)
         table = materialize(self.snapshot, pending, FD_SCHEMA)
         updates = _address_updates(raw, ctx)
@@ -274,6 +276,9 @@ class EventContext:
     # relative paths need it, so it is gathered for those rows alone
     fd_num: np.ndarray  # fd the event refers to (see enrich), -(1<<40) where none
     enter: dict[str, pa.Array]  # parameters of the matching enter event (null if none)
+    # The processes the batch creates: (child pid, creator pid, position as of which the child's fd table is
+    # the creator's), in position order.
+    forks: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 NO_FD = -(1 << 40)
@@ -594,6 +599,30 @@ def _dups_and_closes(raw: RawBatch, ctx: EventContext, builder: _Builder) -> Non
     rows = np.nonzero(raw.type_in({"close"}) & ctx.exits & (ctx.res >= 0) & (ctx.fd_num != NO_FD))[0]
     if len(rows):
         builder.add(rows, ctx.pid[rows], ctx.fd_num[rows], 2 * rows + 1, {"open": False})
+
+
+def _inherited(ctx: EventContext, builder: _Builder, snapshot: VersionTable) -> None:
+    """A new process starts with a copy of its creator's fd table: a version per fd number the creator has (in
+    the snapshot or this batch), at the fork, each a copy of the creator's version then, as dup makes (a number
+    the creator did not have open then gives a closed one). The child's table is then its own, also in later
+    batches, where the creator's versions as of the fork are gone."""
+    if ctx.forks is None or not len(ctx.forks[0]):
+        return
+    in_batch: dict[int, set[int]] = {}
+    if builder.pids:
+        pids, fds = np.concatenate(builder.pids), np.concatenate(builder.fds)
+        for pid in np.unique(pids[np.isin(pids, ctx.forks[1])]).tolist():
+            in_batch[pid] = set(fds[pids == pid].tolist())
+    for child, creator, at in zip(*(part.tolist() for part in ctx.forks)):
+        numbers = set(snapshot.second_keys_of(creator).tolist()) | in_batch.get(creator, set())
+        if not numbers:
+            continue
+        fds = np.fromiter(numbers, dtype=np.int64, count=len(numbers))
+        row = (at + 1) // 2  # the fork's row: versions at its position, copies of the creator's as of at
+        rows = np.full(len(fds), row, dtype=np.int64)
+        builder.add(rows, np.full(len(fds), child, dtype=np.int64), fds, 2 * rows, {},
+                    base_keys=(np.full(len(fds), creator, dtype=np.int64), fds))
+        in_batch.setdefault(child, set()).update(numbers)  # a child's own children copy these too
 
 
 def typechar_of(kind: pa.Array) -> pa.Array:

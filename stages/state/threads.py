@@ -40,7 +40,8 @@ THREAD_SCHEMA: dict[str, pa.DataType] = {
     "exe_writable": pa.bool_(), "exe_upper_layer": pa.bool_(), "exe_from_memfd": pa.bool_(),
     "cap_effective": pa.int64(), "cap_permitted": pa.int64(), "cap_inheritable": pa.int64(),
     "exit_ts": pa.int64(),
-    # The process whose fd table a new process starts from (tid of the creator, as of `fd_parent_pos`).
+    # The process whose fd table a new process starts from a copy of (tid of the creator, as of `fd_parent_pos`:
+    # `stages.state.fds._inherited` makes the copy in the batch that creates the process).
     "fd_parent_tid": pa.int64(), "fd_parent_pos": pa.int64(),
     # The container a container event's thread stands for (see `_put_container_threads`): its cgroups name none.
     "container_override": pa.string(),

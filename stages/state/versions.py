@@ -190,6 +190,18 @@ class VersionTable:
                            bool((sorted_keys[1:] != sorted_keys[:-1]).all()))
         return self._index
 
+    def second_keys_of(self, first: int) -> np.ndarray:
+        """The second keys of the live versions whose first key is `first` (the fd numbers of a process)."""
+        index = self._key_index()
+        if index is not None and len(self.keys) == 2:
+            sorted_keys, _, _ = index
+            lo, hi = np.searchsorted(sorted_keys, [first << 32, (first + 1) << 32])
+            return (sorted_keys[lo:hi] & 0xFFFFFFFF) - _FD_BIAS
+        live = self.keys[0] == first
+        if self.dead is not None:
+            live &= ~self.dead
+        return self.keys[1][live]
+
     def has_unique_keys(self) -> bool:
         """One version per key at one position (what `snapshot` makes), so `find` is exact and complete."""
         if len(self.pos) == 0:
