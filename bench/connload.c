@@ -12,14 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "pace.h"
 
 int main(int argc, char **argv) {
     if (argc < 3) {
@@ -61,13 +56,7 @@ int main(int argc, char **argv) {
         double t = now();
         if (t >= end)
             break;
-        if (rate > 0) {
-            double due = start + calls / rate;
-            if (due > t) {
-                struct timespec pause = {(time_t)(due - t), (long)((due - t - (time_t)(due - t)) * 1e9)};
-                nanosleep(&pause, NULL);
-            }
-        }
+        pace(start, calls, rate);
     }
     printf("%lld %.6f\n", calls, now() - start);
     return 0;

@@ -16,14 +16,9 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "pace.h"
 
 static void run_true(long round) {
     char arg[32];
@@ -84,11 +79,7 @@ int main(int argc, char **argv) {
         touch_file(dir, done);
         connect_once(listener, &addr);
         done++;
-        double due = start + done / rounds, t = now();
-        if (rounds > 0 && due > t) {
-            struct timespec pause = {(time_t)(due - t), (long)((due - t - (time_t)(due - t)) * 1e9)};
-            nanosleep(&pause, NULL);
-        }
+        pace(start, done, rounds);
     }
     printf("%ld %.6f\n", done, now() - start);
     return 0;
