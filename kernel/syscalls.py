@@ -28,6 +28,7 @@ CF_CLONE3 = 4
 CF_EXECAT = 8
 CF_FCNTL_DUP = 16
 CF_OPENAT2 = 32
+CF_PIPE = 64
 
 SMALL, PATH, BIG, EXEC = "small", "path", "big", "exec"
 HANDLER_RING = {"exit_small": SMALL, "exit_str": PATH, "exit_str2": BIG, "exit_sock": PATH,
@@ -96,6 +97,10 @@ SYSCALLS: tuple[Syscall, ...] = (
                                         ("arg.flags", "a2:oflags"))),
     _s("fcntl", 72, 151, "exit_small", (("arg.res", "res"), ("arg.fd", "a0:int32"), ("arg.cmd", "a1:fcntl")),
        flags=CF_FCNTL_DUP),
+    _s("pipe", 22, 61, "exit_small", (("arg.res", "res"), ("arg.fd1", "a2:int32"), ("arg.fd2", "a3:int32")),
+       flags=CF_PIPE),
+    _s("pipe2", 293, 1, "exit_small", (("arg.res", "res"), ("arg.fd1", "a2:int32"), ("arg.fd2", "a3:int32"),
+                                       ("arg.flags", "a1:oflags")), flags=CF_PIPE),
     _s("unlink", 87, 301, "exit_str", (("arg.res", "res"), ("arg.path", "s0")), (0, NOARG, NOARG)),
     _s("unlinkat", 263, 303, "exit_str", (("arg.res", "res"), ("arg.dirfd", "a0:int32"), ("arg.name", "s0"),
                                           ("arg.flags", "a2:unlinkat")), (1, NOARG, NOARG)),
@@ -180,8 +185,8 @@ PROCEXIT = "procexit"  # sched:sched_process_exit, always traced (threads must e
 # exec, the fd table (creation, duplication, close, socket addresses), the working directory and the user.
 STATE_SYSCALLS = frozenset({
     "clone", "clone3", "fork", "vfork", "execve", "execveat", "open", "openat", "openat2", "creat", "close",
-    "dup", "dup2", "dup3", "fcntl", "socket", "connect", "accept", "accept4", "bind", "chdir", "fchdir",
-    "memfd_create", "setuid", "setresuid", "setgid", "setresgid",
+    "dup", "dup2", "dup3", "fcntl", "pipe", "pipe2", "socket", "connect", "accept", "accept4", "bind", "chdir",
+    "fchdir", "memfd_create", "setuid", "setresuid", "setgid", "setresgid",
 })
 # base_syscalls.repair: the smallest set that keeps process and fd state right.
 REPAIR_SYSCALLS = frozenset({"clone", "clone3", "fork", "vfork", "execve", "execveat", "close", "dup", "dup2", "dup3"})

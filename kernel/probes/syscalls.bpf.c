@@ -45,6 +45,7 @@
 #define CF_EXECAT 8
 #define CF_FCNTL_DUP 16
 #define CF_OPENAT2 32
+#define CF_PIPE 64
 
 // Counter slots, mirrored in kernel/drops.py.
 #define C_EVENTS 0
@@ -289,6 +290,14 @@ int exit_small(void *ctx) {
         return 0;
     }
     fill_hdr(&r->h, e.id, e.nr, e.ret, c->evt, flags, &s);
+    if ((c->flags & CF_PIPE) && e.ret == 0) {
+        // pipe/pipe2 write their two fds to the array of argument 0: registers 2 and 3 carry them (unused by
+        // either call).
+        int fds[2] = {-1, -1};
+        bpf_probe_read_user(fds, sizeof(fds), (void *)s.a[0]);
+        r->h.a[2] = (u32)fds[0];
+        r->h.a[3] = (u32)fds[1];
+    }
     ring_small.ringbuf_submit(r, 0);
     count(C_EVENTS);
     return 0;

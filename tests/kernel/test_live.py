@@ -36,7 +36,8 @@ FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.p
           "proc.exepath", "proc.args", "proc.cmdline", "fd.name", "fd.rip", "fd.rport", "fd.lip", "fd.typechar",
           "evt.arg.target", "evt.arg.linkpath", "evt.arg.oldpath", "evt.arg.newpath", "evt.rawarg.request",
           "evt.rawarg.uid", "evt.arg.name", "evt.rawarg.flags", "evt.dir", "evt.num", "user.uid", "proc.cwd",
-          "proc.is_exe_from_memfd", "proc.vpid", "thread.vtid", "proc.tty", "container.id"}
+          "proc.is_exe_from_memfd", "proc.vpid", "thread.vtid", "proc.tty", "container.id", "evt.rawarg.fd1",
+          "evt.rawarg.fd2", "fd.num"}
 DEADLINE_S = 60
 TEST_PID = os.getpid()
 
@@ -69,6 +70,7 @@ class Scenarios:
             self._opens()
             self._many_flags()
             self._connect()
+            self._pipes()
             self._links()
             self._ptrace()
             self._memfd_exec()
@@ -100,6 +102,18 @@ class Scenarios:
                 "libc.syscall(85, %r, 0o600)\n") % (str(path).encode(), str(self.tmp / "created").encode())
         # The relative open resolves against the cwd the child was started in (read at its exec).
         self._wait("open", _python(code, cwd=self.tmp))
+
+    def _pipes(self) -> None:
+        """pipe2 (Python's os.pipe) and pipe (the raw syscall) in a child that writes down the fds it got."""
+        out = self.tmp / "pipes.txt"
+        code = ("import ctypes, os\n"
+                "r, w = os.pipe()\n"
+                "fds = (ctypes.c_int * 2)()\n"
+                "assert ctypes.CDLL(None).syscall(22, fds) == 0\n"
+                f"open({str(out)!r}, 'w').write(f'{{r}} {{w}} {{fds[0]}} {{fds[1]}}')\n"
+                "os.close(r)\n")
+        self._wait("pipes", _python(code))
+        self.facts["pipe_fds"] = [int(number) for number in out.read_text().split()]
 
     def _many_flags(self) -> None:
         """100 opens with as many distinct flag values in a few milliseconds (one batch): any process can."""
@@ -367,6 +381,17 @@ def test_connect_to_loopback_listener_has_address_and_port(captured):
     assert (event["fd.rip"], event["fd.rport"], event["fd.lip"]) == ("127.0.0.1", port, "127.0.0.1")
     assert event["fd.name"].endswith(f"->127.0.0.1:{port}")
     assert event["proc.ppid"] == TEST_PID
+
+
+def test_pipe_and_pipe2_carry_both_fds(captured):
+    """Both calls' fds come from the array they fill; a close of one then shows a pipe."""
+    rows, scenarios, _ = captured
+    pid = scenarios.pids["pipes"]
+    read_end, write_end, raw_read, raw_write = scenarios.facts["pipe_fds"]
+    made = [(r["evt.type"], r["evt.rawarg.fd1"], r["evt.rawarg.fd2"]) for r in _events(rows, pid, ("pipe", "pipe2"))]
+    assert ("pipe2", read_end, write_end) in made and ("pipe", raw_read, raw_write) in made
+    closed = [r for r in _events(rows, pid, "close") if r["fd.num"] == read_end]
+    assert closed and closed[-1]["fd.typechar"] == "p"
 
 
 def test_symlink_and_link_carry_both_paths(captured):
