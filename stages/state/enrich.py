@@ -250,8 +250,14 @@ def _forks(threads: BatchVersions) -> tuple[np.ndarray, np.ndarray, np.ndarray] 
     child, creator, at = child[order], creator[order], at[order]
     first = np.ones(len(child), dtype=bool)
     first[1:] = child[1:] != child[:-1]
-    order = np.argsort(at[first], kind="stable")
-    child, creator, at = child[first][order], creator[first][order], at[first][order]
+    child, creator, at = child[first], creator[first], at[first]
+    # A child alive before the batch got its copy in the batch of its parent's clone exit (this is its own).
+    before = threads.lookup([child], at)
+    new = ~((before >= 0) & (before < threads.n_snap) & (threads.numbers("exit_ts", before, -1) < 0))
+    order = np.argsort(at[new], kind="stable")
+    child, creator, at = child[new][order], creator[new][order], at[new][order]
+    if not len(child):
+        return None
     return child, thread_pid(threads, threads.lookup([creator], at), creator), at
 
 

@@ -476,3 +476,28 @@ def test_an_exited_thread_is_pruned_once_its_grace_period_is_over_also_without_t
     enricher.enrich(_raw([at(_open_exit(0, 1, 5, "/etc/hosts"), 2 * second + grace)]), FIELDS)
     assert enricher.threads.counters.pruned_exited == 1
     assert enricher.threads.counters.live == 1
+
+
+def _fork_exit(num: int, tid: int, res: int, pid: int, ptid: int) -> dict:
+    return {"evt.num": num, "evt.rawtime": num, "thread.tid": tid, "evt.type_id": 223, "evt.type": "clone",
+            "evt.dir": "<", "evt.category": "process", "evt.is_internal": False, "evt.rawres": res, "arg.exe": "bash",
+            "arg.args": ["-i"], "arg.pid": pid, "arg.ptid": ptid, "arg.flags": 0, "arg.comm": "bash"}
+
+
+def test_a_child_keeps_the_fds_of_the_fork_when_its_own_clone_exit_comes_in_a_later_batch() -> None:
+    """The parent's clone exit, then (next batch) the parent closes a fd and the child's clone exit comes: the
+    child still has the fd, as it had at the fork. Cut anywhere, the same."""
+    close_exit = {"evt.num": 3, "evt.rawtime": 3, "thread.tid": 42, "evt.type_id": 5, "evt.type": "close",
+                  "evt.dir": "<", "evt.category": "io_other", "evt.is_internal": False, "evt.rawres": 0, "arg.fd": 3}
+    read_enter = {"evt.num": 5, "evt.rawtime": 5, "thread.tid": 77, "evt.type_id": 6, "evt.type": "read",
+                  "evt.dir": ">", "evt.category": "io_read", "evt.is_internal": False, "arg.fd": 3}
+    events = [_open_exit(1, 42, 3, "/etc/hosts"), _fork_exit(2, 42, 77, 42, 1), close_exit,
+              _fork_exit(4, 77, 0, 77, 42), read_enter]
+    for cut in range(1, len(events) + 1):
+        enricher = Enricher(_capture())
+        names = []
+        for start in range(0, len(events), cut):
+            names += enricher.enrich(_raw([dict(e) for e in events[start: start + cut]]), FIELDS).column(
+                "fd.name").to_pylist()
+        assert names[-1] == "/etc/hosts", cut
+        assert names[2] == "/etc/hosts", cut  # the parent's close still shows the fd
