@@ -515,8 +515,8 @@ class _BatchView:
     def commit(self) -> None:
         owner = self.owner
         now = int(self.raw.ints("evt.rawtime").max()) if self.n else 0
-        owner.threads.commit(self.thread_table, now)
-        owner.fds.commit(self.fd_table)
+        ended = owner.threads.commit(self.thread_table, now)
+        owner.fds.commit(self.fd_table, ended)
         owner.containers.end_batch()
         owner._enter_memo = self._next_memo
         owner._seen_tids = self._next_seen

@@ -35,7 +35,8 @@ from stages.state.addresses import Interfaces, Socket, Update, apply
 from stages.state.flags import PPM_O_DIRECTORY
 from stages.state.raw import RawBatch
 from stages.state.sockets import TupleColumns, decode_sockaddr, decode_tuple, decode_tuples, new_socket_types
-from stages.state.versions import BatchVersions, PendingVersions, VersionTable, empty_table, lookup_over, materialize
+from stages.state.versions import (BatchVersions, PendingVersions, VersionTable, empty_table, lookup_over, materialize,
+                                   ranges)
 
 FD_SCHEMA: dict[str, pa.DataType] = {
     "pid": pa.int64(), "fd": pa.int64(), "type": pa.string(), "name": pa.string(), "l4proto": pa.string(),
@@ -69,6 +70,7 @@ class FdCounters:
     live: int = 0
     pruned_closed: int = 0
     pruned_cap: int = 0
+    ended_processes: int = 0  # processes whose fds were dropped at their exit
 
 
 def initial_snapshot(fds: list[object], pid_of_tid: dict[int, int]) -> VersionTable:
@@ -245,8 +247,9 @@ class FdState:
             return table
         return materialize(self.snapshot, builder.extended(self.snapshot, pending), FD_SCHEMA)
 
-    def commit(self, table: BatchVersions) -> None:
-        """Keep the latest open version per (pid, fd); closed fds are dropped; cap the table size."""
+    def commit(self, table: BatchVersions, ended: np.ndarray | None = None) -> None:
+        """Keep the latest open version per (pid, fd); closed fds are dropped, and every fd of the processes
+        that `ended` (pids), as libsinsp drops a process's fd table with it; cap the table size."""
         closed = 0
 
         def keep(column) -> np.ndarray:
@@ -255,8 +258,9 @@ class FdState:
             closed = int((~is_open).sum())
             return is_open
 
-        latest = table.snapshot_after(keep, recheck=False)  # the snapshot holds open fds only
+        latest = table.snapshot_after(keep, recheck=False, gone=ended)  # the snapshot holds open fds only
         self.counters.pruned_closed += closed
+        self.counters.ended_processes += 0 if ended is None else len(ended)
         if latest.live > self.max_fds:
             latest = latest.compacted()
             self.counters.pruned_cap += len(latest) - self.max_fds
@@ -606,24 +610,57 @@ def _inherited(ctx: EventContext, builder: _Builder, snapshot: VersionTable) -> 
     """A new process starts with a copy of its creator's fd table: a version per fd number the creator has (in
     the snapshot or this batch), at the fork, each a copy of the creator's version then, as dup makes (a number
     the creator did not have open then gives a closed one). The child's table is then its own, also in later
-    batches, where the creator's versions as of the fork are gone."""
+    batches, where the creator's versions as of the fork are gone. One pass for all of a batch's forks: a
+    fork storm makes thousands a batch."""
     if ctx.forks is None or not len(ctx.forks[0]):
         return
-    in_batch: dict[int, set[int]] = {}
+    child, creator, at = ctx.forks
+    fork, fd = _creator_numbers(creator, builder, snapshot)
+    # A creator made by an earlier fork of this batch also has what that fork copied to it (a shell's child
+    # starting a pipeline), so forks are copied generation after generation.
+    made_by = _made_by(child, creator)
+    done = made_by < 0
+    while not done.all():
+        ready = np.flatnonzero(~done & done[np.maximum(made_by, 0)])
+        have = np.isin(fork, made_by[ready])
+        order = np.argsort(fork[have], kind="stable")
+        parents, inherited = fork[have][order], fd[have][order]
+        which, at_pair = ranges(np.searchsorted(parents, made_by[ready], side="left"),
+                                np.searchsorted(parents, made_by[ready], side="right"))
+        fork, fd = np.concatenate([fork, ready[which]]), np.concatenate([fd, inherited[at_pair]])
+        done[ready] = True
+    if not len(fork):
+        return
+    order = np.lexsort((fd, fork))
+    fork, fd = fork[order], fd[order]
+    first = np.ones(len(fork), dtype=bool)  # each number once per fork
+    first[1:] = (fork[1:] != fork[:-1]) | (fd[1:] != fd[:-1])
+    fork, fd = fork[first], fd[first]
+    row = (at[fork] + 1) // 2  # the fork's row: versions at its position, copies of the creator's as of at
+    builder.add(row, child[fork], fd, 2 * row, {}, base_keys=(creator[fork], fd))
+
+
+def _creator_numbers(creator: np.ndarray, builder: _Builder, snapshot: VersionTable) -> tuple[np.ndarray, np.ndarray]:
+    """(fork index, fd number) of every fd number each fork's creator has in the snapshot or in this batch's
+    versions so far (whatever their position: one the creator did not have at the fork copies as closed)."""
+    forks, numbers = snapshot.second_keys_of_each(creator)
     if builder.pids:
         pids, fds = np.concatenate(builder.pids), np.concatenate(builder.fds)
-        for pid in np.unique(pids[np.isin(pids, ctx.forks[1])]).tolist():
-            in_batch[pid] = set(fds[pids == pid].tolist())
-    for child, creator, at in zip(*(part.tolist() for part in ctx.forks)):
-        numbers = set(snapshot.second_keys_of(creator).tolist()) | in_batch.get(creator, set())
-        if not numbers:
-            continue
-        fds = np.fromiter(numbers, dtype=np.int64, count=len(numbers))
-        row = (at + 1) // 2  # the fork's row: versions at its position, copies of the creator's as of at
-        rows = np.full(len(fds), row, dtype=np.int64)
-        builder.add(rows, np.full(len(fds), child, dtype=np.int64), fds, 2 * rows, {},
-                    base_keys=(np.full(len(fds), creator, dtype=np.int64), fds))
-        in_batch.setdefault(child, set()).update(numbers)  # a child's own children copy these too
+        mine = np.isin(pids, creator)
+        order = np.argsort(pids[mine], kind="stable")
+        owners, owned = pids[mine][order], fds[mine][order]
+        which, at = ranges(np.searchsorted(owners, creator, side="left"),
+                           np.searchsorted(owners, creator, side="right"))
+        forks, numbers = np.concatenate([forks, which]), np.concatenate([numbers, owned[at]])
+    return forks, numbers
+
+
+def _made_by(child: np.ndarray, creator: np.ndarray) -> np.ndarray:
+    """For each fork (in position order), the earlier fork of the batch that made its creator, -1 if none."""
+    order = np.argsort(child, kind="stable")
+    slot = np.minimum(np.searchsorted(child[order], creator), len(child) - 1)
+    made_by = order[slot]
+    return np.where((child[made_by] == creator) & (made_by < np.arange(len(child))), made_by, -1)
 
 
 def typechar_of(kind: pa.Array) -> pa.Array:

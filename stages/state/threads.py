@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kernel.scap.decode import filled
 from stages.state.containers import container_ids
 from stages.state.raw import RawBatch
 from stages.state.versions import (BatchVersions, PendingVersions, VersionTable, empty_table, lookup_over, materialize,
@@ -108,15 +109,16 @@ class ThreadState:
             self._oldest_exit, self._oldest_exit_of = oldest, self.snapshot
         return self._oldest_exit is not None and now_ns - self._oldest_exit > self.exit_grace_ns
 
-    def commit(self, table: BatchVersions, now_ns: int) -> None:
+    def commit(self, table: BatchVersions, now_ns: int) -> np.ndarray:
         """Keep the latest version per tid; drop threads exited longer than the grace period; cap the size.
+        Returns the pids of the processes that ended in this batch (`_ended`).
 
         The snapshot's rows are read only when one of them may be due for pruning (`_expired`: the oldest
         exit time kept is a lower bound, exact after such a pass); otherwise only the batch's new versions
         are, so the cost does not grow with the host's processes."""
         recheck = self._expired(now_ns)
         if len(table.pending) == 0 and not recheck:
-            return  # no new version and no exited thread due for pruning (most live batches): the table stays
+            return _NO_PIDS  # no new version and no exited thread due for pruning (most live batches)
         pruned = 0
         oldest = None if recheck else self._oldest_exit
 
@@ -141,6 +143,27 @@ class ThreadState:
         self.snapshot = latest
         self._oldest_exit, self._oldest_exit_of = oldest, latest
         self.counters.live = latest.live
+        return _ended(table, latest)
+
+
+_NO_PIDS = np.empty(0, dtype=np.int64)
+
+
+def _ended(table: BatchVersions, latest: VersionTable) -> np.ndarray:
+    """pids of the processes whose last running thread exits in this batch: none of their threads in the new
+    snapshot is without an exit time. (The thread versions stay for the grace period; the process's fd table
+    does not: the kernel closed every fd at the exit, and a new process that gets the pid must not see them.)"""
+    exit_set = table.pending.sets.get("exit_ts")
+    if exit_set is None or not exit_set.any():
+        return _NO_PIDS
+    pids = np.unique(table.numbers("pid", table.n_snap + np.flatnonzero(exit_set), -1))
+    pids = pids[pids >= 0]
+    if not len(pids):
+        return pids
+    running = filled(latest.columns["exit_ts"], -1) < 0
+    if latest.dead is not None:
+        running &= ~latest.dead
+    return pids[~np.isin(pids, filled(latest.columns["pid"], -1)[running])]
 
 
 _PHASE_ONE_NAMES = EXEC_NAMES | CLONE_NAMES | EXIT_NAMES | CWD_NAMES | UID_NAMES | GID_NAMES

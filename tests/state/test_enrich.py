@@ -501,3 +501,61 @@ def test_a_child_keeps_the_fds_of_the_fork_when_its_own_clone_exit_comes_in_a_la
                 "fd.name").to_pylist()
         assert names[-1] == "/etc/hosts", cut
         assert names[2] == "/etc/hosts", cut  # the parent's close still shows the fd
+
+
+def _read_enter(num: int, tid: int, fd: int) -> dict:
+    return {"evt.num": num, "evt.rawtime": num, "thread.tid": tid, "evt.type_id": 6, "evt.type": "read",
+            "evt.dir": ">", "evt.category": "io_read", "evt.is_internal": False, "arg.fd": fd}
+
+
+def _fds_of(enricher: Enricher, pid: int) -> list[int]:
+    snapshot = enricher.fds.snapshot
+    live = snapshot.keys[0] == pid
+    if snapshot.dead is not None:
+        live &= ~snapshot.dead
+    return sorted(snapshot.keys[1][live].tolist())
+
+
+def test_a_process_fds_go_with_its_exit_and_a_process_that_reuses_its_pid_does_not_see_them() -> None:
+    """The kernel closes every fd of a process that exits: its fd table leaves the state with it (the threads
+    stay for the grace period), as libsinsp's does, so exited processes do not fill the table up to its cap.
+    A later process given the same pid starts from its own creator's fds, not the dead one's."""
+    enricher = Enricher(_capture())
+    enricher.enrich(_raw([_open_exit(1, 42, 3, "/etc/hosts"), _fork_exit(2, 42, 77, 42, 1),
+                          _fork_exit(3, 77, 0, 77, 42), _open_exit(4, 77, 5, "/var/log/x")]), FIELDS)
+    assert _fds_of(enricher, 77) == [3, 5]
+    enricher.enrich(_raw([_procexit(5, 77)]), FIELDS)
+    assert _fds_of(enricher, 77) == [] and _fds_of(enricher, 42) == [3]
+    assert enricher.fds.counters.ended_processes == 1
+    reused = enricher.enrich(_raw([_fork_exit(6, 42, 77, 42, 1), _fork_exit(7, 77, 0, 77, 42),
+                                   _read_enter(8, 77, 5), _read_enter(9, 77, 3)]), FIELDS)
+    assert reused.column("fd.name").to_pylist()[2:] == [None, "/etc/hosts"]
+
+
+def test_a_process_keeps_its_fds_while_one_of_its_threads_runs() -> None:
+    """A thread's exit ends its process only when no other thread of it runs."""
+    thread_exit = _fork_exit(3, 42, 43, 42, 1) | {"arg.flags": 1 << 16}  # CLONE_THREAD: thread 43 of bash
+    enricher = Enricher(_capture())
+    enricher.enrich(_raw([_open_exit(1, 42, 3, "/etc/hosts"), _fork_exit(2, 42, 43, 42, 1) | {"arg.flags": 1 << 16},
+                          thread_exit | {"evt.num": 3, "evt.rawtime": 3, "thread.tid": 43, "evt.rawres": 0,
+                                         "arg.pid": 42}]), FIELDS)
+    enricher.enrich(_raw([_procexit(4, 43)]), FIELDS)
+    assert _fds_of(enricher, 42) == [3] and enricher.fds.counters.ended_processes == 0
+    enricher.enrich(_raw([_procexit(5, 42)]), FIELDS)
+    assert _fds_of(enricher, 42) == [] and enricher.fds.counters.ended_processes == 1
+
+
+def test_forks_of_forks_in_one_batch_copy_the_fds_generation_after_generation() -> None:
+    """bash forks a subshell, which opens a file and forks a child of its own: the child has bash's fd and the
+    subshell's, however the events are cut into batches."""
+    events = [_open_exit(1, 42, 3, "/etc/hosts"), _fork_exit(2, 42, 77, 42, 1), _fork_exit(3, 77, 0, 77, 42),
+              _open_exit(4, 77, 6, "/var/log/x"), _fork_exit(5, 77, 88, 77, 42), _fork_exit(6, 88, 0, 88, 77),
+              _fork_exit(7, 42, 99, 42, 1), _fork_exit(8, 99, 0, 99, 42),
+              _read_enter(9, 88, 3), _read_enter(10, 88, 6), _read_enter(11, 99, 3), _read_enter(12, 99, 6)]
+    for cut in range(1, len(events) + 1):
+        enricher = Enricher(_capture())
+        names = []
+        for start in range(0, len(events), cut):
+            names += enricher.enrich(_raw([dict(e) for e in events[start: start + cut]]), FIELDS).column(
+                "fd.name").to_pylist()
+        assert names[-4:] == ["/etc/hosts", "/var/log/x", "/etc/hosts", None], cut

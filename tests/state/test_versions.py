@@ -19,6 +19,7 @@ from stages.state.versions import (
     PendingVersions,
     TwoPartIndex,
     VersionTable,
+    _take,
     concatenated,
     materialize,
     nullable_indices,
@@ -186,3 +187,64 @@ def test_a_large_snapshot_is_appended_to_and_compacted_when_due(monkeypatch) -> 
     pruned = table.snapshot_after(keep_some)
     assert pruned.dead is None and not isinstance(pruned.columns["v"], pa.ChunkedArray)
     assert pruned.columns["v"].to_pylist() == [v for v in after.compacted().columns["v"].to_pylist() if v % 40 == 0]
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+@pytest.mark.parametrize("seed", range(20))
+def test_second_keys_of_each_lists_every_live_version_of_each_query(indexed: bool, seed: int) -> None:
+    """The fds of several processes at once, by binary search in a snapshot's key index or, for a table
+    without one (versions at several positions), by a scan: the same pairs as asking process by process."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 40))
+    pids, fds = rng.integers(1, 8, n), rng.integers(0, 6, n)
+    if indexed:  # a snapshot: one version per key, all at one position
+        unique = np.unique(np.stack([pids, fds]), axis=1)
+        pids, fds = unique[0], unique[1]
+        pos = np.full(len(pids), -1)
+    else:
+        pos = rng.integers(0, 3, n)
+    table = VersionTable([pids, fds], pos, {})
+    if len(pids) and rng.random() < 0.5:
+        table.dead = rng.random(len(pids)) < 0.3
+    assert (table._key_index() is not None) == (indexed and len(pids) > 0)
+    queries = rng.integers(0, 9, int(rng.integers(0, 6)))  # repeats and unknown pids too
+    which, numbers = table.second_keys_of_each(queries)
+    alive = np.ones(len(pids), dtype=bool) if table.dead is None else ~table.dead
+    for i, pid in enumerate(queries.tolist()):
+        assert sorted(numbers[which == i].tolist()) == sorted(fds[(pids == pid) & alive].tolist())
+    assert (np.diff(which) >= 0).all()
+
+
+@pytest.mark.parametrize("repeated", [False, True])
+def test_snapshot_after_drops_every_version_of_the_gone_first_keys(repeated: bool) -> None:
+    """An ended process's fds leave the snapshot, whether the batch touched them or not; a snapshot with
+    several versions of a key (an initial list) goes the joined way, with the same result."""
+    pids, fds = [1, 1, 2, 2, 3], [0, 1, 0, 1, 0]
+    if repeated:
+        pids, fds = pids + [1], fds + [0]
+    n = len(pids)
+    snapshot = VersionTable([np.array(pids), np.array(fds)], np.full(n, -1), {"v": pa.array(range(n))})
+    pending = PendingVersions([np.array([2, 3]), np.array([5, 5])], np.array([4, 4]), {"v": pa.array([70, 80])},
+                              {"v": np.array([True, True])}, np.array([-1, -1]))
+    table = materialize(snapshot, pending, {"v": pa.int64()})
+    after = table.snapshot_after(gone=np.array([2, 9])).compacted()
+    kept = sorted(zip(after.keys[0].tolist(), after.keys[1].tolist()))
+    assert kept == [(1, 0), (1, 1), (3, 0), (3, 5)]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_take_from_a_chunked_column_gives_what_arrow_gives(seed: int) -> None:
+    """A snapshot's appended column (several chunks) is gathered chunk by chunk, not joined whole first:
+    nulls, repeats, any order, rows of one chunk or of several, lists and text."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(0, 6, int(rng.integers(2, 5)))
+    values = [[f"v{i}"] * int(rng.integers(0, 3)) if rng.random() < 0.8 else None for i in range(int(sizes.sum()))]
+    chunked = pa.chunked_array([pa.array(values[a: a + n], type=pa.list_(pa.string()))
+                                for a, n in zip(np.cumsum(sizes) - sizes, sizes)], type=pa.list_(pa.string()))
+    count = int(rng.integers(0, 12))
+    indices = rng.integers(-1, len(values), count) if values else np.full(count, -1)
+    if rng.random() < 0.3:
+        indices = np.sort(indices)
+    taken = _take(chunked, nullable_indices(indices))
+    assert isinstance(taken, pa.Array)
+    assert taken.to_pylist() == [values[i] if i >= 0 else None for i in indices.tolist()]
