@@ -30,6 +30,17 @@ WORKER_COUNTERS = (
     ("alerts", "alerts produced"),
     ("eval_ns", "time spent evaluating, nanoseconds"),
 )
+# The state engine's table sizes (gauges) and what it pruned (counters), written by each capture process after
+# every batch: bounded state is only bounded if its caps and prunes can be watched.
+STATE_STATS = (
+    ("threads", "gauge", "threads in the state: running, and exited within the grace period"),
+    ("fds", "gauge", "open fds in the state"),
+    ("threads_pruned_exited", "counter", "exited threads dropped after the grace period"),
+    ("threads_pruned_cap", "counter", "threads dropped because the thread table was full"),
+    ("fds_pruned_closed", "counter", "closed fds dropped"),
+    ("fds_pruned_cap", "counter", "fds dropped because the fd table was full"),
+    ("processes_ended", "counter", "processes whose fds were dropped at their exit"),
+)
 MAX_WORKERS = 256
 MAX_RULES = 4096  # per-rule counters beyond this many rules are not kept (the totals still are)
 OUTPUT_STATS = ("alerts_in", "delivered", "failed_attempts", "retried", "dropped_rate_limit", "spooled",
@@ -61,6 +72,8 @@ class Counters:
         # latency: one count per bucket plus +Inf; the sum in seconds apart (a float: it can be large)
         self._latency = np.frombuffer(mp.RawArray("Q", len(LATENCY_BUCKETS) + 1), dtype=np.uint64)
         self._latency_sum = np.frombuffer(mp.RawArray("d", 1), dtype=np.float64)
+        self._state = np.frombuffer(mp.RawArray("Q", streams * len(STATE_STATS)), dtype=np.uint64).reshape(
+            streams, len(STATE_STATS))
         self._sensor = {name: i for i, (name, _) in enumerate(SENSOR_COUNTERS)}
         self._worker = {name: i for i, (name, _) in enumerate(WORKER_COUNTERS)}
 
@@ -119,6 +132,14 @@ class Counters:
     def latency(self) -> tuple[list[int], float]:
         """Per-bucket (non-cumulative) counts including +Inf, and the sum in seconds."""
         return [int(v) for v in self._latency], float(self._latency_sum[0])
+
+    def set_state(self, stats: dict[str, int], *, stream: int = 0) -> None:
+        """A capture process's state engine figures (STATE_STATS names), as they are after its last batch."""
+        self._state[stream] = [stats.get(name, 0) for name, _, _ in STATE_STATS]
+
+    def state(self) -> dict[str, int]:
+        """STATE_STATS summed over the streams."""
+        return dict(zip((name for name, _, _ in STATE_STATS), map(int, self._state.sum(axis=0))))
 
     def snapshot(self) -> dict[str, int]:
         """Every sensor counter plus the workers' totals."""

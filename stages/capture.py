@@ -27,14 +27,16 @@ Prepare = Callable[[pa.RecordBatch], pa.RecordBatch | None]  # None: no event of
 
 def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory, prepare: Prepare,
                   on_reload: Callable[[], None] = lambda: None,
-                  make_poll: Callable[[Control], Callable[[], None]] | None = None) -> None:
+                  make_poll: Callable[[Control], Callable[[], None]] | None = None,
+                  state: Callable[[], dict[str, int]] | None = None) -> None:
     """Drain `source` into the worker rings until it ends or `stop` is set, then close the rings.
 
     The source ends its batches when `control.stop` is set, after handing over what it has already read (a
     live source drains the kernel's rings one last time), so nothing captured is lost on SIGTERM. It sets
     `control.capture_running` once it really captures (live: probes attached), which is what
     /healthz reports. On a reload request, `on_reload` runs first (the source takes the new rules' fields and event types),
-    then every worker is told to reload before the next batch.
+    then every worker is told to reload before the next batch. `state` gives the state engine's table sizes
+    and prunes (`pipeline.counters.STATE_STATS`), published after every batch.
     """
     log = get_logger("capture")
     counters = control.counters
@@ -62,6 +64,8 @@ def capture_stage(rings: list[Ring], control: Control, *, source: SourceFactory,
                 counters.add("reloads", stream=control.stream)
             counters.add("events_in", batch.num_rows, stream=control.stream)
             prepared = prepare(batch)
+            if state is not None:
+                counters.set_state(state(), stream=control.stream)
             if prepared is None:  # nothing in it a rule can match
                 continue
             ring = rings[worker_for(seq, len(rings))]

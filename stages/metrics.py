@@ -14,7 +14,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, Hist
 from prometheus_client.registry import Collector
 
 from config.schema import Metrics, duration_seconds
-from pipeline.counters import LATENCY_BUCKETS, MAX_RULES, SENSOR_COUNTERS, WORKER_COUNTERS, Counters
+from pipeline.counters import LATENCY_BUCKETS, MAX_RULES, SENSOR_COUNTERS, STATE_STATS, WORKER_COUNTERS, Counters
 
 PREFIX = "saker"
 
@@ -43,6 +43,7 @@ class SensorCollector(Collector):
                 family.add_metric([str(worker)], self.counters.get_worker(worker, name))
             yield family
         yield from self._rules()
+        yield from self._state()
         yield from self._outputs()
         yield self._latency()
         yield from self._sources()
@@ -58,6 +59,12 @@ class SensorCollector(Collector):
             matched.add_metric([name], int(totals[index, 1]))
         yield evaluated
         yield matched
+
+    def _state(self) -> Iterable[Any]:
+        values = self.counters.state()
+        for name, kind, help_text in STATE_STATS:
+            family = GaugeMetricFamily if kind == "gauge" else CounterMetricFamily
+            yield family(f"{PREFIX}_state_{name}", help_text, value=values[name])
 
     def _outputs(self) -> Iterable[Any]:
         stats = self.counters.output_stats()
@@ -95,6 +102,7 @@ class SensorCollector(Collector):
         out: dict[str, Any] = dict(self.counters.snapshot())
         counts, total = self.counters.latency()
         out["alerts_latency_mean_ms"] = round(1000 * total / sum(counts), 3) if sum(counts) else None
+        out["state"] = self.counters.state()
         out["outputs"] = self.counters.output_stats()
         if self.source_stats:
             out["sources"] = self.source_stats()

@@ -229,7 +229,7 @@ def _streams(config: Config, load, log, hostname: str) -> list[Stream]:
         streams.append(Stream(
             source=source, sources=["syscall"],
             capture=functools.partial(capture_stage, source=source.batches, prepare=source.prepare,
-                                      on_reload=source.reload,
+                                      on_reload=source.reload, state=source.state_stats,
                                       make_poll=functools.partial(_drop_monitor, config, source, hostname)),
             processor=_BuiltBeforeFork(lambda: RuleProcessor(load, rule_matching=config.rule_matching,
                                                              hostname=hostname)),

@@ -119,6 +119,15 @@ class EnrichingSource:
         keep = [name for name in enriched.schema.names if name in fields or name.startswith("fd.")]
         return enriched.select(keep)
 
+    def state_stats(self) -> dict[str, int]:
+        """The state engine's table sizes and prunes so far (`pipeline.counters.STATE_STATS`)."""
+        if self.enricher is None:
+            return {}
+        threads, fds = self.enricher.threads.counters, self.enricher.fds.counters
+        return {"threads": threads.live, "fds": fds.live, "threads_pruned_exited": threads.pruned_exited,
+                "threads_pruned_cap": threads.pruned_cap, "fds_pruned_closed": fds.pruned_closed,
+                "fds_pruned_cap": fds.pruned_cap, "processes_ended": fds.ended_processes}
+
     def _candidates(self, batch: RawBatch) -> np.ndarray:
         """Rows some rule can match: exit events of the rules' event types. Tested on the columns' dictionary
         codes (`RawBatch.text_in`): Arrow's kernels would first decode a dictionary column to a string per row."""

@@ -173,3 +173,29 @@ def _alert_of(sensor: Sensor, wanted) -> dict:
         if alert is not None and wanted(alert):
             return alert
     raise AssertionError("no such alert within 5 s")
+
+
+def _metrics(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        lines = response.read().decode().splitlines()
+    return {name: float(value) for name, value in (line.split(" ", 1) for line in lines
+                                                    if line.startswith("saker_state_"))}
+
+
+def test_state_table_sizes_and_prunes_are_in_the_metrics(tmp_path: Path) -> None:
+    """/metrics shows the state engine's tables: threads and fds held, and the processes whose fds left with
+    their exit. A shell that forks children holding a file open: each child's fd table goes when it ends."""
+    sensor = Sensor(tmp_path)
+    try:
+        wait_for(lambda: _metrics(sensor.port).get("saker_state_threads", 0) > 0, 10, "threads in the state")
+        before = _metrics(sensor.port)["saker_state_processes_ended_total"]
+        subprocess.run(["/bin/sh", "-c", "exec 3</etc/hostname; for i in 1 2 3 4 5; do /bin/true; done"],
+                       check=True)
+        wait_for(lambda: _metrics(sensor.port)["saker_state_processes_ended_total"] >= before + 6, 10,
+                 "the shell and its five children ended")
+        metrics = _metrics(sensor.port)
+        assert metrics["saker_state_fds"] > 0
+        assert {"saker_state_threads_pruned_exited_total", "saker_state_fds_pruned_cap_total"} <= set(metrics)
+    finally:
+        _, stderr = sensor.stop()
+    assert sensor.proc.returncode == 0, stderr[-3000:]

@@ -74,4 +74,25 @@ def test_rule_output_and_latency_metrics() -> None:
     assert 'saker_event_alert_latency_seconds_bucket{le="+Inf"} 3.0' in body
     summary = collector.summary()
     assert summary["outputs"]["http"]["delivered"] == 7
+    assert summary["state"]["threads"] == 0
     assert summary["alerts_latency_mean_ms"] == round(1000 * 20.032 / 3, 3)
+
+
+def test_state_engine_figures_are_summed_over_capture_streams() -> None:
+    """Table sizes are gauges, prunes counters; each capture process publishes its own, /metrics sums them."""
+    counters = Counters(1, streams=2)
+    counters.set_state({"threads": 40, "fds": 300, "processes_ended": 7}, stream=0)
+    counters.set_state({"threads": 2, "fds_pruned_cap": 5}, stream=1)
+    counters.set_state({"threads": 41, "fds": 290, "processes_ended": 9}, stream=0)  # a later batch
+    server = WebServer(address="127.0.0.1", port=0, healthz_path="/healthz", metrics=True,
+                       collector=SensorCollector(counters, "0.1.0"), healthy=lambda: True)
+    server.start()
+    try:
+        _, _, body = get(f"http://127.0.0.1:{server.port}/metrics")
+    finally:
+        server.stop()
+    assert "# TYPE saker_state_threads gauge" in body and "saker_state_threads 43.0" in body
+    assert "saker_state_fds 290.0" in body
+    assert "# TYPE saker_state_processes_ended_total counter" in body
+    assert "saker_state_processes_ended_total 9.0" in body
+    assert "saker_state_fds_pruned_cap_total 5.0" in body
