@@ -2,7 +2,8 @@
 
 Records a few seconds of the live sensor under bench/loadgen.c (openat+close at `--rate` syscalls/s; with
 `--mix`, bench/mixload.c's execs, new files and connections too; with `--load connect`, bench/connload.c's
-accept loop instead of loadgen; the 25 stable Falco rules or `--rules`;
+accept loop instead of loadgen; with `--load fork`, bench/forkload.c's fork storm, `--rate` forks/s of a
+process holding 16 fds, each child exiting at once; the 25 stable Falco rules or `--rules`;
 `run.py --capture`), then replays the recorded raw events, cut into `--size`-event
 batches, through the capture stage's `prepare` (state advance and the fields of the rules' candidate rows,
 `stages.sources.EnrichingSource`) in this process, with a fresh state engine seeded from the recording:
@@ -14,7 +15,7 @@ batches, through the capture stage's `prepare` (state advance and the fields of 
     Compare a tree against another (`--against DIR`, a checkout of another commit) on the same recording.
 
     .venv/bin/python bench/bench_live_batches.py [--rate 100000] [--size 2500] [--rules PATH] [--mix ROUNDS]
-                                                 [--load connect]
+                                                 [--load connect|fork]
                                                  [--instructions [--against DIR]]
 """
 
@@ -38,13 +39,14 @@ from bench_latency import free_port, healthy  # noqa: E402
 
 STABLE_RULES = ROOT.parent / "shared" / "peer" / "falco-rules" / "falco_rules.yaml"
 COUNTED_BATCHES = 10
+PROGRAMS = {name: program for name, (program, _) in LOADS.items()} | {"fork": "forkload"}
 
 
 def record(folder: Path, rate: int, seconds: float, rules: Path = STABLE_RULES, mix: int = 0,
            load: str = "open") -> Path:
-    """A live capture of the sensor under the load generator (bench_capture.LOADS[load]; and bench/mixload.c at
-    `mix` rounds/s)."""
-    loadgen = build_loadgen(folder, LOADS[load][0])
+    """A live capture of the sensor under the load generator (PROGRAMS[load]; and bench/mixload.c at `mix`
+    rounds/s)."""
+    loadgen = build_loadgen(folder, PROGRAMS[load])
     mixload = build_loadgen(folder, "mixload") if mix else None
     capture = folder / "live"
     port = free_port()
@@ -145,8 +147,9 @@ def count_instructions(tree: Path, capture: Path, size: int, folder: Path, rules
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=100_000, help="syscalls/s of the load while recording")
-    parser.add_argument("--load", choices=sorted(LOADS), default="open",
-                        help="openat+close (bench/loadgen.c) or a server's accept loop (bench/connload.c)")
+    parser.add_argument("--load", choices=sorted(PROGRAMS), default="open",
+                        help="openat+close (bench/loadgen.c), a server's accept loop (bench/connload.c) or a fork "
+                             "storm (bench/forkload.c; --rate is then forks/s)")
     parser.add_argument("--seconds", type=float, default=4.0, help="seconds of load recorded")
     parser.add_argument("--size", type=int, default=2500, help="events per batch")
     parser.add_argument("--rounds", type=int, default=5)
