@@ -15,10 +15,12 @@ wait for it, so sampling every 0.5 s added such stalls to the latencies measured
 
 With `--mix ROUNDS`, bench/mixload.c runs alongside: ROUNDS times a second it execs a program, writes a new
 file and makes a loopback connection. That is what a busy host does all day, and each of these changes the
-sensor's state, where loadgen's openat of one file changes next to nothing.
+sensor's state, where loadgen's openat of one file changes next to nothing. With `--fork FORKS`,
+bench/forkload.c runs alongside: FORKS times a second a process holding 16 open fds forks a child that exits at
+once (a shell loop, a build, a server spawning helpers): each child's fd table is copied and dropped again.
 
     .venv/bin/python bench/bench_latency.py [--rate 100000] [--seconds 10] [--memory-seconds 3] [--workers 2]
-                                            [--rules PATH] [--mix ROUNDS] [-o KEY=VALUE ...]
+                                            [--rules PATH] [--mix ROUNDS] [--fork FORKS] [-o KEY=VALUE ...]
 
 `-o` passes a config override to the sensor (e.g. `-o pipeline.flush_ms=10`).
 """
@@ -144,6 +146,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--mix", type=int, default=0, metavar="ROUNDS",
                         help="also run bench/mixload.c at ROUNDS rounds/s (each: an exec, a new file, a connection)")
+    parser.add_argument("--fork", type=int, default=0, metavar="FORKS",
+                        help="also run bench/forkload.c at FORKS forks/s (a 16-fd process's children exiting at once)")
     parser.add_argument("-o", "--option", action="append", default=[], help="config override passed to run.py")
     parser.add_argument("--rules", type=Path, default=STABLE_RULES,
                         help="rules file or folder loaded with the probe rule (default: the 25 stable Falco rules; "
@@ -155,6 +159,7 @@ def main() -> None:
         folder = Path(tmp)
         loadgen = build_loadgen(folder)
         mixload = build_loadgen(folder, "mixload") if args.mix else None
+        forkload = build_loadgen(folder, "forkload") if args.fork else None
         prefix = str(folder / "probe-")
         rules = folder / "probe.yaml"
         rules.write_text(PROBE_RULE.format(prefix=prefix))
@@ -176,6 +181,8 @@ def main() -> None:
             load = subprocess.Popen([str(loadgen), load_seconds, str(args.rate)], stdout=subprocess.PIPE, text=True)
             mix = None if mixload is None else subprocess.Popen(
                 [str(mixload), load_seconds, str(args.mix), str(folder)], stdout=subprocess.PIPE, text=True)
+            forks = None if forkload is None else subprocess.Popen(
+                [str(forkload), load_seconds, str(args.fork)], stdout=subprocess.PIPE, text=True)
             time.sleep(1)  # let the load reach its rate
             # Alert lines are stamped on arrival by a reader thread, so the probe loop's pacing adds nothing to a
             # measured latency.
@@ -201,6 +208,7 @@ def main() -> None:
             memory.start()
             calls, seconds = load.communicate()[0].split()
             rounds = mix.communicate()[0].split()[0] if mix is not None else "0"
+            forked = forks.communicate()[0].split()[0] if forks is not None else "0"
             memory.stop()
             peak_rss, peak_pss = memory.peak_rss, memory.peak_pss
         finally:
@@ -214,6 +222,9 @@ def main() -> None:
         if args.mix:
             print(f"mixed load: {int(rounds) / float(seconds):,.0f} rounds/s (an exec, a new file, a loopback "
                   f"connection each)")
+        if args.fork:
+            print(f"fork load: {int(forked) / float(seconds):,.0f} forks/s of a process holding 16 fds (each child "
+                  f"exits at once)")
         print(f"probes: {n} sent, {len(lat)} alerted, {len(sent)} missing")
         if len(lat):
             print(f"event -> alert latency ms: p50 {np.percentile(lat, 50):.1f}  p90 {np.percentile(lat, 90):.1f}  "
