@@ -72,6 +72,7 @@ class TwoPartIndex:
         self.split = split
         self._whole: pa.Array | None = None
         self._parts: tuple[pa.Array | None, pa.Array | None, pa.Array | None] | None = None
+        self._plans: dict[tuple[int, ...], _ChunkPlan] = {}  # by the first part's chunk lengths
 
     def take(self, first: pa.Array, second: pa.Array, whole: pa.Array | None = None) -> pa.Array:
         """`concat(first, second)[indices]`; `whole` is that concatenation when the caller has it."""
@@ -83,8 +84,18 @@ class TwoPartIndex:
             self._parts = self._split()
         from_first, from_second, placement = self._parts
         if placement is None:
-            return _take(first, from_first) if from_second is None else _take(second, from_second)
-        return pa.concat_arrays([_take(first, from_first), _take(second, from_second)]).take(placement)
+            return self._from_first(first, from_first) if from_second is None else _take(second, from_second)
+        return pa.concat_arrays([self._from_first(first, from_first), _take(second, from_second)]).take(placement)
+
+    def _from_first(self, first: pa.Array | pa.ChunkedArray, indices: pa.Array) -> pa.Array:
+        """`_take` from the first part; from a chunked one by a plan shared by the columns of its chunking."""
+        lengths = _chunk_lengths(first)
+        if lengths is None or len(first) == 0:
+            return _take(first, indices)
+        plan = self._plans.get(lengths)
+        if plan is None:
+            plan = self._plans[lengths] = _ChunkPlan(filled(indices, -1), lengths)
+        return plan.take(first)
 
     def _split(self) -> tuple[pa.Array | None, pa.Array | None, pa.Array | None]:
         """(indices into first, indices into second, placement), None for what the rows do not need."""
@@ -107,39 +118,60 @@ def _take(values: pa.Array | pa.ChunkedArray, indices: pa.Array) -> pa.Array:
     snapshot's chunked column gives one array."""
     if len(values) == 0:
         return pa.nulls(len(indices), type=values.type)
-    if isinstance(values, pa.ChunkedArray) and values.num_chunks > 1 and not pa.types.is_dictionary(values.type):
+    if _chunk_lengths(values) is not None:
         return _take_from_chunks(values, indices)
     taken = values.take(indices)
     return taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken
 
 
 def _take_from_chunks(values: pa.ChunkedArray, indices: pa.Array) -> pa.Array:
-    """`_take` from a column of several chunks (an appended snapshot's): each chunk gives the rows it holds,
-    then they are put in place. Arrow's take joins every chunk into one array first, copying the whole column
-    to gather a few rows (~12x the take itself for a 40,000-row column of lists)."""
-    wanted = filled(indices, -1)
-    bounds = np.cumsum([0] + [len(chunk) for chunk in values.chunks])
-    chunk_of = np.searchsorted(bounds, wanted, side="right") - 1  # -1 for a null index
-    touched = np.unique(chunk_of[chunk_of >= 0])
-    if len(touched) <= 1:  # nulls and rows of one chunk: a single take
-        chunk = int(touched[0]) if len(touched) else 0
-        return values.chunk(chunk).take(nullable_indices(np.where(wanted >= 0, wanted - bounds[chunk], -1)))
-    parts, rows = [], []
-    for chunk in touched.tolist():
-        at = np.flatnonzero(chunk_of == chunk)
-        parts.append(values.chunk(chunk).take(pa.array(wanted[at] - bounds[chunk])))
-        rows.append(at)
-    nulls = np.flatnonzero(chunk_of < 0)
-    if len(nulls):
-        parts.append(pa.nulls(len(nulls), type=values.type))
-        rows.append(nulls)
-    order = np.concatenate(rows)
-    joined = pa.concat_arrays(parts)
-    if (order[1:] > order[:-1]).all():  # ascending indices (a compaction): the parts are in place already
-        return joined
-    placement = np.empty(len(wanted), dtype=np.int64)
-    placement[order] = np.arange(len(wanted), dtype=np.int64)
-    return joined.take(pa.array(placement))
+    """`_take` from a column of several chunks (an appended snapshot's)."""
+    return _ChunkPlan(filled(indices, -1), _chunk_lengths(values)).take(values)
+
+
+def _chunk_lengths(values: pa.Array | pa.ChunkedArray) -> tuple[int, ...] | None:
+    """The chunks' lengths of a column `_ChunkPlan` serves (several chunks, not dictionary-encoded), else None."""
+    if isinstance(values, pa.ChunkedArray) and values.num_chunks > 1 and not pa.types.is_dictionary(values.type):
+        return tuple(len(chunk) for chunk in values.chunks)
+    return None
+
+
+class _ChunkPlan:
+    """Gathering rows from a chunked column chunk by chunk: each chunk gives the rows it holds, then they are
+    put in place. Arrow's take joins every chunk into one array first, copying the whole column to gather a few
+    rows (~12x the take itself for a 40,000-row column of lists). The plan depends only on the chunks' lengths,
+    which all columns of an appended snapshot share, so it is made once for all of them."""
+
+    def __init__(self, wanted: np.ndarray, lengths: tuple[int, ...]) -> None:
+        bounds = np.cumsum((0,) + lengths)
+        chunk_of = np.searchsorted(bounds, wanted, side="right") - 1  # -1 for a null index
+        touched = np.unique(chunk_of[chunk_of >= 0]).tolist()
+        self.nulls, self.placement = 0, None
+        if len(touched) <= 1:  # nulls and rows of one chunk: a single take
+            chunk = touched[0] if touched else 0
+            self.parts = [(chunk, nullable_indices(np.where(wanted >= 0, wanted - bounds[chunk], -1)))]
+            return
+        self.parts, rows = [], []
+        for chunk in touched:
+            at = np.flatnonzero(chunk_of == chunk)
+            self.parts.append((chunk, pa.array(wanted[at] - bounds[chunk])))
+            rows.append(at)
+        nulls = np.flatnonzero(chunk_of < 0)
+        self.nulls = len(nulls)
+        order = np.concatenate(rows + [nulls])
+        if not (order[1:] > order[:-1]).all():  # ascending indices (a compaction) need no placement
+            placement = np.empty(len(wanted), dtype=np.int64)
+            placement[order] = np.arange(len(wanted), dtype=np.int64)
+            self.placement = pa.array(placement)
+
+    def take(self, values: pa.ChunkedArray) -> pa.Array:
+        taken = [values.chunk(chunk).take(indices) for chunk, indices in self.parts]
+        if len(taken) == 1:
+            return taken[0]
+        if self.nulls:
+            taken.append(pa.nulls(self.nulls, type=values.type))
+        joined = pa.concat_arrays(taken)
+        return joined if self.placement is None else joined.take(self.placement)
 
 
 @dataclass

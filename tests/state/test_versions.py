@@ -248,3 +248,27 @@ def test_a_take_from_a_chunked_column_gives_what_arrow_gives(seed: int) -> None:
     taken = _take(chunked, nullable_indices(indices))
     assert isinstance(taken, pa.Array)
     assert taken.to_pylist() == [values[i] if i >= 0 else None for i in indices.tolist()]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_two_part_gathers_from_chunked_snapshot_columns_share_one_plan_per_chunking(seed: int) -> None:
+    """Rows of a chunked snapshot and of pending versions, gathered for several columns with one index: the
+    columns of one chunking share a plan, a column chunked otherwise gets its own; all give plain takes."""
+    rng = np.random.default_rng(seed)
+    sizes = [int(x) for x in rng.integers(1, 5, int(rng.integers(2, 5)))]
+    n_first, n_second = sum(sizes), int(rng.integers(0, 4))
+    indices = rng.integers(-1, n_first + n_second, int(rng.integers(1, 10)))
+
+    def chunked(values: list, lengths: list[int]) -> pa.ChunkedArray:
+        starts = np.cumsum([0] + lengths[:-1])
+        return pa.chunked_array([pa.array(values[a: a + n]) for a, n in zip(starts, lengths)])
+
+    index = TwoPartIndex(indices, n_first)
+    columns = [(list(range(n_first)), list(range(100, 100 + n_second)), sizes),
+               ([f"t{i}" for i in range(n_first)], [f"p{i}" for i in range(n_second)], sizes),
+               ([i * 2 for i in range(n_first)], [-i for i in range(n_second)], [1, n_first - 1])]
+    for first, second, lengths in columns:
+        expected = [(first + second)[i] if i >= 0 else None for i in indices.tolist()]
+        second_array = pa.array(second, type=pa.array(first).type)
+        assert index.take(chunked(first, lengths), second_array).to_pylist() == expected
+    assert len(index._plans) <= 2
