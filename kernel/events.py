@@ -154,17 +154,67 @@ def _in_one_buffer(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
             for (rows, _, lengths, _), start in zip(parts, starts)]
 
 
+class _Headers:
+    """Header fields of some records, read from the batch's header words (`_header_words`: one contiguous
+    array per 8-byte word of the 88-byte header) at the records' indices `src`, each word gathered once when
+    first asked for. (As an array of whole headers, every field read was a strided pass over all of them.)"""
+
+    def __init__(self, words: np.ndarray, src: np.ndarray | None) -> None:
+        """`src` None: every record, in order."""
+        self.words = words
+        self.src = src
+        self._gathered: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.words.shape[1] if self.src is None else len(self.src)
+
+    def word(self, k: int) -> np.ndarray:
+        if self.src is None:
+            return self.words[k]
+        if k not in self._gathered:
+            self._gathered[k] = self.words[k].take(self.src)
+        return self._gathered[k]
+
+    def subset(self, mask: np.ndarray) -> "_Headers":
+        return _Headers(self.words, self.src[mask])
+
+    def a(self, k: int) -> np.ndarray:
+        """Register k (u64)."""
+        return self.word(_W_A + k)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """A field by its `HEADER` name, in its dtype there (`len`: the (n, 4) area lengths)."""
+        if name == "len":
+            return self.word(_W_LEN).view(np.uint16).reshape(-1, 4)
+        k, shift, kind = _FIELD_IN_WORD[name]
+        word = self.word(k)
+        if kind == np.uint64:
+            return word
+        if kind == np.int64:
+            return word.view(np.int64)
+        return ((word >> np.uint64(shift)) if shift else word).astype(kind)
+
+
+# Where each HEADER field lies in the header's 8-byte words (little-endian): (word, bit shift, dtype).
+_FIELD_IN_WORD = {"ts": (0, 0, np.uint64), "tid": (1, 0, np.uint32), "pid": (1, 32, np.uint32),
+                  "res": (2, 0, np.int64), "evt": (3, 0, np.uint16), "nr": (3, 16, np.uint16),
+                  "cpu": (3, 32, np.uint16), "flags": (3, 48, np.uint16)}
+_W_LEN, _W_A, _WORDS = 4, 5, HEADER.itemsize // 8
+assert all(HEADER.fields[name][1] == 8 * k + shift // 8 for name, (k, shift, _) in _FIELD_IN_WORD.items())
+assert HEADER.fields["len"][1] == 8 * _W_LEN and HEADER.fields["a"][1] == 8 * _W_A and HEADER.itemsize % 8 == 0
+
+
 @dataclass(frozen=True)
 class _Group:
-    """The records of one syscall in a batch: their rows, their headers (a copy in this order, so a field is a
-    strided view and needs no gather) and where each record starts in its ring's buffer."""
+    """The records of one syscall in a batch: their rows, their header fields and where each record starts in
+    its ring's buffer."""
 
     rows: np.ndarray
-    h: np.ndarray  # HEADER records
+    h: _Headers
     at: np.ndarray
 
     def where(self, mask: np.ndarray) -> "_Group":
-        return _Group(self.rows[mask], self.h[mask], self.at[mask])
+        return _Group(self.rows[mask], self.h.subset(mask), self.at[mask])
 
 
 class BatchBuilder:
@@ -186,18 +236,19 @@ class BatchBuilder:
         if not parts:
             return None
         buffers = {layout.ring: buf for layout, buf, _, _ in parts}
-        headers, record_at = _headers_in_time_order(parts)
-        table = headers.view(HEADER)
-        h = {name: table[name] for name in HEADER.names}
-        n = len(table)
-        nr = h["nr"].astype(np.int64)
-        evt = h["evt"]
+        words, record_at = _header_words(parts)
+        order = _time_order(words[0], len(parts))
+        in_time = _Headers(words, order)
+        n = len(record_at)
+        nr16 = in_time["nr"]
+        nr = nr16.astype(np.int64)
+        evt = in_time["evt"]
         is_syscall = nr != NOT_A_SYSCALL
         columns: dict[str, pa.Array] = {
             "evt.num": pa.array(np.arange(self.next_num, self.next_num + n, dtype=np.uint64)),
-            "evt.rawtime": pa.array(h["ts"] + np.uint64(self.clock_offset_ns)),
-            "evt.cpu": pa.array(h["cpu"].astype(np.int16)),
-            "thread.tid": pa.array(h["tid"].astype(np.int64)),
+            "evt.rawtime": pa.array(in_time["ts"] + np.uint64(self.clock_offset_ns)),
+            "evt.cpu": pa.array(in_time["cpu"].astype(np.int16)),
+            "thread.tid": pa.array(in_time["tid"].astype(np.int64)),
             "evt.type_id": pa.array(evt),
             # (indices from the tables above, within their dictionaries: not checked again)
             "evt.type": pa.DictionaryArray.from_arrays(pa.array(_TYPE_BY_NR[nr]), _TYPE_DICTIONARY, safe=False),
@@ -206,19 +257,18 @@ class BatchBuilder:
             "evt.category": pa.DictionaryArray.from_arrays(pa.array(_CATEGORY_BY_NR[nr]), _CATEGORY_DICTIONARY,
                                                            safe=False),
             "evt.is_internal": pa.array(np.zeros(n, dtype=bool)),
-            "evt.rawres": nullable_column(h["res"].astype(np.int64), is_syscall),
+            "evt.rawres": nullable_column(in_time["res"], is_syscall),
         }
         self.next_num += n
         args = _Columns(n)
         # Rows grouped by syscall, in time order within a group: a stable sort of 16-bit numbers is a radix sort.
-        # The headers are copied once more in that order, so a group's fields are slices, not gathers.
-        grouped = np.argsort(h["nr"], kind="stable")
-        by_group = headers.take(grouped).view(HEADER)
-        at_by_group = record_at[grouped]
-        codes = by_group["nr"]
+        grouped = np.argsort(nr16, kind="stable")
+        src = grouped if order is None else order[grouped]  # each grouped row's record
+        codes = nr16[grouped]
         bounds = np.concatenate([[0], np.flatnonzero(codes[1:] != codes[:-1]) + 1, [n]]).tolist()
         for lo, hi in zip(bounds[:-1], bounds[1:]):
-            group = _Group(grouped[lo:hi], by_group[lo:hi], at_by_group[lo:hi])
+            records = src[lo:hi]
+            group = _Group(grouped[lo:hi], _Headers(words, records), record_at[records])
             code = int(codes[lo])
             if code == NOT_A_SYSCALL:
                 _procexit(args, group)
@@ -238,7 +288,7 @@ class BatchBuilder:
                 args.put_int(column, rows, h["res"])
             elif source.startswith("a"):
                 index, _, conversion = source[1:].partition(":")
-                args.put_int(column, rows, convert.CONVERTERS[conversion or "int"](h["a"][:, int(index)]))
+                args.put_int(column, rows, convert.CONVERTERS[conversion or "int"](h.a(int(index))))
             elif source in layout_areas:
                 offset = layout_areas[source]
                 args.put_area(column, buf, rows, group.at + offset, h["len"][:, AREA_LEN_INDEX[source]])
@@ -292,26 +342,28 @@ class BatchBuilder:
         args.put_objects("arg.trusted_exepath", rows, paths)
 
 
-def _headers_in_time_order(parts: list[tuple[RecordLayout, np.ndarray, int, int]]
-                           ) -> tuple[np.ndarray, np.ndarray]:
-    """The 88-byte headers of every record copied into one array in timestamp order (the rings merged; items
-    of an opaque 88-byte type, so each header moves as one memcpy: as rows of 88 bytes numpy copies them byte
-    by byte, ~40 % slower), and each record's byte offset in its ring's buffer."""
-    views = [np.ndarray((count,), dtype=_HEADER_BYTES, buffer=buf, offset=offset + RINGBUF_HEADER,
-                        strides=(layout.slot,)) for layout, buf, offset, count in parts]
+def _header_words(parts: list[tuple[RecordLayout, np.ndarray, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The 88-byte headers of every record (the rings' records one ring after the other) as 11 contiguous arrays,
+    one per 8-byte word, copied out of the rings in one pass; and each record's byte offset in its ring's
+    buffer."""
+    n = sum(count for *_, count in parts)
+    words = np.empty((_WORDS, n), dtype=np.uint64)
+    start = 0
+    for layout, buf, offset, count in parts:
+        headers = np.ndarray((count, _WORDS), dtype=np.uint64, buffer=buf, offset=offset + RINGBUF_HEADER,
+                             strides=(layout.slot, 8))
+        words[:, start:start + count] = headers.T
+        start += count
     record_at = np.concatenate([offset + RINGBUF_HEADER + layout.slot * np.arange(count, dtype=np.int64)
                                 for layout, _, offset, count in parts])
-    headers = np.concatenate(views)  # also the copy of a single ring's
-    if len(views) == 1:
-        return headers, record_at
-    ts = headers.view(HEADER)["ts"]
-    if not (ts[1:] < ts[:-1]).any():
-        return headers, record_at
-    order = np.argsort(ts, kind="stable")
-    return headers.take(order), record_at[order]
+    return words, record_at
 
 
-_HEADER_BYTES = np.dtype((np.void, HEADER.itemsize))
+def _time_order(ts: np.ndarray, rings: int) -> np.ndarray | None:
+    """The records' order by timestamp (the rings merged), None when they are in order already."""
+    if rings == 1 or not (ts[1:] < ts[:-1]).any():
+        return None
+    return np.argsort(ts, kind="stable")
 
 
 def _put_exec_details(args: _Columns, rows: np.ndarray, details: exec_details.ExecDetails) -> None:
@@ -330,7 +382,7 @@ _AREAS = {ring: {area: at for area, (at, _size) in layout.areas.items()} for rin
 
 def _procexit(args: _Columns, group: _Group) -> None:
     rows = group.rows
-    code = group.h["a"][:, 0].astype(np.int64)
+    code = group.h.a(0).astype(np.int64)
     args.put_int("arg.status", rows, code)
     args.put_int("arg.ret", rows, code >> 8)
     args.put_int("arg.sig", rows, code & 0x7F)
@@ -340,7 +392,7 @@ def _procexit(args: _Columns, group: _Group) -> None:
 def _clone_flags(args: _Columns, spec: Syscall, group: _Group) -> None:
     """fork/vfork take no flags; in the child (result 0) the flags are unknown but a thread is recognisable."""
     h = group.h
-    flags = convert.clone_flags(h["a"][:, 0])
+    flags = convert.clone_flags(h.a(0))
     if spec.name == "fork":
         flags[:] = 0
     elif spec.name == "vfork":
