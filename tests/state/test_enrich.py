@@ -365,18 +365,27 @@ def test_appended_snapshots_give_the_fields_of_copied_ones(monkeypatch) -> None:
     assert compactions and appends  # appended to, and the dead rows dropped now and then
 
 
-def test_seen_threads_grow_by_insertion_as_a_union_would() -> None:
-    """The tids seen so far are kept sorted and unique with a batch's new ones inserted (not re-sorted)."""
+def test_seen_threads_are_the_union_of_every_batch_added() -> None:
+    """The tids seen so far answer as a set of every tid added would, for tids in a bitmap (grown as they
+    rise) and out of its span (negative, or past Linux's largest pid) alike."""
     import numpy as np
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from stages.state.enrich import _with_new
+    from stages.state.enrich import SeenTids
 
-    @given(st.sets(st.integers(-5, 60)), st.sets(st.integers(-5, 70)))
-    def check(seen: set[int], tids: set[int]) -> None:
-        seen_array, tids_array = np.array(sorted(seen), dtype=np.int64), np.array(sorted(tids), dtype=np.int64)
-        assert _with_new(seen_array, tids_array).tolist() == sorted(seen | tids)
+    span = SeenTids.SPAN
+    tid = st.one_of(st.integers(-5, 300), st.integers(span - 3, span + 3), st.integers(0, 1 << 40))
+
+    @given(st.lists(st.sets(tid), max_size=5), st.sets(tid))
+    def check(batches: list[set[int]], queries: set[int]) -> None:
+        seen = SeenTids()
+        union: set[int] = set()
+        for tids in batches:
+            seen.add(np.array(sorted(tids), dtype=np.int64))
+            union |= tids
+        asked = np.array(sorted(queries | union), dtype=np.int64)
+        assert seen.contains(asked).tolist() == [t in union for t in asked.tolist()]
 
     check()
 
