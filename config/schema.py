@@ -318,6 +318,25 @@ class Engine(Section):
         return value
 
 
+class ContainerEngine(Section):
+    enabled: bool = True
+    sockets: list[str] = []
+
+
+class ContainerEngines(Section):
+    """Where live capture asks for container metadata (name, image, labels, pod): Docker Engine API sockets,
+    tried in this order for each new container id (`stages.runtimes`)."""
+
+    docker: ContainerEngine = ContainerEngine(sockets=["/var/run/docker.sock"])
+    podman: ContainerEngine = ContainerEngine(sockets=["/run/podman/podman.sock"])
+    timeout_ms: int = Field(1000, ge=1, description="per lookup")
+
+    def sockets(self) -> list[tuple[str, str]]:
+        """(runtime kind, socket path) of the enabled engines, in order."""
+        return [(kind, path) for kind, engine in (("docker", self.docker), ("podman", self.podman)) if engine.enabled
+                for path in engine.sockets]
+
+
 class Pipeline(Section):
     workers: int = Field(0, ge=0, description="rule workers; 0 = one per core")
     batch_size: int = Field(8192, ge=1)
@@ -475,6 +494,7 @@ class Config(Section):
     log_syslog: bool = False
 
     engine: Engine = Engine()
+    container_engines: ContainerEngines = ContainerEngines()
     pipeline: Pipeline = Pipeline()
     capture: Capture = Capture()
     sources: Sources = Sources()

@@ -26,6 +26,7 @@ from kernel.scap import open_capture
 from stages.arrow_capture import CaptureWriter, capture_files, read_state, replay
 from stages.gates import FieldGates
 from stages.read_ahead import Opened, ReadAhead
+from stages.runtimes import RuntimeLookups
 from stages.state.enrich import Enricher
 from stages.state.raw import RawBatch
 from stages.state.snapshot import dump, restore
@@ -74,9 +75,12 @@ def is_scap(path: str) -> bool:
 class EnrichingSource:
     """What every syscall source shares: the state engine, the rules' plan, and the optional Arrow capture."""
 
-    def __init__(self, *, plan: Plan, capture_to: CaptureWriter | None = None) -> None:
+    def __init__(self, *, plan: Plan, capture_to: CaptureWriter | None = None,
+                 runtimes: RuntimeLookups | None = None) -> None:
+        """`runtimes`: where new containers' metadata is looked up (live capture; a capture carries its own)."""
         self.plan = plan
         self.capture_to = capture_to
+        self.runtimes = runtimes
         self.enricher: Enricher | None = None
         self.reload()
 
@@ -95,12 +99,15 @@ class EnrichingSource:
 
     def _start(self, enricher: Enricher) -> None:
         self.enricher = enricher
+        enricher.track_containers = self.runtimes is not None
         if self.capture_to is not None:
             self.capture_to.state_snapshot = lambda: dump(self.enricher)
 
     def _stop(self) -> None:
         if self.capture_to is not None:
             self.capture_to.close()
+        if self.runtimes is not None:
+            self.runtimes.close()
 
     def prepare(self, raw: pa.RecordBatch) -> pa.RecordBatch | None:
         """The batch's candidate rows with their fields, or None when no rule can match any of its events (the
@@ -108,8 +115,17 @@ class EnrichingSource:
         empty field columns would cost more than the state itself."""
         if self.capture_to is not None:
             self.capture_to.write(raw)
-        batch = RawBatch(raw)  # one wrapper for the candidate test and the state engine: text codes made once
-        rows = self._candidates(batch)
+        if self.runtimes is not None:  # metadata the runtimes gave since the last batch: known from this one on
+            for info in self.runtimes.answers():
+                self.enricher.containers.add(info, -1)
+        try:
+            return self._prepared(RawBatch(raw))
+        finally:
+            if self.runtimes is not None and self.enricher.unknown_containers:
+                self.runtimes.request(self.enricher.unknown_containers)
+
+    def _prepared(self, batch: RawBatch) -> pa.RecordBatch | None:
+        rows = self._candidates(batch)  # one RawBatch for the candidate test and the state: text codes made once
         if not len(rows):
             self.enricher.enrich(batch, set(), rows=rows)
             return None
@@ -199,7 +215,9 @@ class LiveSource(EnrichingSource):
     def __init__(self, config: object, *, plan: Plan, sensor_pid: int, capture_to: CaptureWriter | None = None):
         from kernel.live import CaptureUnavailable, LiveCapture
 
-        super().__init__(plan=plan, capture_to=capture_to)
+        engines = config.container_engines
+        runtimes = RuntimeLookups(engines.sockets(), engines.timeout_ms / 1000) if engines.sockets() else None
+        super().__init__(plan=plan, capture_to=capture_to, runtimes=runtimes)
         types = None if self.event_types is None else set(self.event_types)
         try:
             # The sensor's own processes (supervisor, workers, outputs, restarts) are not traced.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -165,14 +166,14 @@ def test_connect_of_a_socket_made_in_an_earlier_batch(tmp_path: Path) -> None:
     assert sensor.proc.returncode == 0, stderr[-3000:]
 
 
-def _alert_of(sensor: Sensor, wanted) -> dict:
-    """The next alert `wanted` accepts (others, e.g. the client's own exec, are skipped); fails after 5 s."""
-    deadline = time.monotonic() + 5
+def _alert_of(sensor: Sensor, wanted, seconds: float = 5) -> dict:
+    """The next alert `wanted` accepts (others, e.g. the client's own exec, are skipped); fails after `seconds`."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         alert = sensor.read_alert(timeout=max(deadline - time.monotonic(), 0.01))
         if alert is not None and wanted(alert):
             return alert
-    raise AssertionError("no such alert within 5 s")
+    raise AssertionError(f"no such alert within {seconds} s")
 
 
 def _metrics(port: int) -> dict[str, float]:
@@ -198,4 +199,54 @@ def test_state_table_sizes_and_prunes_are_in_the_metrics(tmp_path: Path) -> None
         assert {"saker_state_threads_pruned_exited_total", "saker_state_fds_pruned_cap_total"} <= set(metrics)
     finally:
         _, stderr = sensor.stop()
+    assert sensor.proc.returncode == 0, stderr[-3000:]
+
+
+CONTAINER_RULE = """
+- rule: Marker command in a container
+  desc: test rule, fires on a command carrying the test's marker inside a container
+  condition: evt.type in (execve, execveat) and proc.args contains "{marker}" and container.id != host
+  output: "in container %container.id name=%container.name image=%container.image.repository pod=%k8s.pod.name"
+  priority: NOTICE
+"""
+
+
+def test_a_new_container_is_named_from_the_docker_api(tmp_path: Path) -> None:
+    """A process moved into a Docker-like cgroup runs commands: the sensor derives the container id from its
+    cgroups, asks the Docker Engine API socket (a real HTTP server on a unix socket here) in the background, and
+    from its answer on the container's alerts carry its name, image and pod (the first ones may not yet, as
+    with Falco's container plugin)."""
+    from tests.cgroups import new_cgroup, remove_cgroups
+    from tests.docker_api import DockerApi, inspect_document
+
+    full_id = secrets.token_hex(32)
+    labels = {"io.kubernetes.pod.name": "web-7d9f", "io.kubernetes.pod.namespace": "shop"}
+    created: list[Path] = []
+    with DockerApi(tmp_path / "docker.sock", [inspect_document(full_id, "shop_web_1", "registry.local:5000/web:1.2",
+                                                               labels)]) as api:
+        sensor = Sensor(tmp_path, "-o", f"container_engines.docker.sockets=[{api.socket_path}]",
+                        "-o", "container_engines.podman.enabled=false", rules_text=CONTAINER_RULE)
+        stop = tmp_path / "stop"
+        runner = None
+        try:
+            cgroup = new_cgroup("pids", f"docker/{full_id}", created)
+            code = ("import os, subprocess, sys, time\n"
+                    f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
+                    "deadline = time.monotonic() + 20\n"
+                    f"while not os.path.exists({str(stop)!r}) and time.monotonic() < deadline:\n"
+                    f"    subprocess.run(['/bin/echo', {sensor.marker!r}], stdout=subprocess.DEVNULL)\n"
+                    "    time.sleep(0.1)\n")
+            runner = subprocess.Popen([sys.executable, "-c", code])
+            alert = _alert_of(sensor, lambda a: a["output_fields"]["container.name"] is not None, seconds=15)
+            fields = alert["output_fields"]
+            assert fields["container.id"] == full_id[:12]
+            assert (fields["container.name"], fields["container.image.repository"], fields["k8s.pod.name"]) == (
+                "shop_web_1", "registry.local:5000/web", "web-7d9f")
+            assert api.asked.count(f"/containers/{full_id[:12]}/json") == 1
+        finally:
+            stop.touch()
+            if runner is not None:
+                runner.wait(timeout=30)
+            remove_cgroups(created)
+            _, stderr = sensor.stop()
     assert sensor.proc.returncode == 0, stderr[-3000:]

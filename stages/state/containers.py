@@ -34,7 +34,22 @@ CONTAINER_SCHEMA: dict[str, pa.DataType] = {
     "name": pa.string(), "image": pa.string(), "image_id": pa.string(), "image_repository": pa.string(),
     "image_tag": pa.string(), "image_digest": pa.string(), "type": pa.string(), "privileged": pa.bool_(),
     "full_id": pa.string(), "ip": pa.string(), "labels": pa.string(),
+    "pod_name": pa.string(), "pod_namespace": pa.string(), "pod_uid": pa.string(), "pod_sandbox_id": pa.string(),
 }
+# The pod of a Kubernetes container, from the labels the kubelet gives it (every CRI runtime and dockershim).
+_POD_LABELS = {"pod_name": "io.kubernetes.pod.name", "pod_namespace": "io.kubernetes.pod.namespace",
+               "pod_uid": "io.kubernetes.pod.uid", "pod_sandbox_id": "io.kubernetes.sandbox.id"}
+
+
+def pod_values(labels: dict) -> dict[str, str | None]:
+    """The `pod_*` metadata of a container from its labels (None outside Kubernetes)."""
+    return {name: (str(labels[label]) if labels.get(label) is not None else None)
+            for name, label in _POD_LABELS.items()}
+
+
+def labels_text(labels: object) -> str | None:
+    """Labels as `container.labels` prints them: `key:value, key:value`."""
+    return ", ".join(f"{k}:{v}" for k, v in labels.items()) if isinstance(labels, dict) else None
 
 _TYPE_NAMES = {0: "docker", 1: "lxc", 2: "libvirt-lxc", 3: "mesos", 4: "rkt", 5: "custom", 6: "cri",
                7: "containerd", 8: "cri-o", 9: "bpm", 10: "static", 11: "podman"}
@@ -95,8 +110,8 @@ def parse_container_event(json_text: str | None, params: dict[str, object]) -> C
             "image_repository": repo, "image_tag": tag, "image_digest": body.get("imagedigest"),
             "type": _TYPE_NAMES.get(body.get("type"), str(body.get("type"))) if body.get("type") is not None else None,
             "privileged": body.get("privileged"), "full_id": full_id, "ip": body.get("ip"),
-            "labels": ", ".join(f"{k}:{v}" for k, v in labels.items()) if isinstance(labels, dict) else None,
-        }
+            "labels": labels_text(labels),
+        } | pod_values(labels if isinstance(labels, dict) else {})
         return ContainerInfo(str(body["id"])[:12], values)
     cid = params.get("id")
     if not cid:
@@ -125,6 +140,10 @@ class ContainerState:
         self.keys.append(key)
         self.pos.append(position)
         self.rows.append(merged)
+
+    def knows(self, container_id: str) -> bool:
+        """Whether some metadata of the container is known."""
+        return container_id in self.current
 
     def ingest(self, raw: RawBatch) -> dict[int, str]:
         """Parse this batch's container events (few: one per container) into versions at their rows.

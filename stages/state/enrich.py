@@ -30,7 +30,9 @@ Unknown threads (not in the initial list and never created by an event seen) giv
 `evt.args`/`evt.info` come from `stages.state.evt_args`, `evt.buflen` from `stages.state.buflen`.
 
 Not extracted (the column is left out, so checks on them are false): latency fields, `fd.name_changed`,
-`proc.exe_ino*`, resource usage fields, `fdlist.*`, `fs.path.*`, `k8s.*`.
+`proc.exe_ino*`, resource usage fields, `fdlist.*`, `fs.path.*`, `k8s.pod.label(s)`, `k8s.pod.ip`,
+`k8s.pod.cni.json` and the deprecated `k8s.*`. `k8s.pod.name`, `k8s.ns.name`, `k8s.pod.uid`/`id` and the sandbox
+ids come from the container's kubelet labels.
 """
 
 from __future__ import annotations
@@ -145,6 +147,10 @@ class Enricher:
         self.containers = ContainerState()
         self._enter_memo: dict[str, object] | None = None
         self._seen_tids = SeenTids()  # tids of non-switch events so far (see _threadless)
+        # Set by a caller that looks new containers up (`stages.runtimes`): each commit then lists the container
+        # ids of the batch's new thread versions whose metadata is unknown.
+        self.track_containers = False
+        self.unknown_containers: list[str] = []
         self._column_types: dict[str, dict[str, pa.DataType]] = {}  # each gated field's columns (see enrich)
 
     def enrich(self, raw_batch: pa.RecordBatch | RawBatch, fields: set[str], rows: np.ndarray | None = None,
@@ -517,9 +523,21 @@ class _BatchView:
         now = int(self.raw.ints("evt.rawtime").max()) if self.n else 0
         ended = owner.threads.commit(self.thread_table, now)
         owner.fds.commit(self.fd_table, ended)
+        if owner.track_containers:
+            owner.unknown_containers = self._unknown_containers()
         owner.containers.end_batch()
         owner._enter_memo = self._next_memo
         owner._seen_tids.add(self._new_tids)
+
+    def _unknown_containers(self) -> list[str]:
+        """Container ids of the batch's new thread versions (an exec, a clone into new cgroups) whose metadata
+        no container event or runtime lookup has given yet."""
+        table = self.thread_table
+        if not len(table.pending):
+            return []
+        ids = table.select(table.n_snap + np.arange(len(table.pending))).column("container_id")
+        containers = self.owner.containers
+        return [cid for cid in pc.unique(ids.drop_null()).to_pylist() if cid != HOST and not containers.knows(cid)]
 
     # --- fields -----------------------------------------------------------------------------------------
     def field(self, name: str) -> dict[str, pa.Array]:
@@ -1234,6 +1252,10 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "container.type": _container_meta("type"), "container.privileged": _container_meta("privileged"),
     "container.full_id": _container_meta("full_id"), "container.ip": _container_meta("ip"),
     "container.labels": _container_meta("labels"),
+    "k8s.pod.name": _container_meta("pod_name"), "k8s.ns.name": _container_meta("pod_namespace"),
+    "k8s.pod.uid": _container_meta("pod_uid"), "k8s.pod.id": _container_meta("pod_uid"),
+    "k8s.pod.full_sandbox_id": _container_meta("pod_sandbox_id"),
+    "k8s.pod.sandbox_id": lambda v: pc.utf8_slice_codeunits(_container_meta("pod_sandbox_id")(v), 0, 12),
     "fd.num": _fd_num, "fd.type": lambda v: v.fd("type"), "fd.typechar": _fd_typechar,
     "fd.name": _fd_name, "fd.nameraw": _fd_nameraw, "fd.directory": _fd_directory, "fd.filename": _fd_filename,
     "fd.l4proto": _fd_l4proto, "fd.sockfamily": _fd_sockfamily,

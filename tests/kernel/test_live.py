@@ -30,6 +30,7 @@ from kernel import procfs  # noqa: E402
 from kernel.convert import CREAT_FLAGS, open_flags  # noqa: E402
 from kernel.live import LiveCapture  # noqa: E402
 from kernel.syscalls import needed_syscalls  # noqa: E402
+from tests.cgroups import cgroup_mount, new_cgroup, remove_cgroups  # noqa: E402
 from stages.state.enrich import Enricher  # noqa: E402
 
 FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.ppid", "proc.name", "proc.exe",
@@ -211,10 +212,10 @@ class Scenarios:
         container = secrets.token_hex(32)
         created: list[Path] = []
         try:
-            pids_dir = _new_cgroup("pids", f"saker-test-{os.getpid()}", created)
-            cpu_dir = _new_cgroup("cpu", f"docker/{container}", created)
+            pids_dir = new_cgroup("pids", f"saker-test-{os.getpid()}", created)
+            cpu_dir = new_cgroup("cpu", f"docker/{container}", created)
             # On cgroup v2 both are one hierarchy: the second move wins for every controller.
-            shared = _cgroup_mount("pids") == _cgroup_mount("cpu")
+            shared = cgroup_mount("pids") == cgroup_mount("cpu")
             self.facts.update(container=container, cpu_cgroup=f"/docker/{container}",
                               pids_cgroup=f"/docker/{container}" if shared else f"/saker-test-{os.getpid()}")
             code = ("import os\n"
@@ -224,7 +225,7 @@ class Scenarios:
             with self.reader_parked():
                 self._wait("cgroups", _python(code))
         finally:
-            _remove_cgroups(created)
+            remove_cgroups(created)
 
     def _cwd_of_quick_exit(self) -> None:
         """A shell changes to a folder and execs /bin/true, which has exited before its batch is built."""
@@ -233,43 +234,6 @@ class Scenarios:
         self.facts["cwd"] = os.path.realpath(folder)
         with self.reader_parked():
             self._wait("cwd", subprocess.Popen(["/bin/sh", "-c", f"cd {str(folder)!r} && exec /bin/true"]))
-
-
-def _cgroup_mount(controller: str) -> Path:
-    """Where the hierarchy of `controller` is mounted: its cgroup v1 mount, else the cgroup2 one."""
-    unified = None
-    with open("/proc/mounts") as mounts:
-        for line in mounts:
-            _device, where, kind, options = line.split()[:4]
-            if kind == "cgroup" and controller in options.split(","):
-                return Path(where)
-            if kind == "cgroup2":
-                unified = Path(where)
-    assert unified is not None, f"no cgroup hierarchy has {controller}"
-    return unified
-
-
-def _new_cgroup(controller: str, relative: str, created: list[Path]) -> Path:
-    """mkdir -p of a cgroup below the hierarchy of `controller`; the directories made are added to `created`."""
-    path = _cgroup_mount(controller) / relative
-    missing = [folder for folder in [path, *path.parents] if not folder.exists()]
-    for folder in reversed(missing):
-        folder.mkdir()
-        created.append(folder)
-    return path
-
-
-def _remove_cgroups(created: list[Path]) -> None:
-    """rmdir the cgroups made, deepest first (an emptied cgroup can stay busy for a moment)."""
-    for folder in reversed(created):
-        deadline = time.monotonic() + 10
-        while folder.exists():
-            try:
-                folder.rmdir()
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
 
 
 @pytest.fixture(scope="module", name="captured")

@@ -1,0 +1,181 @@
+"""Container metadata from the container runtimes' sockets, looked up in the background.
+
+The live capture stage knows a thread's container id from its cgroups (`stages.state.containers`); the name,
+image, labels and pod come from the runtime that runs the container. The capture stage hands each new id to
+`RuntimeLookups.request` and takes the answers at its next batch (`answers`): no event waits for a runtime.
+As with Falco's container plugin, events before the answer have `container.id` only.
+
+Runtimes: the Docker Engine API over a unix socket (`GET /containers/{id}/json`: docker, and podman, which
+serves the same API). Bad answers, timeouts and missing sockets are counted, never raised into the capture.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import queue
+import socket
+import threading
+from collections.abc import Iterable
+
+from config.logs import get_logger
+from stages.state.containers import ContainerInfo, labels_text, pod_values
+
+MAX_PENDING = 4096  # ids waiting for a lookup; more are counted as dropped and asked again when seen again
+MAX_REMEMBERED = 65536  # ids asked already (a host's containers); past this the memory starts over
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket (the runtimes' API sockets)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def inspect(kind: str, path: str, container_id: str, timeout: float) -> ContainerInfo | None:
+    """The container's metadata from a Docker-API socket, None when the runtime does not know it (404).
+    Raises OSError / ValueError / http.client.HTTPException when the socket cannot answer."""
+    connection = _UnixConnection(path, timeout)
+    try:
+        connection.request("GET", f"/containers/{container_id}/json")
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    if response.status == 404:
+        return None
+    if response.status != 200:
+        raise ValueError(f"{kind} answered {response.status}")
+    return from_docker_inspect(kind, json.loads(body))
+
+
+def from_docker_inspect(kind: str, body: dict) -> ContainerInfo:
+    """Docker's container inspect document -> the state's container metadata (`CONTAINER_SCHEMA`)."""
+    config = body.get("Config") or {}
+    host = body.get("HostConfig") or {}
+    network = body.get("NetworkSettings") or {}
+    labels = config.get("Labels") or {}
+    image = config.get("Image") or ""
+    repository, tag = _split_image(image)
+    image_id = str(body.get("Image") or "")
+    full_id = str(body.get("Id") or "")
+    values = {
+        "name": str(body.get("Name") or "").lstrip("/") or None,
+        "image": image or None, "image_id": image_id.removeprefix("sha256:")[:12] or None,
+        "image_repository": repository, "image_tag": tag, "image_digest": None, "type": kind,
+        "privileged": bool(host.get("Privileged", False)), "full_id": full_id or None,
+        "ip": network.get("IPAddress") or None, "labels": labels_text(labels),
+    } | pod_values(labels)
+    return ContainerInfo(full_id[:12], values)
+
+
+def _split_image(image: str) -> tuple[str | None, str | None]:
+    """`repo[:tag][@digest]` -> (repo, tag); a registry port's colon is not a tag's."""
+    if not image:
+        return None, None
+    name = image.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        return name[:colon], name[colon + 1:]
+    return name, None
+
+
+class RuntimeLookups:
+    """Looks container ids up on the configured runtime sockets in a thread of its own (started on the first
+    request, in the process that asks: the capture process)."""
+
+    def __init__(self, sockets: list[tuple[str, str]], timeout: float = 1.0) -> None:
+        """`sockets`: (runtime kind, unix socket path) in the order they are tried."""
+        self.sockets = sockets
+        self.timeout = timeout
+        self._pending: queue.Queue[str] = queue.Queue(maxsize=MAX_PENDING)
+        self._answers: queue.Queue[ContainerInfo] = queue.Queue()
+        self._asked: set[str] = set()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._failing: set[str] = set()  # sockets whose last lookup failed (logged once, until they answer)
+        self.counts = {"requested": 0, "found": 0, "not_found": 0, "failed": 0, "dropped": 0}
+
+    def request(self, container_ids: Iterable[str]) -> None:
+        """Look these ids up unless asked already (a full queue counts them dropped; they are asked again when
+        seen again)."""
+        for cid in container_ids:
+            if cid in self._asked:
+                continue
+            if len(self._asked) >= MAX_REMEMBERED:
+                self._asked.clear()
+            try:
+                self._pending.put_nowait(cid)
+            except queue.Full:
+                self.counts["dropped"] += 1
+                continue
+            self._asked.add(cid)
+            self.counts["requested"] += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="saker-runtimes", daemon=True)
+                self._thread.start()
+
+    def answers(self) -> list[ContainerInfo]:
+        """The metadata found since the last call."""
+        found = []
+        while True:
+            try:
+                found.append(self._answers.get_nowait())
+            except queue.Empty:
+                return found
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._pending.put(None)  # type: ignore[arg-type]  # wakes the thread
+            self._thread.join(timeout=2 * self.timeout + 1)
+
+    def _run(self) -> None:
+        log = get_logger("runtimes")
+        while not self._stop.is_set():
+            cid = self._pending.get()
+            if cid is None:
+                return
+            info = self._lookup(cid, log)
+            if info is not None:
+                self._answers.put(info)
+
+    def _lookup(self, cid: str, log) -> ContainerInfo | None:
+        failed = False
+        for kind, path in self.sockets:
+            if not os.path.exists(path):
+                continue
+            try:
+                info = inspect(kind, path, cid, self.timeout)
+            except (OSError, ValueError, http.client.HTTPException) as exc:
+                failed = True
+                if path not in self._failing:
+                    self._failing.add(path)
+                    log.warning("container runtime lookups failing", runtime=kind, socket=path, container=cid,
+                                detail=str(exc))
+                continue
+            if path in self._failing:
+                self._failing.discard(path)
+                log.info("container runtime answering again", runtime=kind, socket=path)
+            if info is not None:
+                self.counts["found"] += 1
+                return info
+        if failed:
+            self.counts["failed"] += 1
+            self._asked.discard(cid)  # asked again when seen again: the socket may answer by then
+        else:
+            self.counts["not_found"] += 1  # no runtime here runs it (e.g. one without a socket configured)
+        return None

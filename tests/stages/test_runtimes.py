@@ -1,0 +1,81 @@
+"""Container metadata looked up on a Docker Engine API socket (a real HTTP server on a unix socket)."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import time
+from pathlib import Path
+
+from stages.runtimes import RuntimeLookups, from_docker_inspect
+from tests.docker_api import DockerApi, inspect_document
+
+K8S_LABELS = {"io.kubernetes.pod.name": "web-7d9f", "io.kubernetes.pod.namespace": "shop",
+              "io.kubernetes.pod.uid": "0b6c4f5e-1111-2222-3333-444455556666",
+              "io.kubernetes.sandbox.id": "f" * 64, "app": "web"}
+
+
+def test_an_inspect_document_gives_name_image_labels_and_pod() -> None:
+    full_id = "c0ffee" + "0" * 58
+    info = from_docker_inspect("docker", inspect_document(full_id, "shop_web_1", "registry.local:5000/team/web:1.2",
+                                                          K8S_LABELS, privileged=True))
+    assert info.id == full_id[:12]
+    values = info.values
+    assert (values["name"], values["image"], values["image_repository"], values["image_tag"]) == (
+        "shop_web_1", "registry.local:5000/team/web:1.2", "registry.local:5000/team/web", "1.2")
+    assert (values["type"], values["privileged"], values["full_id"], values["ip"]) == (
+        "docker", True, full_id, "172.17.0.2")
+    assert values["image_id"] == "ab" * 6
+    assert (values["pod_name"], values["pod_namespace"], values["pod_sandbox_id"]) == ("web-7d9f", "shop", "f" * 64)
+    assert "app:web" in values["labels"]
+    untagged = from_docker_inspect("podman", inspect_document(full_id, "x", "localhost:5000/app", {}))
+    assert (untagged.values["image_repository"], untagged.values["image_tag"]) == ("localhost:5000/app", None)
+    assert untagged.values["pod_name"] is None
+
+
+def _wait_for(condition, seconds: float = 5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+def test_lookups_run_in_the_background_and_each_id_is_asked_once(tmp_path: Path) -> None:
+    """A known container is answered; an unknown one is asked once (404: remembered); a socket that does not
+    exist is skipped."""
+    known = secrets.token_hex(32)
+    with DockerApi(tmp_path / "docker.sock", [inspect_document(known, "web", "nginx:1.27", K8S_LABELS)]) as api:
+        lookups = RuntimeLookups([("docker", str(tmp_path / "absent.sock")), ("docker", str(api.socket_path))],
+                                 timeout=1.0)
+        try:
+            lookups.request([known[:12], "0123456789ab"])
+            found = _wait_for(lookups.answers)
+            assert [info.id for info in found] == [known[:12]]
+            assert found[0].values["name"] == "web" and found[0].values["pod_namespace"] == "shop"
+            _wait_for(lambda: lookups.counts["not_found"] + lookups.counts["found"] == 2)
+            lookups.request([known[:12], "0123456789ab"])  # both asked already
+            assert lookups.counts["requested"] == 2
+            assert sorted(api.asked) == sorted(f"/containers/{cid}/json" for cid in (known[:12], "0123456789ab"))
+        finally:
+            lookups.close()
+
+
+def test_a_failing_socket_is_counted_and_the_id_asked_again_later(tmp_path: Path) -> None:
+    """A socket nobody answers on (bound, not listening: connect is refused) counts a failure, never raises,
+    and the id is asked again when seen again."""
+    dead = tmp_path / "dead.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(dead))
+    lookups = RuntimeLookups([("docker", str(dead))], timeout=0.5)
+    try:
+        lookups.request(["0123456789ab"])
+        _wait_for(lambda: lookups.counts["failed"] == 1)
+        lookups.request(["0123456789ab"])
+        _wait_for(lambda: lookups.counts["failed"] == 2)
+        assert lookups.answers() == []
+    finally:
+        lookups.close()
+        listener.close()
