@@ -14,6 +14,7 @@ the state engine (an exit's parameters may come from its enter) and are then lef
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from stages.arrow_capture import CaptureWriter, capture_files, read_state, repla
 from stages.gates import FieldGates
 from stages.read_ahead import Opened, ReadAhead
 from stages.runtimes import RuntimeLookups
+from stages.state.containers import ContainerInfo
 from stages.state.enrich import Enricher
 from stages.state.raw import RawBatch
 from stages.state.snapshot import dump, restore
@@ -113,11 +115,12 @@ class EnrichingSource:
         """The batch's candidate rows with their fields, or None when no rule can match any of its events (the
         state still advances over all of them): a quiet host's batches often hold none, and extracting some 70
         empty field columns would cost more than the state itself."""
-        if self.capture_to is not None:
-            self.capture_to.write(raw)
         if self.runtimes is not None:  # metadata the runtimes gave since the last batch: known from this one on
-            for info in self.runtimes.answers():
-                self.enricher.containers.add(info, -1)
+            raw = with_container_updates(raw, self.runtimes.answers())
+        if self.capture_to is not None:
+            self.capture_to.write(raw)  # with the updates: a replay learns them at the same batch
+        for info in container_updates(raw):
+            self.enricher.containers.add(info, -1)
         try:
             return self._prepared(RawBatch(raw))
         finally:
@@ -154,6 +157,25 @@ class EnrichingSource:
         if wanted is None:
             return np.arange(batch.n)
         return np.flatnonzero(wanted)
+
+
+# A raw batch's column carrying the container metadata learned before it (live: from the runtimes), on its first
+# row as JSON; written to Arrow captures with the batch, so that a replay learns it at the same point.
+CONTAINER_UPDATES = "saker.containers"
+
+
+def with_container_updates(raw: pa.RecordBatch, infos: list[ContainerInfo]) -> pa.RecordBatch:
+    if not infos or raw.num_rows == 0:
+        return raw
+    text = json.dumps([{"id": info.id, "values": info.values} for info in infos])
+    return raw.append_column(CONTAINER_UPDATES, pa.array([text] + [None] * (raw.num_rows - 1), type=pa.string()))
+
+
+def container_updates(raw: pa.RecordBatch) -> list[ContainerInfo]:
+    if CONTAINER_UPDATES not in raw.schema.names or raw.num_rows == 0:
+        return []
+    text = raw.column(CONTAINER_UPDATES)[0].as_py()
+    return [ContainerInfo(item["id"], item["values"]) for item in json.loads(text)] if text else []
 
 
 class SyscallReplay(EnrichingSource):

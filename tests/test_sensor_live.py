@@ -222,10 +222,12 @@ def test_a_new_container_is_named_from_the_docker_api(tmp_path: Path) -> None:
     full_id = secrets.token_hex(32)
     labels = {"io.kubernetes.pod.name": "web-7d9f", "io.kubernetes.pod.namespace": "shop"}
     created: list[Path] = []
+    capture = tmp_path / "capture"
     with DockerApi(tmp_path / "docker.sock", [inspect_document(full_id, "shop_web_1", "registry.local:5000/web:1.2",
                                                                labels)]) as api:
         sensor = Sensor(tmp_path, "-o", f"container_engines.docker.sockets=[{api.socket_path}]",
-                        "-o", "container_engines.podman.enabled=false", rules_text=CONTAINER_RULE)
+                        "-o", "container_engines.podman.enabled=false", "--capture", str(capture),
+                        rules_text=CONTAINER_RULE)
         stop = tmp_path / "stop"
         runner = None
         try:
@@ -248,5 +250,17 @@ def test_a_new_container_is_named_from_the_docker_api(tmp_path: Path) -> None:
             if runner is not None:
                 runner.wait(timeout=30)
             remove_cgroups(created)
-            _, stderr = sensor.stop()
+            rest, stderr = sensor.stop()
     assert sensor.proc.returncode == 0, stderr[-3000:]
+    # The capture holds what the runtime said, where it was learned: its replay names the same alerts.
+    live = [alert["output"] for alert in [alert] + _alerts(rest)]
+    replayed = subprocess.run([sys.executable, str(ROOT / "run.py"), "-c", "config/replay.yaml", "--replay",
+                               str(capture), "-r", str(tmp_path / "rules.yaml"), "-o", "json_output=true",
+                               "-o", "webserver.enabled=false"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert replayed.returncode == 0, replayed.stderr[-3000:]
+    named = [a["output"] for a in _alerts(replayed.stdout) if a["output_fields"]["container.name"] is not None]
+    assert named[-len(live):] == live
+
+
+def _alerts(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
