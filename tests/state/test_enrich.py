@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 
 import pyarrow as pa
 
@@ -502,14 +503,20 @@ def test_a_child_keeps_the_fds_of_the_fork_when_its_own_clone_exit_comes_in_a_la
                   "evt.dir": ">", "evt.category": "io_read", "evt.is_internal": False, "arg.fd": 3}
     events = [_open_exit(1, 42, 3, "/etc/hosts"), _fork_exit(2, 42, 77, 42, 1), close_exit,
               _fork_exit(4, 77, 0, 77, 42), read_enter]
+    for cut, names in _fd_names_cut_every_way(events):
+        assert names[-1] == "/etc/hosts", cut
+        assert names[2] == "/etc/hosts", cut  # the parent's close still shows the fd
+
+
+def _fd_names_cut_every_way(events: list[dict]) -> Iterator[tuple[int, list]]:
+    """(cut, fd.name of every event) with the events enriched in batches of `cut`, for every cut."""
     for cut in range(1, len(events) + 1):
         enricher = Enricher(_capture())
         names = []
         for start in range(0, len(events), cut):
             names += enricher.enrich(_raw([dict(e) for e in events[start: start + cut]]), FIELDS).column(
                 "fd.name").to_pylist()
-        assert names[-1] == "/etc/hosts", cut
-        assert names[2] == "/etc/hosts", cut  # the parent's close still shows the fd
+        yield cut, names
 
 
 def _read_enter(num: int, tid: int, fd: int) -> dict:
@@ -561,10 +568,5 @@ def test_forks_of_forks_in_one_batch_copy_the_fds_generation_after_generation() 
               _open_exit(4, 77, 6, "/var/log/x"), _fork_exit(5, 77, 88, 77, 42), _fork_exit(6, 88, 0, 88, 77),
               _fork_exit(7, 42, 99, 42, 1), _fork_exit(8, 99, 0, 99, 42),
               _read_enter(9, 88, 3), _read_enter(10, 88, 6), _read_enter(11, 99, 3), _read_enter(12, 99, 6)]
-    for cut in range(1, len(events) + 1):
-        enricher = Enricher(_capture())
-        names = []
-        for start in range(0, len(events), cut):
-            names += enricher.enrich(_raw([dict(e) for e in events[start: start + cut]]), FIELDS).column(
-                "fd.name").to_pylist()
+    for cut, names in _fd_names_cut_every_way(events):
         assert names[-4:] == ["/etc/hosts", "/var/log/x", "/etc/hosts", None], cut
