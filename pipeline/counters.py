@@ -40,6 +40,8 @@ STATE_STATS = (
     ("fds_pruned_closed", "counter", "closed fds dropped"),
     ("fds_pruned_cap", "counter", "fds dropped because the fd table was full"),
     ("processes_ended", "counter", "processes whose fds were dropped at their exit"),
+    ("containers", "gauge", "containers whose metadata the state holds"),
+    ("containers_dropped", "counter", "containers' metadata dropped past the bound (the least recently learned)"),
 )
 MAX_WORKERS = 256
 MAX_RULES = 4096  # per-rule counters beyond this many rules are not kept (the totals still are)

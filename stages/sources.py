@@ -145,7 +145,9 @@ class EnrichingSource:
         threads, fds = self.enricher.threads.counters, self.enricher.fds.counters
         return {"threads": threads.live, "fds": fds.live, "threads_pruned_exited": threads.pruned_exited,
                 "threads_pruned_cap": threads.pruned_cap, "fds_pruned_closed": fds.pruned_closed,
-                "fds_pruned_cap": fds.pruned_cap, "processes_ended": fds.ended_processes}
+                "fds_pruned_cap": fds.pruned_cap, "processes_ended": fds.ended_processes,
+                "containers": len(self.enricher.containers.current),
+                "containers_dropped": self.enricher.containers.dropped}
 
     def _candidates(self, batch: RawBatch) -> np.ndarray:
         """Rows some rule can match: exit events of the rules' event types. Tested on the columns' dictionary

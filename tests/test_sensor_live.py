@@ -196,7 +196,8 @@ def test_state_table_sizes_and_prunes_are_in_the_metrics(tmp_path: Path) -> None
                  "the shell and its five children ended")
         metrics = _metrics(sensor.port)
         assert metrics["saker_state_fds"] > 0
-        assert {"saker_state_threads_pruned_exited_total", "saker_state_fds_pruned_cap_total"} <= set(metrics)
+        assert {"saker_state_threads_pruned_exited_total", "saker_state_fds_pruned_cap_total",
+                "saker_state_containers", "saker_state_containers_dropped_total"} <= set(metrics)
     finally:
         _, stderr = sensor.stop()
     assert sensor.proc.returncode == 0, stderr[-3000:]

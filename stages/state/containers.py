@@ -122,24 +122,32 @@ def parse_container_event(json_text: str | None, params: dict[str, object]) -> C
     return ContainerInfo(str(cid)[:12], values)
 
 
+MAX_CONTAINERS = 4096  # metadata kept for this many containers, the least recently learned dropped first
+
+
 class ContainerState:
-    """Container metadata versions keyed by container id (ids mapped to small integers)."""
+    """Container metadata versions keyed by container id (ids mapped to small integers: a key's number is its
+    place in `key_of`). Bounded: a host that runs container after container (a CI runner, a node's jobs) keeps
+    the MAX_CONTAINERS learned last."""
 
     def __init__(self) -> None:
         self.key_of: dict[str, int] = {}
         self.keys: list[int] = []
         self.pos: list[int] = []
         self.rows: list[dict[str, object]] = []
-        self.current: dict[str, dict[str, object]] = {}
+        self.current: dict[str, dict[str, object]] = {}  # in the order learned (an update moves one last)
+        self.dropped = 0
+        self._changed = False
 
     def add(self, info: ContainerInfo, position: int) -> None:
         key = self.key_of.setdefault(info.id, len(self.key_of))
-        merged = dict(self.current.get(info.id, {}))
+        merged = dict(self.current.pop(info.id, {}))
         merged.update({k: v for k, v in info.values.items() if v is not None})
         self.current[info.id] = merged
         self.keys.append(key)
         self.pos.append(position)
         self.rows.append(merged)
+        self._changed = True
 
     def knows(self, container_id: str) -> bool:
         """Whether some metadata of the container is known."""
@@ -187,11 +195,15 @@ class ContainerState:
         return table.take(pa.array(idx, mask=idx < 0, type=pa.int64()))
 
     def end_batch(self) -> None:
-        """Earlier batches' versions become the seed (position -1) of the next batch."""
-        self.keys = []
-        self.pos = []
-        self.rows = []
-        for cid, values in self.current.items():
-            self.keys.append(self.key_of[cid])
-            self.pos.append(-1)
-            self.rows.append(values)
+        """Earlier batches' versions become the seed (position -1) of the next batch: the latest of each
+        container, numbered afresh. A batch that learned nothing leaves the seed as it is."""
+        if not self._changed:
+            return
+        while len(self.current) > MAX_CONTAINERS:
+            del self.current[next(iter(self.current))]
+            self.dropped += 1
+        self.key_of = {cid: key for key, cid in enumerate(self.current)}
+        self.keys = list(range(len(self.current)))
+        self.pos = [-1] * len(self.current)
+        self.rows = list(self.current.values())
+        self._changed = False

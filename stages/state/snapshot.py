@@ -18,7 +18,7 @@ import struct
 import numpy as np
 import pyarrow as pa
 
-from stages.state.containers import ContainerState
+from stages.state.containers import ContainerInfo, ContainerState
 from stages.state.enrich import ENTER_PARAMS, Enricher
 from stages.state.users import Directory
 from stages.state.versions import VersionTable
@@ -100,8 +100,7 @@ def _from_table(table: pa.Table) -> VersionTable:
 def _containers(current: dict[str, dict[str, object]]) -> ContainerState:
     state = ContainerState()
     for cid, values in current.items():
-        state.key_of[cid] = len(state.key_of)
-        state.current[cid] = dict(values)
+        state.add(ContainerInfo(cid, dict(values)), -1)
     state.end_batch()
     return state
 
