@@ -324,17 +324,18 @@ class ContainerEngine(Section):
 
 
 class ContainerEngines(Section):
-    """Where live capture asks for container metadata (name, image, labels, pod): Docker Engine API sockets,
-    tried in this order for each new container id (`stages.runtimes`)."""
+    """Where live capture asks for container metadata (name, image, labels, pod): the runtimes' sockets, tried in
+    this order for each new container id (`stages.runtimes`); a socket that does not exist is skipped."""
 
     docker: ContainerEngine = ContainerEngine(sockets=["/var/run/docker.sock"])
     podman: ContainerEngine = ContainerEngine(sockets=["/run/podman/podman.sock"])
+    cri_o: ContainerEngine = ContainerEngine(sockets=["/var/run/crio/crio.sock"])
     timeout_ms: int = Field(1000, ge=1, description="per lookup")
 
     def sockets(self) -> list[tuple[str, str]]:
         """(runtime kind, socket path) of the enabled engines, in order."""
-        return [(kind, path) for kind, engine in (("docker", self.docker), ("podman", self.podman)) if engine.enabled
-                for path in engine.sockets]
+        engines = (("docker", self.docker), ("podman", self.podman), ("cri-o", self.cri_o))
+        return [(kind, path) for kind, engine in engines if engine.enabled for path in engine.sockets]
 
 
 class Pipeline(Section):

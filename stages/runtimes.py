@@ -5,8 +5,9 @@ image, labels and pod come from the runtime that runs the container. The capture
 `RuntimeLookups.request` and takes the answers at its next batch (`answers`): no event waits for a runtime.
 As with Falco's container plugin, events before the answer have `container.id` only.
 
-Runtimes: the Docker Engine API over a unix socket (`GET /containers/{id}/json`: docker, and podman, which
-serves the same API). Bad answers, timeouts and missing sockets are counted, never raised into the capture.
+Runtimes, over unix sockets: the Docker Engine API (`GET /containers/{id}/json`: docker, and podman, which
+serves the same API) and cri-o's info API (`GET /containers/{id}`). Bad answers, timeouts and missing sockets
+are counted, never raised into the capture. containerd's CRI (gRPC) is not spoken.
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 def inspect(kind: str, path: str, container_id: str, timeout: float) -> ContainerInfo | None:
-    """The container's metadata from a Docker-API socket, None when the runtime does not know it (404).
-    Raises OSError / ValueError / http.client.HTTPException when the socket cannot answer."""
+    """The container's metadata from a runtime's socket (`kind`: docker, podman or cri-o), None when the runtime
+    does not know it (404). Raises OSError / ValueError / http.client.HTTPException when the socket cannot
+    answer."""
     connection = _UnixConnection(path, timeout)
     try:
-        connection.request("GET", f"/containers/{container_id}/json")
+        suffix = "" if kind == "cri-o" else "/json"  # cri-o's info API, else the Docker Engine API
+        connection.request("GET", f"/containers/{container_id}{suffix}")
         response = connection.getresponse()
         body = response.read()
     finally:
@@ -58,6 +61,8 @@ def inspect(kind: str, path: str, container_id: str, timeout: float) -> Containe
         return None
     if response.status != 200:
         raise ValueError(f"{kind} answered {response.status}")
+    if kind == "cri-o":
+        return from_crio_info(container_id, json.loads(body))
     return from_docker_inspect(kind, json.loads(body))
 
 
@@ -79,6 +84,26 @@ def from_docker_inspect(kind: str, body: dict) -> ContainerInfo:
         "ip": network.get("IPAddress") or None, "labels": labels_text(labels),
     } | pod_values(labels)
     return ContainerInfo(full_id[:12], values)
+
+
+def from_crio_info(container_id: str, body: dict) -> ContainerInfo:
+    """cri-o's container info document -> the state's container metadata. It names a Kubernetes container by
+    the kubelet's label (cri-o's own name is `k8s_<container>_<pod>_...`); it says nothing of privilege and
+    holds no full id."""
+    labels = body.get("labels") or {}
+    image = body.get("image") or ""
+    repository, tag = _split_image(image)
+    addresses = body.get("ip_addresses") or ([body["ip_address"]] if body.get("ip_address") else [])
+    pod = pod_values(labels)
+    pod["pod_sandbox_id"] = pod["pod_sandbox_id"] or body.get("sandbox") or None
+    values = {
+        "name": labels.get("io.kubernetes.container.name") or body.get("name") or None, "image": image or None,
+        "image_id": str(body.get("image_ref") or "").removeprefix("sha256:")[:12] or None,
+        "image_repository": repository, "image_tag": tag, "image_digest": None, "type": "cri-o",
+        "privileged": None, "full_id": None, "ip": addresses[0] if addresses else None,
+        "labels": labels_text(labels),
+    } | pod
+    return ContainerInfo(container_id[:12], values)
 
 
 def _split_image(image: str) -> tuple[str | None, str | None]:

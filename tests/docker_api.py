@@ -1,5 +1,6 @@
-"""A Docker Engine API on a unix socket, for tests: `GET /containers/{id}/json` answers the inspect document
-of a container it holds (found by an id prefix, as dockerd does), 404 otherwise; it records every path asked."""
+"""A container runtime's API on a unix socket, for tests: the Docker Engine API's `GET /containers/{id}/json`
+(the inspect document) or cri-o's `GET /containers/{id}` (its info document) answers for a container it holds
+(found by an id prefix, as the runtimes do), 404 otherwise; it records every path asked."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 class DockerApi:
-    def __init__(self, socket_path: Path, containers: list[dict]) -> None:
+    def __init__(self, socket_path: Path, containers: list[dict], *, crio: bool = False) -> None:
+        """`containers`: their documents, each with its full id under "Id" (left out of a cri-o answer)."""
         self.socket_path = socket_path
         self.containers = containers
         self.asked: list[str] = []
@@ -25,9 +27,12 @@ class DockerApi:
             def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
                 api.asked.append(self.path)
                 parts = self.path.strip("/").split("/")
-                found = [c for c in api.containers if len(parts) == 3 and parts[0] == "containers"
-                         and parts[2] == "json" and c["Id"].startswith(parts[1])]
-                body = json.dumps(found[0] if found else {"message": f"No such container: {parts[1:2]}"}).encode()
+                shape = len(parts) == (2 if crio else 3) and parts[0] == "containers" and (crio or parts[2] == "json")
+                found = [c for c in api.containers if c["Id"].startswith(parts[1])] if shape else []
+                document = dict(found[0]) if found else {"message": "no such container"}
+                if crio:
+                    document.pop("Id", None)  # cri-o's info holds no id
+                body = json.dumps(document).encode()
                 self.send_response(200 if found else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -59,3 +64,11 @@ def inspect_document(full_id: str, name: str, image: str, labels: dict[str, str]
             "Config": {"Image": image, "Labels": labels, "Hostname": full_id[:12]},
             "HostConfig": {"Privileged": privileged, "NetworkMode": "bridge"},
             "NetworkSettings": {"IPAddress": "172.17.0.2"}, "State": {"Status": "running", "Pid": 4242}}
+
+
+def crio_document(full_id: str, name: str, image: str, labels: dict[str, str]) -> dict:
+    """cri-o's container info document (plus the full id under "Id", for the fake server to find it)."""
+    return {"Id": full_id, "name": f"k8s_{name}_pod_ns_uid_0", "pid": 4242, "image": image,
+            "image_ref": "cd" * 32, "created_time": 1767225600, "labels": labels, "annotations": {},
+            "crio_annotations": {}, "log_path": "/var/log/pods/x.log", "root": "/var/lib/containers/x",
+            "sandbox": "e" * 64, "ip_addresses": ["10.88.0.7"]}

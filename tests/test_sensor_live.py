@@ -212,27 +212,34 @@ CONTAINER_RULE = """
 """
 
 
-def test_a_new_container_is_named_from_the_docker_api(tmp_path: Path) -> None:
-    """A process moved into a Docker-like cgroup runs commands: the sensor derives the container id from its
-    cgroups, asks the Docker Engine API socket (a real HTTP server on a unix socket here) in the background, and
-    from its answer on the container's alerts carry its name, image and pod (the first ones may not yet, as
-    with Falco's container plugin)."""
+@pytest.mark.parametrize("runtime", ["docker", "cri-o"])
+def test_a_new_container_is_named_from_its_runtime(tmp_path: Path, runtime: str) -> None:
+    """A process moved into a container-like cgroup runs commands: the sensor derives the container id from its
+    cgroups, asks the runtime's socket (a real HTTP server on a unix socket here: the Docker Engine API, or
+    cri-o's info API) in the background, and from its answer on the container's alerts carry its name, image and
+    pod (the first ones may not yet, as with Falco's container plugin). The Arrow capture of the run replays
+    to the same alerts."""
     from tests.cgroups import new_cgroup, remove_cgroups
-    from tests.docker_api import DockerApi, inspect_document
+    from tests.docker_api import DockerApi, crio_document, inspect_document
 
     full_id = secrets.token_hex(32)
-    labels = {"io.kubernetes.pod.name": "web-7d9f", "io.kubernetes.pod.namespace": "shop"}
+    labels = {"io.kubernetes.pod.name": "web-7d9f", "io.kubernetes.pod.namespace": "shop",
+              "io.kubernetes.container.name": "web"}
+    crio = runtime == "cri-o"
+    document = (crio_document if crio else inspect_document)(full_id, "web" if crio else "shop_web_1",
+                                                              "registry.local:5000/web:1.2", labels)
+    engine = "cri_o" if crio else "docker"
+    others = [name for name in ("docker", "podman", "cri_o") if name != engine]
     created: list[Path] = []
     capture = tmp_path / "capture"
-    with DockerApi(tmp_path / "docker.sock", [inspect_document(full_id, "shop_web_1", "registry.local:5000/web:1.2",
-                                                               labels)]) as api:
-        sensor = Sensor(tmp_path, "-o", f"container_engines.docker.sockets=[{api.socket_path}]",
-                        "-o", "container_engines.podman.enabled=false", "--capture", str(capture),
-                        rules_text=CONTAINER_RULE)
+    with DockerApi(tmp_path / "runtime.sock", [document], crio=crio) as api:
+        sensor = Sensor(tmp_path, "-o", f"container_engines.{engine}.sockets=[{api.socket_path}]",
+                        *[arg for name in others for arg in ("-o", f"container_engines.{name}.enabled=false")],
+                        "--capture", str(capture), rules_text=CONTAINER_RULE)
         stop = tmp_path / "stop"
         runner = None
         try:
-            cgroup = new_cgroup("pids", f"docker/{full_id}", created)
+            cgroup = new_cgroup("pids", f"crio-{full_id}.scope" if crio else f"docker/{full_id}", created)
             code = ("import os, subprocess, sys, time\n"
                     f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
                     "deadline = time.monotonic() + 20\n"
@@ -244,8 +251,8 @@ def test_a_new_container_is_named_from_the_docker_api(tmp_path: Path) -> None:
             fields = alert["output_fields"]
             assert fields["container.id"] == full_id[:12]
             assert (fields["container.name"], fields["container.image.repository"], fields["k8s.pod.name"]) == (
-                "shop_web_1", "registry.local:5000/web", "web-7d9f")
-            assert api.asked.count(f"/containers/{full_id[:12]}/json") == 1
+                "web" if crio else "shop_web_1", "registry.local:5000/web", "web-7d9f")
+            assert api.asked.count(f"/containers/{full_id[:12]}" + ("" if crio else "/json")) == 1
         finally:
             stop.touch()
             if runner is not None:

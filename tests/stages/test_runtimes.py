@@ -79,3 +79,27 @@ def test_a_failing_socket_is_counted_and_the_id_asked_again_later(tmp_path: Path
     finally:
         lookups.close()
         listener.close()
+
+
+def test_cri_o_info_names_a_kubernetes_container_by_its_label(tmp_path: Path) -> None:
+    """cri-o's info API (`GET /containers/{id}`): the container named by the kubelet's label, its pod, image
+    and address; privilege and full id unknown to it."""
+    from tests.docker_api import crio_document
+
+    full_id = secrets.token_hex(32)
+    labels = K8S_LABELS | {"io.kubernetes.container.name": "web"}
+    with DockerApi(tmp_path / "crio.sock", [crio_document(full_id, "web", "quay.io/team/web:2.0", labels)],
+                   crio=True) as api:
+        lookups = RuntimeLookups([("cri-o", str(api.socket_path))], timeout=1.0)
+        try:
+            lookups.request([full_id[:12]])
+            (info,) = _wait_for(lookups.answers)
+        finally:
+            lookups.close()
+    assert api.asked == [f"/containers/{full_id[:12]}"]
+    values = info.values
+    assert info.id == full_id[:12]
+    assert (values["name"], values["image_repository"], values["image_tag"], values["type"]) == (
+        "web", "quay.io/team/web", "2.0", "cri-o")
+    assert (values["pod_name"], values["pod_namespace"], values["ip"]) == ("web-7d9f", "shop", "10.88.0.7")
+    assert values["privileged"] is None and values["full_id"] is None
