@@ -330,11 +330,14 @@ class ContainerEngines(Section):
     docker: ContainerEngine = ContainerEngine(sockets=["/var/run/docker.sock"])
     podman: ContainerEngine = ContainerEngine(sockets=["/run/podman/podman.sock"])
     cri_o: ContainerEngine = ContainerEngine(sockets=["/var/run/crio/crio.sock"])
+    containerd: ContainerEngine = ContainerEngine(sockets=["/run/containerd/containerd.sock",
+                                                           "/run/k3s/containerd/containerd.sock"])
     timeout_ms: int = Field(1000, ge=1, description="per lookup")
 
     def sockets(self) -> list[tuple[str, str]]:
         """(runtime kind, socket path) of the enabled engines, in order."""
-        engines = (("docker", self.docker), ("podman", self.podman), ("cri-o", self.cri_o))
+        engines = (("docker", self.docker), ("podman", self.podman), ("cri-o", self.cri_o),
+                   ("containerd", self.containerd))
         return [(kind, path) for kind, engine in engines if engine.enabled for path in engine.sockets]
 
 

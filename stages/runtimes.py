@@ -6,8 +6,8 @@ image, labels and pod come from the runtime that runs the container. The capture
 As with Falco's container plugin, events before the answer have `container.id` only.
 
 Runtimes, over unix sockets: the Docker Engine API (`GET /containers/{id}/json`: docker, and podman, which
-serves the same API) and cri-o's info API (`GET /containers/{id}`). Bad answers, timeouts and missing sockets
-are counted, never raised into the capture. containerd's CRI (gRPC) is not spoken.
+serves the same API), cri-o's info API (`GET /containers/{id}`) and the Kubernetes CRI over gRPC (containerd:
+`stages.cri`). Bad answers, timeouts and missing sockets are counted, never raised into the capture.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterable
 
 from config.logs import get_logger
-from stages.state.containers import ContainerInfo, labels_text, pod_values
+from stages.state.containers import ContainerInfo, labels_text, pod_values, split_image
 
 MAX_PENDING = 4096  # ids waiting for a lookup; more are counted as dropped and asked again when seen again
 MAX_REMEMBERED = 65536  # ids asked already (a host's containers); past this the memory starts over
@@ -46,9 +46,13 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 def inspect(kind: str, path: str, container_id: str, timeout: float) -> ContainerInfo | None:
-    """The container's metadata from a runtime's socket (`kind`: docker, podman or cri-o), None when the runtime
-    does not know it (404). Raises OSError / ValueError / http.client.HTTPException when the socket cannot
+    """The container's metadata from a runtime's socket (`kind`: docker, podman, cri-o or containerd), None when
+    the runtime does not know it. Raises OSError / ValueError / http.client.HTTPException when the socket cannot
     answer."""
+    if kind == "containerd":
+        from stages import cri  # grpc is imported only where a CRI socket is there to ask
+
+        return cri.inspect(path, container_id, timeout)
     connection = _UnixConnection(path, timeout)
     try:
         suffix = "" if kind == "cri-o" else "/json"  # cri-o's info API, else the Docker Engine API
@@ -73,7 +77,7 @@ def from_docker_inspect(kind: str, body: dict) -> ContainerInfo:
     network = body.get("NetworkSettings") or {}
     labels = config.get("Labels") or {}
     image = config.get("Image") or ""
-    repository, tag = _split_image(image)
+    repository, tag = split_image(image)
     image_id = str(body.get("Image") or "")
     full_id = str(body.get("Id") or "")
     values = {
@@ -92,7 +96,7 @@ def from_crio_info(container_id: str, body: dict) -> ContainerInfo:
     holds no full id."""
     labels = body.get("labels") or {}
     image = body.get("image") or ""
-    repository, tag = _split_image(image)
+    repository, tag = split_image(image)
     addresses = body.get("ip_addresses") or ([body["ip_address"]] if body.get("ip_address") else [])
     pod = pod_values(labels)
     pod["pod_sandbox_id"] = pod["pod_sandbox_id"] or body.get("sandbox") or None
@@ -104,18 +108,6 @@ def from_crio_info(container_id: str, body: dict) -> ContainerInfo:
         "labels": labels_text(labels),
     } | pod
     return ContainerInfo(container_id[:12], values)
-
-
-def _split_image(image: str) -> tuple[str | None, str | None]:
-    """`repo[:tag][@digest]` -> (repo, tag); a registry port's colon is not a tag's."""
-    if not image:
-        return None, None
-    name = image.split("@", 1)[0]
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > slash:
-        return name[:colon], name[colon + 1:]
-    return name, None
 
 
 class RuntimeLookups:

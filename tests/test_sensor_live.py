@@ -212,34 +212,42 @@ CONTAINER_RULE = """
 """
 
 
-@pytest.mark.parametrize("runtime", ["docker", "cri-o"])
+@pytest.mark.parametrize("runtime", ["docker", "cri-o", "containerd"])
 def test_a_new_container_is_named_from_its_runtime(tmp_path: Path, runtime: str) -> None:
     """A process moved into a container-like cgroup runs commands: the sensor derives the container id from its
-    cgroups, asks the runtime's socket (a real HTTP server on a unix socket here: the Docker Engine API, or
-    cri-o's info API) in the background, and from its answer on the container's alerts carry its name, image and
+    cgroups, asks the runtime's socket (a real server on a unix socket here: the Docker Engine API, cri-o's info
+    API, or containerd's CRI over gRPC) in the background, and from its answer on the container's alerts carry its name, image and
     pod (the first ones may not yet, as with Falco's container plugin). The Arrow capture of the run replays
     to the same alerts."""
     from tests.cgroups import new_cgroup, remove_cgroups
+    from tests.cri_api import CriApi, status_response
     from tests.docker_api import DockerApi, crio_document, inspect_document
 
     full_id = secrets.token_hex(32)
     labels = {"io.kubernetes.pod.name": "web-7d9f", "io.kubernetes.pod.namespace": "shop",
               "io.kubernetes.container.name": "web"}
-    crio = runtime == "cri-o"
-    document = (crio_document if crio else inspect_document)(full_id, "web" if crio else "shop_web_1",
-                                                              "registry.local:5000/web:1.2", labels)
-    engine = "cri_o" if crio else "docker"
-    others = [name for name in ("docker", "podman", "cri_o") if name != engine]
+    crio, cri = runtime == "cri-o", runtime == "containerd"
+    image = "registry.local:5000/web:1.2"
+    if cri:
+        server = CriApi(tmp_path / "runtime.sock", {full_id: status_response(full_id, "web", image, labels, "{}")})
+    else:
+        document = (crio_document if crio else inspect_document)(full_id, "web" if crio else "shop_web_1", image,
+                                                                  labels)
+        server = DockerApi(tmp_path / "runtime.sock", [document], crio=crio)
+    engine = {"cri-o": "cri_o"}.get(runtime, runtime)
+    others = [name for name in ("docker", "podman", "cri_o", "containerd") if name != engine]
+    cgroup_name = {"docker": f"docker/{full_id}", "cri-o": f"crio-{full_id}.scope",
+                   "containerd": f"cri-containerd-{full_id}.scope"}[runtime]
     created: list[Path] = []
     capture = tmp_path / "capture"
-    with DockerApi(tmp_path / "runtime.sock", [document], crio=crio) as api:
+    with server as api:
         sensor = Sensor(tmp_path, "-o", f"container_engines.{engine}.sockets=[{api.socket_path}]",
                         *[arg for name in others for arg in ("-o", f"container_engines.{name}.enabled=false")],
                         "--capture", str(capture), rules_text=CONTAINER_RULE)
         stop = tmp_path / "stop"
         runner = None
         try:
-            cgroup = new_cgroup("pids", f"crio-{full_id}.scope" if crio else f"docker/{full_id}", created)
+            cgroup = new_cgroup("pids", cgroup_name, created)
             code = ("import os, subprocess, sys, time\n"
                     f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
                     "deadline = time.monotonic() + 20\n"
@@ -251,8 +259,9 @@ def test_a_new_container_is_named_from_its_runtime(tmp_path: Path, runtime: str)
             fields = alert["output_fields"]
             assert fields["container.id"] == full_id[:12]
             assert (fields["container.name"], fields["container.image.repository"], fields["k8s.pod.name"]) == (
-                "web" if crio else "shop_web_1", "registry.local:5000/web", "web-7d9f")
-            assert api.asked.count(f"/containers/{full_id[:12]}" + ("" if crio else "/json")) == 1
+                "shop_web_1" if runtime == "docker" else "web", "registry.local:5000/web", "web-7d9f")
+            asked = api.requests if cri else api.asked
+            assert len(asked) == 1, asked
         finally:
             stop.touch()
             if runner is not None:

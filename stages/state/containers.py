@@ -47,6 +47,18 @@ def pod_values(labels: dict) -> dict[str, str | None]:
             for name, label in _POD_LABELS.items()}
 
 
+def split_image(image: str) -> tuple[str | None, str | None]:
+    """`repo[:tag][@digest]` -> (repo, tag); a registry port's colon is not a tag's."""
+    if not image:
+        return None, None
+    name = image.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        return name[:colon], name[colon + 1:]
+    return name, None
+
+
 def labels_text(labels: object) -> str | None:
     """Labels as `container.labels` prints them: `key:value, key:value`."""
     return ", ".join(f"{k}:{v}" for k, v in labels.items()) if isinstance(labels, dict) else None

@@ -103,3 +103,32 @@ def test_cri_o_info_names_a_kubernetes_container_by_its_label(tmp_path: Path) ->
         "web", "quay.io/team/web", "2.0", "cri-o")
     assert (values["pod_name"], values["pod_namespace"], values["ip"]) == ("web-7d9f", "shop", "10.88.0.7")
     assert values["privileged"] is None and values["full_id"] is None
+
+
+def test_containerd_answers_over_the_cri(tmp_path: Path) -> None:
+    """containerd over gRPC (ContainerStatus, verbose): name from the kubelet's label, image, pod, sandbox and
+    privilege from the verbose info; the request is the CRI's wire encoding; an unknown id is NOT_FOUND."""
+    import json
+
+    from tests.cri_api import CriApi, status_response
+
+    full_id = secrets.token_hex(32)
+    labels = {"io.kubernetes.pod.name": "web-7d9f", "io.kubernetes.pod.namespace": "shop",
+              "io.kubernetes.container.name": "web"}
+    info = json.dumps({"sandboxID": "e" * 64, "config": {"linux": {"security_context": {"privileged": True}}}})
+    answer = status_response(full_id, "web", "registry.local:5000/web:1.2", labels, info)
+    with CriApi(tmp_path / "containerd.sock", {full_id: answer}) as api:
+        lookups = RuntimeLookups([("containerd", str(api.socket_path))], timeout=2.0)
+        try:
+            lookups.request([full_id[:12], "0123456789ab"])
+            (info_found,) = _wait_for(lookups.answers)
+            _wait_for(lambda: lookups.counts["not_found"] == 1)
+        finally:
+            lookups.close()
+    assert api.requests[0] == b"\n\x0c" + full_id[:12].encode() + b"\x10\x01"  # container_id = 1, verbose = 2
+    values = info_found.values
+    assert info_found.id == full_id[:12] and values["full_id"] == full_id
+    assert (values["name"], values["image_repository"], values["image_tag"], values["type"]) == (
+        "web", "registry.local:5000/web", "1.2", "containerd")
+    assert (values["pod_name"], values["pod_namespace"], values["pod_sandbox_id"]) == ("web-7d9f", "shop", "e" * 64)
+    assert values["privileged"] is True and values["image_id"] == "cd" * 6
