@@ -42,6 +42,10 @@ STATE_STATS = (
     ("processes_ended", "counter", "processes whose fds were dropped at their exit"),
     ("containers", "gauge", "containers whose metadata the state holds"),
     ("containers_dropped", "counter", "containers' metadata dropped past the bound (the least recently learned)"),
+    ("container_lookups_found", "counter", "new containers a runtime socket gave metadata of"),
+    ("container_lookups_not_found", "counter", "new containers no configured runtime socket knew"),
+    ("container_lookups_failed", "counter", "runtime lookups that failed (socket refused, timed out, bad answer)"),
+    ("container_lookups_dropped", "counter", "new containers not looked up: the lookup queue was full"),
 )
 MAX_WORKERS = 256
 MAX_RULES = 4096  # per-rule counters beyond this many rules are not kept (the totals still are)

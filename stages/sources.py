@@ -147,7 +147,9 @@ class EnrichingSource:
                 "threads_pruned_cap": threads.pruned_cap, "fds_pruned_closed": fds.pruned_closed,
                 "fds_pruned_cap": fds.pruned_cap, "processes_ended": fds.ended_processes,
                 "containers": len(self.enricher.containers.current),
-                "containers_dropped": self.enricher.containers.dropped}
+                "containers_dropped": self.enricher.containers.dropped,
+                **{f"container_lookups_{name}": count for name, count in
+                   (self.runtimes.counts.items() if self.runtimes is not None else ())}}
 
     def _candidates(self, batch: RawBatch) -> np.ndarray:
         """Rows some rule can match: exit events of the rules' event types. Tested on the columns' dictionary

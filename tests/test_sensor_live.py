@@ -262,6 +262,7 @@ def test_a_new_container_is_named_from_its_runtime(tmp_path: Path, runtime: str)
                 "shop_web_1" if runtime == "docker" else "web", "registry.local:5000/web", "web-7d9f")
             asked = api.requests if cri else api.asked
             assert len(asked) == 1, asked
+            assert _metrics(sensor.port)["saker_state_container_lookups_found_total"] == 1
         finally:
             stop.touch()
             if runner is not None:
