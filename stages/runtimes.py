@@ -157,7 +157,10 @@ class RuntimeLookups:
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._pending.put(None)  # type: ignore[arg-type]  # wakes the thread
+            try:
+                self._pending.put_nowait(None)  # type: ignore[arg-type]  # wakes a waiting thread
+            except queue.Full:
+                pass  # a busy thread sees the stop before its next lookup
             self._thread.join(timeout=2 * self.timeout + 1)
 
     def _run(self) -> None:

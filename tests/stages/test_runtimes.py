@@ -132,3 +132,24 @@ def test_containerd_answers_over_the_cri(tmp_path: Path) -> None:
         "web", "registry.local:5000/web", "1.2", "containerd")
     assert (values["pod_name"], values["pod_namespace"], values["pod_sandbox_id"]) == ("web-7d9f", "shop", "e" * 64)
     assert values["privileged"] is True and values["image_id"] == "cd" * 6
+
+
+def test_a_full_queue_counts_drops_and_closing_does_not_wait_for_it(tmp_path: Path) -> None:
+    """A runtime that never answers (listening, never accepting) holds the lookups up to their timeout: ids past
+    the queue's bound are counted dropped, and closing returns without working through the queue."""
+    from stages.runtimes import MAX_PENDING
+
+    silent = tmp_path / "silent.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(silent))
+    listener.listen(8)
+    lookups = RuntimeLookups([("docker", str(silent))], timeout=0.2)
+    try:
+        lookups.request([f"{n:012x}" for n in range(MAX_PENDING + 10)])
+        counts = lookups.counts
+        assert counts["dropped"] >= 9 and counts["requested"] + counts["dropped"] == MAX_PENDING + 10
+        started = time.monotonic()
+        lookups.close()
+        assert time.monotonic() - started < 2.0
+    finally:
+        listener.close()
