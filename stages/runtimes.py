@@ -48,7 +48,7 @@ class _UnixConnection(http.client.HTTPConnection):
 def inspect(kind: str, path: str, container_id: str, timeout: float) -> ContainerInfo | None:
     """The container's metadata from a runtime's socket (`kind`: docker, podman, cri-o or containerd), None when
     the runtime does not know it. Raises OSError / ValueError / http.client.HTTPException when the socket cannot
-    answer."""
+    answer (and anything else when the answer has an unexpected shape)."""
     if kind == "containerd":
         from stages import cri  # grpc is imported only where a CRI socket is there to ask
 
@@ -180,7 +180,7 @@ class RuntimeLookups:
                 continue
             try:
                 info = inspect(kind, path, cid, self.timeout)
-            except (OSError, ValueError, http.client.HTTPException) as exc:
+            except Exception as exc:  # the thread's boundary: a bad answer of any shape must not end the lookups
                 failed = True
                 if path not in self._failing:
                     self._failing.add(path)

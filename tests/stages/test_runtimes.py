@@ -153,3 +153,17 @@ def test_a_full_queue_counts_drops_and_closing_does_not_wait_for_it(tmp_path: Pa
         assert time.monotonic() - started < 2.0
     finally:
         listener.close()
+
+
+def test_a_bad_answer_of_any_shape_is_a_failure_and_lookups_go_on(tmp_path: Path) -> None:
+    """A runtime answering a document of the wrong shape (a list, not an object) fails that lookup only."""
+    good = secrets.token_hex(32)
+    with DockerApi(tmp_path / "docker.sock", [{"Id": "bad" + "0" * 61, "Config": "not an object"},
+                                             inspect_document(good, "web", "nginx:1.27", {})]) as api:
+        lookups = RuntimeLookups([("docker", str(api.socket_path))], timeout=1.0)
+        try:
+            lookups.request(["bad000000000", good[:12]])
+            (info,) = _wait_for(lookups.answers)
+            assert info.id == good[:12] and lookups.counts["failed"] == 1
+        finally:
+            lookups.close()
