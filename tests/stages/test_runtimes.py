@@ -167,3 +167,17 @@ def test_a_bad_answer_of_any_shape_is_a_failure_and_lookups_go_on(tmp_path: Path
             assert info.id == good[:12] and lookups.counts["failed"] == 1
         finally:
             lookups.close()
+
+
+def test_a_cri_status_without_verbose_info_or_with_an_image_id() -> None:
+    """A runtime that gives no verbose info: privilege unknown, the sandbox from the labels only; an image given
+    by its id is named by its reference; no labels: the CRI name."""
+    from stages import cri
+    from tests.cri_api import status_response
+
+    full_id = "ab" * 32
+    plain = cri.from_status(full_id[:12], cri.Response.FromString(
+        status_response(full_id, "sidecar", "sha256:" + "12" * 32, {}, "not json")))
+    values = plain.values
+    assert (values["name"], values["privileged"], values["pod_sandbox_id"]) == ("sidecar", None, None)
+    assert values["image"] == "sha256:" + "cd" * 32  # the reference the status gives
