@@ -18,6 +18,7 @@ import os
 import queue
 import socket
 import threading
+import time
 from collections.abc import Iterable
 
 from config.logs import get_logger
@@ -25,6 +26,7 @@ from stages.state.containers import ContainerInfo, labels_text, pod_values, spli
 
 MAX_PENDING = 4096  # ids waiting for a lookup; more are counted as dropped and asked again when seen again
 MAX_REMEMBERED = 65536  # ids asked already (a host's containers); past this the memory starts over
+RECHECK_S = 10.0  # how often a host without a runtime socket is looked at again
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -124,7 +126,17 @@ class RuntimeLookups:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._failing: set[str] = set()  # sockets whose last lookup failed (logged once, until they answer)
+        self._available, self._next_check = False, 0.0
         self.counts = {"requested": 0, "found": 0, "not_found": 0, "failed": 0, "dropped": 0}
+
+    def available(self) -> bool:
+        """Whether some configured socket exists, looked at once every RECHECK_S seconds (a runtime started
+        after the sensor is found then): without one, nothing is worth listing new container ids for."""
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._available = any(os.path.exists(path) for _, path in self.sockets)
+            self._next_check = now + RECHECK_S
+        return self._available
 
     def request(self, container_ids: Iterable[str]) -> None:
         """Look these ids up unless asked already (a full queue counts them dropped; they are asked again when

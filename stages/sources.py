@@ -101,7 +101,6 @@ class EnrichingSource:
 
     def _start(self, enricher: Enricher) -> None:
         self.enricher = enricher
-        enricher.track_containers = self.runtimes is not None
         if self.capture_to is not None:
             self.capture_to.state_snapshot = lambda: dump(self.enricher)
 
@@ -117,6 +116,7 @@ class EnrichingSource:
         empty field columns would cost more than the state itself."""
         if self.runtimes is not None:  # metadata the runtimes gave since the last batch: known from this one on
             raw = with_container_updates(raw, self.runtimes.answers())
+            self.enricher.track_containers = self.runtimes.available()
         if self.capture_to is not None:
             self.capture_to.write(raw)  # with the updates: a replay learns them at the same batch
         for info in container_updates(raw):
@@ -124,7 +124,7 @@ class EnrichingSource:
         try:
             return self._prepared(RawBatch(raw))
         finally:
-            if self.runtimes is not None and self.enricher.unknown_containers:
+            if self.runtimes is not None and self.enricher.track_containers and self.enricher.unknown_containers:
                 self.runtimes.request(self.enricher.unknown_containers)
 
     def _prepared(self, batch: RawBatch) -> pa.RecordBatch | None:

@@ -181,3 +181,18 @@ def test_a_cri_status_without_verbose_info_or_with_an_image_id() -> None:
     values = plain.values
     assert (values["name"], values["privileged"], values["pod_sandbox_id"]) == ("sidecar", None, None)
     assert values["image"] == "sha256:" + "cd" * 32  # the reference the status gives
+
+
+def test_new_containers_are_worth_listing_only_where_a_runtime_socket_is(tmp_path: Path, monkeypatch) -> None:
+    """Without any configured socket the capture skips listing new containers; a runtime that starts later is
+    found at the next look."""
+    from stages import runtimes
+
+    path = tmp_path / "docker.sock"
+    lookups = RuntimeLookups([("docker", str(path))])
+    assert not lookups.available()
+    path.touch()
+    assert not lookups.available()  # looked at again only after RECHECK_S
+    monkeypatch.setattr(runtimes, "RECHECK_S", 0.0)
+    lookups._next_check = 0.0
+    assert lookups.available()
