@@ -34,8 +34,9 @@ def _map(number: int, entries: dict[str, str]) -> bytes:
 def status_response(full_id: str, name: str, image: str, labels: dict[str, str], info: str) -> bytes:
     """ContainerStatusResponse{status: ContainerStatus{id 1, metadata 2 {name 1, attempt 2}, state 3, image 8
     {image 1}, image_ref 9, labels 12, log_path 15}, info 2}."""
-    status = (_field(1, full_id) + _field(2, _field(1, name) + _field(2, 1)) + _field(3, 1) + _field(8, _field(1, image))
-              + _field(9, "sha256:" + "cd" * 32) + _map(12, labels) + _field(15, "/var/log/pods/x/0.log"))
+    status = (_field(1, full_id) + _field(2, _field(1, name) + _field(2, 1)) + _field(3, 1)
+              + _field(8, _field(1, image)) + _field(9, "sha256:" + "cd" * 32) + _map(12, labels)
+              + _field(15, "/var/log/pods/x/0.log"))
     return _field(1, status) + _map(2, {"info": info})
 
 

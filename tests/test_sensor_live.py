@@ -207,7 +207,8 @@ CONTAINER_RULE = """
 - rule: Marker command in a container
   desc: test rule, fires on a command carrying the test's marker inside a container
   condition: evt.type in (execve, execveat) and proc.args contains "{marker}" and container.id != host
-  output: "in container %container.id name=%container.name image=%container.image.repository pod=%k8s.pod.name"
+  output: "in container %container.id name=%container.name image=%container.image.repository pod=%k8s.pod.name
+    ns=%container.label[io.kubernetes.pod.namespace]"
   priority: NOTICE
 """
 
@@ -216,9 +217,9 @@ CONTAINER_RULE = """
 def test_a_new_container_is_named_from_its_runtime(tmp_path: Path, runtime: str) -> None:
     """A process moved into a container-like cgroup runs commands: the sensor derives the container id from its
     cgroups, asks the runtime's socket (a real server on a unix socket here: the Docker Engine API, cri-o's info
-    API, or containerd's CRI over gRPC) in the background, and from its answer on the container's alerts carry its name, image and
-    pod (the first ones may not yet, as with Falco's container plugin). The Arrow capture of the run replays
-    to the same alerts."""
+    API, or containerd's CRI over gRPC) in the background, and from its answer on the container's alerts carry
+    its name, image, pod and labels (the first ones may not yet, as with Falco's container plugin). The Arrow
+    capture of the run replays to the same alerts."""
     from tests.cgroups import new_cgroup, remove_cgroups
     from tests.cri_api import CriApi, status_response
     from tests.docker_api import DockerApi, crio_document, inspect_document
@@ -260,6 +261,7 @@ def test_a_new_container_is_named_from_its_runtime(tmp_path: Path, runtime: str)
             assert fields["container.id"] == full_id[:12]
             assert (fields["container.name"], fields["container.image.repository"], fields["k8s.pod.name"]) == (
                 "shop_web_1" if runtime == "docker" else "web", "registry.local:5000/web", "web-7d9f")
+            assert fields["container.label[io.kubernetes.pod.namespace]"] == "shop"
             asked = api.requests if cri else api.asked
             assert len(asked) == 1, asked
             assert _metrics(sensor.port)["saker_state_container_lookups_found_total"] == 1

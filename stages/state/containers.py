@@ -35,6 +35,7 @@ CONTAINER_SCHEMA: dict[str, pa.DataType] = {
     "image_tag": pa.string(), "image_digest": pa.string(), "type": pa.string(), "privileged": pa.bool_(),
     "full_id": pa.string(), "ip": pa.string(), "labels": pa.string(),
     "pod_name": pa.string(), "pod_namespace": pa.string(), "pod_uid": pa.string(), "pod_sandbox_id": pa.string(),
+    "labels_json": pa.string(),  # the labels as a JSON object, for `container.label[KEY]`
 }
 # The pod of a Kubernetes container, from the labels the kubelet gives it (every CRI runtime and dockershim).
 _POD_LABELS = {"pod_name": "io.kubernetes.pod.name", "pod_namespace": "io.kubernetes.pod.namespace",
@@ -42,9 +43,10 @@ _POD_LABELS = {"pod_name": "io.kubernetes.pod.name", "pod_namespace": "io.kubern
 
 
 def pod_values(labels: dict) -> dict[str, str | None]:
-    """The `pod_*` metadata of a container from its labels (None outside Kubernetes)."""
+    """The metadata a container's labels give: its pod (`pod_*`, None outside Kubernetes) and the labels
+    themselves as JSON (`labels_json`)."""
     return {name: (str(labels[label]) if labels.get(label) is not None else None)
-            for name, label in _POD_LABELS.items()}
+            for name, label in _POD_LABELS.items()} | {"labels_json": json.dumps(labels, sort_keys=True)}
 
 
 def split_image(image: str) -> tuple[str | None, str | None]:

@@ -37,6 +37,7 @@ ids come from the container's kubelet labels.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Protocol
@@ -79,6 +80,7 @@ SWITCH_NAMES = frozenset({"switch"})
 _PROCEXIT_IDS = np.array([code for code, event in et.EVENTS.items() if event.name == "procexit"])
 OPEN_LIKE = frozenset({"open", "openat", "openat2", "creat", "open_by_handle_at"})
 _ANCESTOR = re.compile(r"^proc\.a(name|exe|exepath|cmdline|pid|args|env)(?:\[(\d+)\])?$")
+_CONTAINER_LABEL = re.compile(r"^container\.label(?:\[(.+)\]|\.(.+))$")
 _ANCESTOR_SOURCE = {"name": "comm", "exe": "exe", "exepath": "exepath", "cmdline": "cmdline", "pid": "pid",
                     "args": "args_text", "env": "env"}
 _PARENT_FIELDS = {"proc.pname": "comm", "proc.pexe": "exe", "proc.pexepath": "exepath",
@@ -561,6 +563,9 @@ class _BatchView:
         match = _ANCESTOR.match(name)
         if match:
             return self.ancestor_field(_ANCESTOR_SOURCE[match.group(1)], match.group(2))
+        match = _CONTAINER_LABEL.match(name)
+        if match:
+            return _container_label(self, match.group(1) or match.group(2))
         extractor = _EXTRACTORS.get(name)
         return None if extractor is None else extractor(self)
 
@@ -1035,6 +1040,14 @@ def _container_id(v: _BatchView) -> pa.Array:
     codes = filled(ids.indices, len(ids.dictionary))
     dictionary = pa.concat_arrays([ids.dictionary, pa.array([HOST], type=pa.string())])
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=v.no_thread, type=pa.int32()), dictionary)
+
+
+def _container_label(v: _BatchView, key: str) -> pa.Array:
+    """`container.label[KEY]`: one label of the event's container, once per distinct set of labels."""
+    labels = v.owner.containers.column("labels_json", v.container_versions()).dictionary_encode()
+    values = [None if text is None else json.loads(text).get(key) for text in labels.dictionary.to_pylist()]
+    return pa.array([None if value is None else str(value) for value in values], type=pa.string()).take(
+        labels.indices)
 
 
 def _container_meta(name: str) -> Callable[[_BatchView], pa.Array]:
