@@ -165,9 +165,6 @@ class _Headers:
         self.src = src
         self._gathered: dict[int, np.ndarray] = {}
 
-    def __len__(self) -> int:
-        return self.words.shape[1] if self.src is None else len(self.src)
-
     def word(self, k: int) -> np.ndarray:
         if self.src is None:
             return self.words[k]
