@@ -4,6 +4,7 @@
 #  - kernel headers: the running kernel's own package when Debian has it; otherwise linux-headers-amd64, with
 #    /lib/modules/$(uname -r)/build and /source pointing at it (BCC reads struct offsets from BTF, not these)
 #  - .venv/ on Debian's Python 3.11, seeing Debian's bcc module, with every pip dependency of pyproject.toml
+#  - with --test (./saker test): docker.io too, for a live test against a real Docker daemon
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +56,21 @@ link_headers() {
     say "linked $dir/build -> $arch"
 }
 
+test_packages() {
+    # A live test runs a Docker daemon of its own (tests/dockerd.py). Installing docker.io must not start or
+    # restart the host's docker service: policy-rc.d (exit 101) tells the package scripts not to.
+    local missing=() guard=/usr/sbin/policy-rc.d
+    dpkg-query -W -f='${Status}' docker.io 2>/dev/null | grep -q 'install ok installed' || missing+=(docker.io)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing Debian packages for the tests: ${missing[*]}"
+    if [ ! -e "$guard" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$guard" && chmod +x "$guard"
+        trap "rm -f $guard" EXIT
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 tracing_fs() {
     # BCC attaches tracepoints through tracefs (looked up under /sys/kernel/debug/tracing).
     mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
@@ -88,5 +104,6 @@ python_env() {
 
 need_root
 debian_packages
+[ "${1:-}" = "--test" ] && test_packages
 tracing_fs
 python_env

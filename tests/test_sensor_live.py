@@ -282,5 +282,53 @@ def test_a_new_container_is_named_from_its_runtime(tmp_path: Path, runtime: str)
     assert named[-len(live):] == live
 
 
+REAL_CONTAINER_RULE = """
+- rule: Marker command in a container
+  desc: test rule, fires on a command carrying the test's marker inside a container
+  condition: evt.type in (execve, execveat) and proc.args contains "{marker}" and container.id != host
+  output: "in container %container.id name=%container.name image=%container.image
+    repository=%container.image.repository tag=%container.image.tag type=%container.type
+    privileged=%container.privileged pod=%k8s.pod.name ns=%k8s.ns.name app=%container.label[app]"
+  priority: NOTICE
+"""
+
+
+def test_a_real_docker_container_is_named_by_dockerd(tmp_path: Path) -> None:
+    """A container run by a real Docker daemon (Debian's dockerd, on a socket of the test's own): its commands'
+    alerts carry the id from its cgroups, then the name, image, labels and pod that dockerd gives."""
+    from tests import dockerd
+
+    missing = dockerd.available()
+    if missing:
+        pytest.skip(missing)
+    with dockerd.Dockerd() as docker:
+        sensor = Sensor(tmp_path, "-o", f"container_engines.docker.sockets=[{docker.socket}]",
+                        *[arg for name in ("podman", "cri_o", "containerd")
+                          for arg in ("-o", f"container_engines.{name}.enabled=false")],
+                        rules_text=REAL_CONTAINER_RULE)
+        name = f"saker-{secrets.token_hex(4)}"
+        try:
+            # Each round is a new process (a shell's `sh -c`), so every one of them is an execve to alert on.
+            loop = f'for i in $(seq 300); do sh -c ": {sensor.marker} $i"; sleep 0.1; done'
+            docker.cli("run", "--detach", "--name", name, "--network", "none", "--label", "app=web",
+                       "--label", "io.kubernetes.pod.name=web-7d9f", "--label", "io.kubernetes.pod.namespace=shop",
+                       dockerd.IMAGE, "sh", "-c", loop)
+            full_id = docker.cli("inspect", "--format", "{{.Id}}", name).stdout.strip()
+            alert = _alert_of(sensor, lambda a: a["output_fields"]["container.name"] is not None, seconds=20)
+            fields = alert["output_fields"]
+            assert fields["container.id"] == full_id[:12]
+            assert (fields["container.name"], fields["container.image"], fields["container.image.repository"],
+                    fields["container.image.tag"], fields["container.type"]) == (
+                name, dockerd.IMAGE, "saker-test/shell", "1", "docker")
+            assert fields["container.privileged"] is False
+            assert (fields["k8s.pod.name"], fields["k8s.ns.name"], fields["container.label[app]"]) == (
+                "web-7d9f", "shop", "web")
+            assert _metrics(sensor.port)["saker_state_container_lookups_found_total"] == 1
+        finally:
+            docker.cli("rm", "--force", name, check=False)
+            _, stderr = sensor.stop()
+    assert sensor.proc.returncode == 0, stderr[-3000:]
+
+
 def _alerts(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
