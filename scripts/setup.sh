@@ -4,7 +4,8 @@
 #  - kernel headers: the running kernel's own package when Debian has it; otherwise linux-headers-amd64, with
 #    /lib/modules/$(uname -r)/build and /source pointing at it (BCC reads struct offsets from BTF, not these)
 #  - .venv/ on Debian's Python 3.11, seeing Debian's bcc module, with every pip dependency of pyproject.toml
-#  - with --test (./saker test): docker.io too, for a live test against a real Docker daemon
+#  - with --test (./saker test): docker.io too (with containerd and runc), for live tests against a real Docker
+#    daemon and a real containerd
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,8 +58,9 @@ link_headers() {
 }
 
 test_packages() {
-    # A live test runs a Docker daemon of its own (tests/dockerd.py). Installing docker.io must not start or
-    # restart the host's docker service: policy-rc.d (exit 101) tells the package scripts not to.
+    # Live tests run a Docker daemon and a containerd of their own (tests/dockerd.py, tests/containerd.py).
+    # Installing docker.io must not start the host's docker or containerd service: policy-rc.d (exit 101) tells
+    # the package scripts not to.
     local missing=() guard=/usr/sbin/policy-rc.d
     dpkg-query -W -f='${Status}' docker.io 2>/dev/null | grep -q 'install ok installed' || missing+=(docker.io)
     [ ${#missing[@]} -eq 0 ] && return 0

@@ -109,7 +109,11 @@ def _verbose_info(info) -> dict:
 
 
 def _privileged(details: dict) -> bool | None:
-    """config.linux.security_context.privileged of containerd's verbose info; None when it does not say."""
-    context = ((details.get("config") or {}).get("linux") or {}).get("security_context") or {}
-    value = context.get("privileged")
-    return bool(value) if value is not None else None
+    """config.linux.security_context.privileged of containerd's verbose info, whose JSON leaves out a false
+    value (a real containerd's answer for an unprivileged container has no such key); None without the info's
+    config."""
+    config = details.get("config")
+    if not isinstance(config, dict):
+        return None
+    context = (config.get("linux") or {}).get("security_context") or {}
+    return bool(context.get("privileged", False))

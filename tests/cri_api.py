@@ -19,25 +19,26 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-def _field(number: int, payload: bytes | str | int) -> bytes:
-    """One field: a varint for an int, length-delimited for text or an embedded message."""
+def field(number: int, payload: bytes | str | int) -> bytes:
+    """One field: a varint for an int, length-delimited for text or an embedded message. (tests.containerd
+    writes its requests to a real containerd with these too.)"""
     if isinstance(payload, int):
         return _varint(number << 3) + _varint(payload)
     data = payload.encode() if isinstance(payload, str) else payload
     return _varint(number << 3 | 2) + _varint(len(data)) + data
 
 
-def _map(number: int, entries: dict[str, str]) -> bytes:
-    return b"".join(_field(number, _field(1, key) + _field(2, value)) for key, value in entries.items())
+def map_field(number: int, entries: dict[str, str]) -> bytes:
+    return b"".join(field(number, field(1, key) + field(2, value)) for key, value in entries.items())
 
 
 def status_response(full_id: str, name: str, image: str, labels: dict[str, str], info: str) -> bytes:
     """ContainerStatusResponse{status: ContainerStatus{id 1, metadata 2 {name 1, attempt 2}, state 3, image 8
     {image 1}, image_ref 9, labels 12, log_path 15}, info 2}."""
-    status = (_field(1, full_id) + _field(2, _field(1, name) + _field(2, 1)) + _field(3, 1)
-              + _field(8, _field(1, image)) + _field(9, "sha256:" + "cd" * 32) + _map(12, labels)
-              + _field(15, "/var/log/pods/x/0.log"))
-    return _field(1, status) + _map(2, {"info": info})
+    status = (field(1, full_id) + field(2, field(1, name) + field(2, 1)) + field(3, 1)
+              + field(8, field(1, image)) + field(9, "sha256:" + "cd" * 32) + map_field(12, labels)
+              + field(15, "/var/log/pods/x/0.log"))
+    return field(1, status) + map_field(2, {"info": info})
 
 
 class CriApi:

@@ -1,24 +1,21 @@
 """A real Docker daemon for live tests (as root): Debian's dockerd on a private socket and data folder, with an
-image made here of the host's own shell, `seq` and `sleep` (nothing is pulled). Stopped, with its containerd
+image made here of the host's own shell (`tests.images`; nothing is pulled). Stopped, with its containerd
 and containers, and its folder removed on exit; the host's own Docker, if any, is not touched.
 
 Set-up for the tests installs docker.io (`scripts/setup.sh --test`)."""
 
 from __future__ import annotations
 
-import io
-import os
 import shutil
 import signal
 import subprocess
-import tarfile
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from tests.conftest import wait_for
+from tests import images
+from tests.conftest import end_processes_naming, wait_for
 
 IMAGE = "saker-test/shell:1"
-_PROGRAMS = ("sh", "seq", "sleep")  # what the tests' containers run
 
 
 def available() -> str | None:
@@ -49,7 +46,7 @@ class Dockerd:
         try:
             wait_for(lambda: self._answers() or self.proc.poll() is not None, 60, "dockerd answering")
             assert self.proc.poll() is None, self.log()
-            self.cli("import", "-", IMAGE, input=_image_root())
+            self.cli("import", "-", IMAGE, input=images.root_tar())
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -66,6 +63,7 @@ class Dockerd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        end_processes_naming(str(self.folder))  # shims outlive their daemon for a moment
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def cli(self, *args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -81,35 +79,3 @@ class Dockerd:
 
     def _answers(self) -> bool:
         return self.socket.exists() and self.cli("version", check=False).returncode == 0
-
-
-def _image_root() -> bytes:
-    """A root file system as a tar: this host's own `sh`, `seq` and `sleep` with the shared libraries they load,
-    each at the path the loader looks for it."""
-    files: dict[str, str] = {}  # path in the image: file on the host
-    for program in _PROGRAMS:
-        found = shutil.which(program)
-        assert found, f"{program} not found"
-        files[f"/bin/{program}"] = os.path.realpath(found)
-        for library in _libraries(found):
-            files[library] = os.path.realpath(library)
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        folders = {str(parent) for path in files for parent in PurePosixPath(path).parents} - {"/"}
-        for folder in sorted(folders | {"/tmp", "/etc"}):
-            info = tarfile.TarInfo(folder.lstrip("/"))
-            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if folder == "/tmp" else 0o755
-            tar.addfile(info)
-        for path, source in sorted(files.items()):
-            tar.add(source, path.lstrip("/"))
-        passwd = b"root:x:0:0:root:/root:/bin/sh\n"
-        info = tarfile.TarInfo("etc/passwd")
-        info.size, info.mode = len(passwd), 0o644
-        tar.addfile(info, io.BytesIO(passwd))
-    return out.getvalue()
-
-
-def _libraries(program: str) -> list[str]:
-    """The shared libraries `program` loads, by the paths the loader finds them at (ldd's answer)."""
-    listed = subprocess.run(["ldd", program], capture_output=True, text=True, check=True).stdout
-    return [word for line in listed.splitlines() for word in line.split() if word.startswith("/")]

@@ -330,5 +330,36 @@ def test_a_real_docker_container_is_named_by_dockerd(tmp_path: Path) -> None:
     assert sensor.proc.returncode == 0, stderr[-3000:]
 
 
+def test_a_real_kubernetes_pod_is_named_by_containerd(tmp_path: Path) -> None:
+    """A pod run through the Kubernetes CRI of a real containerd (Debian's, on a socket of the test's own), as the
+    kubelet runs one: its commands' alerts carry the container id from its cgroups, then the container's name,
+    image and pod that containerd's CRI gives."""
+    from tests import containerd
+
+    missing = containerd.available()
+    if missing:
+        pytest.skip(missing)
+    with containerd.Containerd() as runtime:
+        sensor = Sensor(tmp_path, "-o", f"container_engines.containerd.sockets=[{runtime.socket}]",
+                        *[arg for name in ("docker", "podman", "cri_o")
+                          for arg in ("-o", f"container_engines.{name}.enabled=false")],
+                        rules_text=REAL_CONTAINER_RULE)
+        try:
+            loop = f'for i in $(seq 300); do sh -c ": {sensor.marker} $i"; sleep 0.1; done'
+            full_id = runtime.run_pod("web-7d9f", "shop", "web", ["/bin/sh", "-c", loop])
+            alert = _alert_of(sensor, lambda a: a["output_fields"]["container.name"] is not None, seconds=20)
+            fields = alert["output_fields"]
+            assert fields["container.id"] == full_id[:12]
+            assert (fields["container.name"], fields["container.image"], fields["container.image.repository"],
+                    fields["container.image.tag"], fields["container.type"]) == (
+                "web", containerd.IMAGE, "docker.io/saker-test/shell", "1", "containerd"), fields
+            assert fields["container.privileged"] is False
+            assert (fields["k8s.pod.name"], fields["k8s.ns.name"]) == ("web-7d9f", "shop")
+            assert _metrics(sensor.port)["saker_state_container_lookups_found_total"] == 1
+        finally:
+            _, stderr = sensor.stop()
+    assert sensor.proc.returncode == 0, stderr[-3000:]
+
+
 def _alerts(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]

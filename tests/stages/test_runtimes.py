@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import time
@@ -108,8 +109,6 @@ def test_cri_o_info_names_a_kubernetes_container_by_its_label(tmp_path: Path) ->
 def test_containerd_answers_over_the_cri(tmp_path: Path) -> None:
     """containerd over gRPC (ContainerStatus, verbose): name from the kubelet's label, image, pod, sandbox and
     privilege from the verbose info; the request is the CRI's wire encoding; an unknown id is NOT_FOUND."""
-    import json
-
     from tests.cri_api import CriApi, status_response
 
     full_id = secrets.token_hex(32)
@@ -167,6 +166,17 @@ def test_a_bad_answer_of_any_shape_is_a_failure_and_lookups_go_on(tmp_path: Path
             assert info.id == good[:12] and lookups.counts["failed"] == 1
         finally:
             lookups.close()
+
+
+def test_containerds_verbose_info_leaves_out_a_false_privileged() -> None:
+    """containerd's info JSON omits `privileged` when false: an info with a config says unprivileged."""
+    from stages import cri
+    from tests.cri_api import status_response
+
+    info = json.dumps({"sandboxID": "e" * 64, "config": {"metadata": {"name": "web"}, "linux": {
+        "security_context": {"namespace_options": {"network": 2}}}}})
+    status = cri.from_status("ab" * 6, cri.Response.FromString(status_response("ab" * 32, "web", "nginx:1", {}, info)))
+    assert status.values["privileged"] is False
 
 
 def test_a_cri_status_without_verbose_info_or_with_an_image_id() -> None:
