@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable
 
 from config.logs import get_logger
-from stages.state.containers import ContainerInfo, labels_text, pod_values, split_image
+from stages.state.containers import ContainerInfo, docker_mounts, labels_text, mount_values, pod_values, split_image
 
 MAX_PENDING = 4096  # ids waiting for a lookup; more are counted as dropped and asked again when seen again
 MAX_REMEMBERED = 65536  # ids asked already (a host's containers); past this the memory starts over
@@ -88,7 +88,10 @@ def from_docker_inspect(kind: str, body: dict) -> ContainerInfo:
         "image_repository": repository, "image_tag": tag, "image_digest": None, "type": kind,
         "privileged": bool(host.get("Privileged", False)), "full_id": full_id or None,
         "ip": network.get("IPAddress") or None, "labels": labels_text(labels),
-    } | pod_values(labels)
+        # A namespace shared with the host is mode "host" (else private, or "container:<id>", "" by default).
+        "host_pid": host.get("PidMode") == "host", "host_network": host.get("NetworkMode") == "host",
+        "host_ipc": host.get("IpcMode") == "host",
+    } | pod_values(labels) | mount_values(docker_mounts(body.get("Mounts")))
     return ContainerInfo(full_id[:12], values)
 
 

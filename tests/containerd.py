@@ -99,21 +99,24 @@ class Containerd:
         end_processes_naming(str(self.folder))  # shims outlive their daemon for a moment
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def run_pod(self, pod: str, namespace: str, container: str, command: list[str]) -> str:
-        """A pod `namespace/pod` with one container `container` running `command`, as the kubelet makes it
-        (sandbox, then container, then start); the container's full id."""
+    def run_pod(self, pod: str, namespace: str, container: str, command: list[str], *,
+                pod_labels: dict[str, str] | None = None, mounts: dict[str, str] | None = None) -> str:
+        """A pod `namespace/pod` labelled `pod_labels`, with one container `container` running `command` and
+        with the host folders `mounts` (host path: container path) mounted, as the kubelet makes it (sandbox, then
+        container, then start); the container's full id."""
         logs = self.folder / "logs" / pod
         logs.mkdir(parents=True)
         metadata = field(1, pod) + field(2, f"uid-{pod}") + field(3, namespace)
         kubelet_labels = {"io.kubernetes.pod.name": pod, "io.kubernetes.pod.namespace": namespace,
                           "io.kubernetes.pod.uid": f"uid-{pod}"}
         host_network = field(1, field(1, _NODE))  # security_context {namespace_options {network NODE}}
-        sandbox = (field(1, metadata) + field(3, str(logs)) + map_field(6, kubelet_labels)
+        sandbox = (field(1, metadata) + field(3, str(logs)) + map_field(6, kubelet_labels | (pod_labels or {}))
                    + field(8, field(2, host_network)))
         sandbox_id = _text(self._call("RunPodSandbox", field(1, sandbox)))
         self._pods.append(sandbox_id)
         config = (field(1, field(1, container)) + field(2, field(1, IMAGE)) + field(3, command[0])
                   + b"".join(field(4, arg) for arg in command[1:])
+                  + b"".join(field(7, field(1, inside) + field(2, host)) for host, inside in (mounts or {}).items())
                   + map_field(9, kubelet_labels | {"io.kubernetes.container.name": container})
                   + field(11, f"{container}.log") + field(15, field(2, field(3, field(1, _NODE)))))
         container_id = _text(self._call("CreateContainer", field(1, sandbox_id) + field(2, config)

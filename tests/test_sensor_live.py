@@ -288,7 +288,10 @@ REAL_CONTAINER_RULE = """
   condition: evt.type in (execve, execveat) and proc.args contains "{marker}" and container.id != host
   output: "in container %container.id name=%container.name image=%container.image
     repository=%container.image.repository tag=%container.image.tag type=%container.type
-    privileged=%container.privileged pod=%k8s.pod.name ns=%k8s.ns.name app=%container.label[app]"
+    privileged=%container.privileged pod=%k8s.pod.name ns=%k8s.ns.name app=%container.label[app]
+    pod_app=%k8s.pod.label[app] pod_labels=%k8s.pod.labels pod_ip=%k8s.pod.ip host_network=%container.host_network
+    host_pid=%container.host_pid mounts=%container.mounts data=%container.mount.source[/data]
+    data_rw=%container.mount.rdwr[0]"
   priority: NOTICE
 """
 
@@ -310,7 +313,10 @@ def test_a_real_docker_container_is_named_by_dockerd(tmp_path: Path) -> None:
         try:
             # Each round is a new process (a shell's `sh -c`), so every one of them is an execve to alert on.
             loop = f'for i in $(seq 300); do sh -c ": {sensor.marker} $i"; sleep 0.1; done'
+            shared = tmp_path / "shared"
+            shared.mkdir()
             docker.cli("run", "--detach", "--name", name, "--network", "none", "--label", "app=web",
+                       "--volume", f"{shared}:/data:ro", "--pid", "host",
                        "--label", "io.kubernetes.pod.name=web-7d9f", "--label", "io.kubernetes.pod.namespace=shop",
                        dockerd.IMAGE, "sh", "-c", loop)
             full_id = docker.cli("inspect", "--format", "{{.Id}}", name).stdout.strip()
@@ -323,6 +329,10 @@ def test_a_real_docker_container_is_named_by_dockerd(tmp_path: Path) -> None:
             assert fields["container.privileged"] is False
             assert (fields["k8s.pod.name"], fields["k8s.ns.name"], fields["container.label[app]"]) == (
                 "web-7d9f", "shop", "web")
+            assert (fields["container.host_network"], fields["container.host_pid"]) == (False, True)
+            assert fields["container.mounts"] == f"{shared}:/data:ro:false:rprivate"
+            assert (fields["container.mount.source[/data]"], fields["container.mount.rdwr[0]"]) == (
+                str(shared), "false")
             assert _metrics(sensor.port)["saker_state_container_lookups_found_total"] == 1
         finally:
             docker.cli("rm", "--force", name, check=False)
@@ -346,7 +356,10 @@ def test_a_real_kubernetes_pod_is_named_by_containerd(tmp_path: Path) -> None:
                         rules_text=REAL_CONTAINER_RULE)
         try:
             loop = f'for i in $(seq 300); do sh -c ": {sensor.marker} $i"; sleep 0.1; done'
-            full_id = runtime.run_pod("web-7d9f", "shop", "web", ["/bin/sh", "-c", loop])
+            shared = tmp_path / "shared"
+            shared.mkdir()
+            full_id = runtime.run_pod("web-7d9f", "shop", "web", ["/bin/sh", "-c", loop], pod_labels={"app": "web"},
+                                      mounts={str(shared): "/data"})
             alert = _alert_of(sensor, lambda a: a["output_fields"]["container.name"] is not None, seconds=20)
             fields = alert["output_fields"]
             assert fields["container.id"] == full_id[:12]
@@ -355,7 +368,15 @@ def test_a_real_kubernetes_pod_is_named_by_containerd(tmp_path: Path) -> None:
                 "web", containerd.IMAGE, "docker.io/saker-test/shell", "1", "containerd"), fields
             assert fields["container.privileged"] is False
             assert (fields["k8s.pod.name"], fields["k8s.ns.name"]) == ("web-7d9f", "shop")
-            assert _metrics(sensor.port)["saker_state_container_lookups_found_total"] == 1
+            # From the pod's sandbox (PodSandboxStatus): its labels; no address of its own on the host's network.
+            assert fields["k8s.pod.label[app]"] == "web"
+            assert "app:web" in fields["k8s.pod.labels"].split(", ")
+            assert (fields["k8s.pod.ip"], fields["container.host_network"], fields["container.host_pid"]) == (
+                None, True, False)
+            assert fields["container.mounts"] == f"{shared}:/data::true:private"
+            assert (fields["container.mount.source[/data]"], fields["container.mount.rdwr[0]"]) == (
+                str(shared), "true")
+            assert _metrics(sensor.port)["saker_state_container_lookups_found_total"] >= 1
         finally:
             _, stderr = sensor.stop()
     assert sensor.proc.returncode == 0, stderr[-3000:]

@@ -34,7 +34,7 @@ _CONTAINER = (
     row("container.type", T.CHARBUF, "Runtime kind: docker, containerd, cri-o, podman..."),
     row("container.privileged", T.BOOL, "True when the container runs privileged."),
     row("container.mounts", T.CHARBUF, "All mounts, comma-separated source:dest:mode:rdwr:propagation."),
-    row("container.mount", T.CHARBUF, "One mount chosen by index or source path glob; 'none' when absent.",
+    row("container.mount", T.CHARBUF, "One mount chosen by index or source path glob; null when none is.",
         _MOUNT_ARG),
     row("container.mount.source", T.CHARBUF, "Source of one mount, chosen by index or destination glob.",
         _MOUNT_ARG),

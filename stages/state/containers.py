@@ -36,6 +36,9 @@ CONTAINER_SCHEMA: dict[str, pa.DataType] = {
     "full_id": pa.string(), "ip": pa.string(), "labels": pa.string(),
     "pod_name": pa.string(), "pod_namespace": pa.string(), "pod_uid": pa.string(), "pod_sandbox_id": pa.string(),
     "labels_json": pa.string(),  # the labels as a JSON object, for `container.label[KEY]`
+    "mounts": pa.string(), "mounts_json": pa.string(),  # text as `container.mounts` prints it; JSON for `.mount*`
+    "host_pid": pa.bool_(), "host_network": pa.bool_(), "host_ipc": pa.bool_(),
+    "cni_json": pa.string(), "pod_ip": pa.string(), "pod_labels": pa.string(), "pod_labels_json": pa.string(),
 }
 # The pod of a Kubernetes container, from the labels the kubelet gives it (every CRI runtime and dockershim).
 _POD_LABELS = {"pod_name": "io.kubernetes.pod.name", "pod_namespace": "io.kubernetes.pod.namespace",
@@ -47,6 +50,30 @@ def pod_values(labels: dict) -> dict[str, str | None]:
     themselves as JSON (`labels_json`)."""
     return {name: (str(labels[label]) if labels.get(label) is not None else None)
             for name, label in _POD_LABELS.items()} | {"labels_json": json.dumps(labels, sort_keys=True)}
+
+
+def pod_label_values(labels: dict) -> dict[str, str | None]:
+    """The pod's own labels (its sandbox's, as the kubelet set them): `k8s.pod.labels`, `k8s.pod.label[KEY]`."""
+    return {"pod_labels": labels_text(labels), "pod_labels_json": json.dumps(labels, sort_keys=True)}
+
+
+Mount = tuple[str, str, str, bool, str]  # source, destination, mode, read-write, propagation
+
+
+def mount_values(mounts: list[Mount]) -> dict[str, str]:
+    """A container's mounts as `container.mounts` prints them (`source:dest:mode:rdwr:propagation`, comma
+    separated, in the runtime's order) and as JSON for `container.mount*[...]`."""
+    return {"mounts": ",".join(f"{src}:{dest}:{mode}:{'true' if rw else 'false'}:{propagation}"
+                               for src, dest, mode, rw, propagation in mounts),
+            "mounts_json": json.dumps([list(mount) for mount in mounts])}
+
+
+def docker_mounts(entries: object) -> list[Mount]:
+    """`Mounts` of Docker's inspect document, also the shape of a capture's container event (Source,
+    Destination, Mode, RW, Propagation)."""
+    return [(str(m.get("Source") or ""), str(m.get("Destination") or ""), str(m.get("Mode") or ""),
+             bool(m.get("RW", False)), str(m.get("Propagation") or ""))
+            for m in (entries if isinstance(entries, list) else []) if isinstance(m, dict)]
 
 
 def split_image(image: str) -> tuple[str | None, str | None]:
@@ -105,7 +132,8 @@ class ContainerInfo:
 
 
 def parse_container_event(json_text: str | None, params: dict[str, object]) -> ContainerInfo | None:
-    """Metadata from a JSON container event, or from the old id/type/name/image parameters."""
+    """Metadata from a JSON container event, or from the old id/type/name/image parameters. What an event does
+    not say takes libsinsp's default (not privileged, no mounts), as sysdig prints it."""
     if json_text:
         try:
             data = json.loads(json_text)
@@ -119,20 +147,27 @@ def parse_container_event(json_text: str | None, params: dict[str, object]) -> C
         repo = body.get("imagerepo")
         tag = body.get("imagetag")
         labels = body.get("labels") or {}
+        pod_labels = body.get("pod_sandbox_labels")
         values = {
             "name": body.get("name"), "image": image, "image_id": body.get("imageid"),
             "image_repository": repo, "image_tag": tag, "image_digest": body.get("imagedigest"),
             "type": _TYPE_NAMES.get(body.get("type"), str(body.get("type"))) if body.get("type") is not None else None,
-            "privileged": body.get("privileged"), "full_id": full_id, "ip": body.get("ip"),
-            "labels": labels_text(labels),
-        } | pod_values(labels if isinstance(labels, dict) else {})
+            "privileged": bool(body.get("privileged", False)), "full_id": full_id, "ip": body.get("ip"),
+            "labels": labels_text(labels), "cni_json": body.get("cni_json") or None,
+        } | {name: body.get(name) for name in ("host_pid", "host_network", "host_ipc")} \
+            | pod_values(labels if isinstance(labels, dict) else {}) \
+            | (pod_label_values(pod_labels) if isinstance(pod_labels, dict) else {}) \
+            | mount_values(docker_mounts(body.get("Mounts")))
+        if values["cni_json"] is not None:
+            values["pod_ip"] = values["ip"]  # a pod's container: its address is the pod's
         return ContainerInfo(str(body["id"])[:12], values)
     cid = params.get("id")
     if not cid:
         return None
     ctype = params.get("type")
     values = {"name": params.get("name"), "image": params.get("image"),
-              "type": _TYPE_NAMES.get(ctype) if isinstance(ctype, int) else None, "full_id": cid}
+              "type": _TYPE_NAMES.get(ctype) if isinstance(ctype, int) else None, "full_id": cid,
+              "privileged": False} | mount_values([])  # libsinsp's defaults: what these events do not carry
     return ContainerInfo(str(cid)[:12], values)
 
 

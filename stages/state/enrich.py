@@ -30,13 +30,15 @@ Unknown threads (not in the initial list and never created by an event seen) giv
 `evt.args`/`evt.info` come from `stages.state.evt_args`, `evt.buflen` from `stages.state.buflen`.
 
 Not extracted (the column is left out, so checks on them are false): latency fields, `fd.name_changed`,
-`proc.exe_ino*`, resource usage fields, `fdlist.*`, `fs.path.*`, `k8s.pod.label(s)`, `k8s.pod.ip`,
-`k8s.pod.cni.json` and the deprecated `k8s.*`. `k8s.pod.name`, `k8s.ns.name`, `k8s.pod.uid`/`id` and the sandbox
-ids come from the container's kubelet labels.
+`proc.exe_ino*`, resource usage fields, `fdlist.*`, `fs.path.*`, `container.start_ts`/`duration` and the
+deprecated `k8s.*`. `k8s.pod.name`, `k8s.ns.name`, `k8s.pod.uid`/`id` and the sandbox ids come from the
+container's kubelet labels; `k8s.pod.label(s)`, `k8s.pod.ip` and `k8s.pod.cni.json` from the pod's sandbox
+(a CRI runtime's PodSandboxStatus, or a capture's container event).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -81,6 +83,8 @@ _PROCEXIT_IDS = np.array([code for code, event in et.EVENTS.items() if event.nam
 OPEN_LIKE = frozenset({"open", "openat", "openat2", "creat", "open_by_handle_at"})
 _ANCESTOR = re.compile(r"^proc\.a(name|exe|exepath|cmdline|pid|args|env)(?:\[(\d+)\])?$")
 _CONTAINER_LABEL = re.compile(r"^container\.label(?:\[(.+)\]|\.(.+))$")
+_POD_LABEL = re.compile(r"^k8s\.pod\.label(?:\[(.+)\]|\.(.+))$")
+_CONTAINER_MOUNT = re.compile(r"^container\.mount(?:\.(source|dest|mode|rdwr|propagation))?\[(.+)\]$")
 _ANCESTOR_SOURCE = {"name": "comm", "exe": "exe", "exepath": "exepath", "cmdline": "cmdline", "pid": "pid",
                     "args": "args_text", "env": "env"}
 _PARENT_FIELDS = {"proc.pname": "comm", "proc.pexe": "exe", "proc.pexepath": "exepath",
@@ -565,7 +569,13 @@ class _BatchView:
             return self.ancestor_field(_ANCESTOR_SOURCE[match.group(1)], match.group(2))
         match = _CONTAINER_LABEL.match(name)
         if match:
-            return _container_label(self, match.group(1) or match.group(2))
+            return _label(self, "labels_json", match.group(1) or match.group(2))
+        match = _POD_LABEL.match(name)
+        if match:
+            return _label(self, "pod_labels_json", match.group(1) or match.group(2))
+        match = _CONTAINER_MOUNT.match(name)
+        if match:
+            return _mount(self, match.group(1), match.group(2))
         extractor = _EXTRACTORS.get(name)
         return None if extractor is None else extractor(self)
 
@@ -1042,19 +1052,49 @@ def _container_id(v: _BatchView) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=v.no_thread, type=pa.int32()), dictionary)
 
 
-def _container_label(v: _BatchView, key: str) -> pa.Array:
-    """`container.label[KEY]`: one label of the event's container, once per distinct set of labels."""
-    labels = v.owner.containers.column("labels_json", v.container_versions()).dictionary_encode()
-    values = [None if text is None else json.loads(text).get(key) for text in labels.dictionary.to_pylist()]
-    return pa.array([None if value is None else str(value) for value in values], type=pa.string()).take(
-        labels.indices)
+def _from_container_json(v: _BatchView, column: str, pick: Callable[[object], object]) -> pa.Array:
+    """`pick` of a JSON metadata column of the event's container (as text), once per distinct value."""
+    def picked(texts: pa.Array) -> pa.Array:
+        values = [pick(json.loads(text)) for text in texts.to_pylist()]
+        return pa.array([None if value is None else str(value) for value in values], type=pa.string())
+
+    return _per_distinct(v.owner.containers.column(column, v.container_versions()), picked)
+
+
+def _label(v: _BatchView, column: str, key: str) -> pa.Array:
+    """`container.label[KEY]` (`labels_json`), `k8s.pod.label[KEY]` (`pod_labels_json`): one label."""
+    return _from_container_json(v, column, lambda labels: labels.get(key))
+
+
+# `container.mount*[ARG]`: the mount's part each field gives ((source, dest, mode, rdwr, propagation) by index;
+# None: the whole mount as `container.mounts` prints it).
+_MOUNT_PART = {None: None, "source": 0, "dest": 1, "mode": 2, "rdwr": 3, "propagation": 4}
+
+
+def _mount(v: _BatchView, part: str | None, arg: str) -> pa.Array:
+    """`container.mount[ARG]`, `container.mount.source[ARG]`...: one mount of the event's container, chosen by
+    index (ARG a number) or as the first whose path matches the glob ARG, as libsinsp chooses: by destination for
+    `.source`, by source for the others. Null when none is."""
+    by = 1 if part == "source" else 0
+
+    def pick(mounts: list) -> str | None:
+        if arg.isdigit():
+            chosen = mounts[int(arg)] if int(arg) < len(mounts) else None
+        else:
+            chosen = next((m for m in mounts if fnmatch.fnmatchcase(m[by], arg)), None)
+        if chosen is None:
+            return None
+        text = [str(value).lower() if isinstance(value, bool) else value for value in chosen]
+        return ":".join(text) if _MOUNT_PART[part] is None else text[_MOUNT_PART[part]]
+
+    return _from_container_json(v, "mounts_json", pick)
 
 
 def _container_meta(name: str) -> Callable[[_BatchView], pa.Array]:
     def extract(v: _BatchView) -> pa.Array:
         ids = v.value("container.id")
         values = v.owner.containers.column(name, v.container_versions())
-        if name == "name":
+        if name in ("name", "type"):  # a host thread's container is named and typed `host`
             values = pc.if_else(pc.equal(ids, HOST), HOST, values)
         return values
     return extract
@@ -1264,7 +1304,11 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "container.image.tag": _container_meta("image_tag"), "container.image.digest": _container_meta("image_digest"),
     "container.type": _container_meta("type"), "container.privileged": _container_meta("privileged"),
     "container.full_id": _container_meta("full_id"), "container.ip": _container_meta("ip"),
-    "container.labels": _container_meta("labels"),
+    "container.labels": _container_meta("labels"), "container.mounts": _container_meta("mounts"),
+    "container.cni.json": _container_meta("cni_json"), "container.host_pid": _container_meta("host_pid"),
+    "container.host_network": _container_meta("host_network"), "container.host_ipc": _container_meta("host_ipc"),
+    "k8s.pod.labels": _container_meta("pod_labels"), "k8s.pod.ip": _container_meta("pod_ip"),
+    "k8s.pod.cni.json": _container_meta("cni_json"),
     "k8s.pod.name": _container_meta("pod_name"), "k8s.ns.name": _container_meta("pod_namespace"),
     "k8s.pod.uid": _container_meta("pod_uid"), "k8s.pod.id": _container_meta("pod_uid"),
     "k8s.pod.full_sandbox_id": _container_meta("pod_sandbox_id"),

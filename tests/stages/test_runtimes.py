@@ -34,6 +34,22 @@ def test_an_inspect_document_gives_name_image_labels_and_pod() -> None:
     assert untagged.values["pod_name"] is None
 
 
+def test_an_inspect_document_gives_mounts_and_host_namespaces() -> None:
+    """Mounts as `container.mounts` prints them; a namespace mode "host" is the host's namespace."""
+    document = inspect_document("c0ffee" + "0" * 58, "web", "nginx:1", {})
+    document["Mounts"] = [
+        {"Type": "bind", "Source": "/srv/www", "Destination": "/usr/share/nginx/html", "Mode": "ro", "RW": False,
+         "Propagation": "rprivate"},
+        {"Type": "volume", "Source": "/var/lib/docker/volumes/v/_data", "Destination": "/cache", "Mode": "",
+         "RW": True, "Propagation": ""}]
+    document["HostConfig"] |= {"NetworkMode": "host", "PidMode": "", "IpcMode": "private"}
+    values = from_docker_inspect("docker", document).values
+    assert values["mounts"] == ("/srv/www:/usr/share/nginx/html:ro:false:rprivate,"
+                                "/var/lib/docker/volumes/v/_data:/cache::true:")
+    assert json.loads(values["mounts_json"])[0] == ["/srv/www", "/usr/share/nginx/html", "ro", False, "rprivate"]
+    assert (values["host_network"], values["host_pid"], values["host_ipc"]) == (True, False, False)
+
+
 def _wait_for(condition, seconds: float = 5.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -177,6 +193,46 @@ def test_containerds_verbose_info_leaves_out_a_false_privileged() -> None:
         "security_context": {"namespace_options": {"network": 2}}}}})
     status = cri.from_status("ab" * 6, cri.Response.FromString(status_response("ab" * 32, "web", "nginx:1", {}, info)))
     assert status.values["privileged"] is False
+
+
+def test_a_cri_status_gives_mounts_and_namespaces_and_the_sandbox_the_pod() -> None:
+    """ContainerStatus: mounts (host path, container path, no mode, read-write unless read-only, propagation named
+    as libsinsp names it) and namespace modes (NODE: the host's); PodSandboxStatus: the pod's labels, address,
+    and CNI result trimmed as libsinsp trims it."""
+    from stages import cri
+    from tests.cri_api import field, map_field, status_response
+
+    mount = field(14, field(1, "/data") + field(2, "/srv/data") + field(3, 1) + field(5, 1))
+    info = json.dumps({"sandboxID": "e" * 64, "config": {"linux": {"security_context": {
+        "namespace_options": {"pid": 2, "ipc": 0}}}}})
+    answer = status_response("ab" * 32, "web", "nginx:1", {}, info)
+    status = cri.Response.FromString(field(1, cri.Response.FromString(answer).status.SerializeToString() + mount)
+                                     + map_field(2, {"info": info}))
+    values = cri.from_status("ab" * 6, status).values
+    assert values["mounts"] == "/srv/data:/data::false:rslave"
+    assert (values["host_network"], values["host_pid"], values["host_ipc"]) == (False, True, False)
+
+    cni = {"cniResult": {"Interfaces": {"eth0": {"IPConfigs": [{"IP": "10.1.0.7"}], "Mac": "aa:bb",
+                                                  "Sandbox": "/var/run/netns/x"},
+                                         "lo": {"IPConfigs": [{"IP": "127.0.0.1"}]}, "veth1234": {"Mac": "cc"}}}}
+    sandbox_labels = {"app": "web", "io.kubernetes.pod.name": "web-7d9f", "io.kubernetes.pod.namespace": "shop"}
+    sandbox = cri.SandboxResponse.FromString(
+        field(1, field(1, "e" * 64) + field(2, field(1, "web-7d9f") + field(2, "uid-1") + field(3, "shop"))
+              + field(5, field(1, "10.1.0.7")) + map_field(7, sandbox_labels))
+        + map_field(2, {"info": json.dumps(cni)}))
+    pod = cri._pod_values(sandbox)
+    assert (pod["pod_ip"], pod["host_network"]) == ("10.1.0.7", False)
+    assert json.loads(pod["pod_labels_json"])["app"] == "web" and "app:web" in pod["pod_labels"]
+    assert pod["cni_json"] == '{"eth0":{"IPConfigs":[{"IP":"10.1.0.7"}]}}'
+    # An id that is a pod's sandbox (its pause container) stands for the pod.
+    pause = cri.from_sandbox("e" * 12, sandbox)
+    assert (pause.id, pause.values["pod_name"], pause.values["pod_namespace"], pause.values["pod_uid"]) == (
+        "e" * 12, "web-7d9f", "shop", "uid-1")
+    assert pause.values["ip"] == "10.1.0.7" and "name" not in pause.values
+    # On the host's network (linux.namespaces.options.network NODE) a pod has no address of its own.
+    host = cri.SandboxResponse.FromString(field(1, field(5, field(1, "192.168.1.5"))
+                                                + field(6, field(1, field(2, field(1, 2))))))
+    assert (cri._pod_values(host)["pod_ip"], cri._pod_values(host)["host_network"]) == (None, True)
 
 
 def test_a_cri_status_without_verbose_info_or_with_an_image_id() -> None:

@@ -31,3 +31,25 @@ def test_metadata_is_kept_for_the_containers_learned_last(monkeypatch) -> None:
     state.end_batch()  # nothing learned: the same seed
     assert state.column("name", state.versions_at(ids, np.arange(5))).to_pylist()[:4] == [
         "renamed-a", None, "name-c", "name-d"]
+
+
+def test_a_container_event_gives_its_pod_sandbox_mounts_and_namespaces() -> None:
+    """The container plugin's JSON: the pod's labels, CNI result (its address is then the pod's), host
+    namespaces and mounts; what an event leaves out takes libsinsp's default (not privileged, no mounts)."""
+    import json
+
+    body = {"container": {
+        "id": "32a1026ccb88", "type": 7, "name": "web", "image": "nginx:1", "ip": "10.1.0.7",
+        "cni_json": '{"eth0":{}}', "host_pid": True, "host_network": False, "host_ipc": False,
+        "labels": {"io.kubernetes.pod.name": "web-7d9f"}, "pod_sandbox_labels": {"app": "web", "tier": "front"},
+        "Mounts": [{"Source": "/srv", "Destination": "/data", "Mode": "ro", "RW": False, "Propagation": "rprivate"}]}}
+    values = containers.parse_container_event(json.dumps(body), {}).values
+    assert (values["type"], values["pod_name"], values["pod_ip"], values["cni_json"]) == (
+        "containerd", "web-7d9f", "10.1.0.7", '{"eth0":{}}')
+    assert values["pod_labels"] == "app:web, tier:front" and json.loads(values["pod_labels_json"])["tier"] == "front"
+    assert (values["host_pid"], values["host_network"], values["mounts"]) == (True, False, "/srv:/data:ro:false:rprivate")
+    bare = containers.parse_container_event(json.dumps({"container": {"id": "32a1026ccb88", "ip": "172.17.0.2"}}),
+                                            {}).values
+    assert (bare["privileged"], bare["mounts"], bare.get("pod_ip")) == (False, "", None)
+    old = containers.parse_container_event(None, {"id": "59fd49aa4072", "type": 0, "name": "lb", "image": "haproxy"})
+    assert (old.values["type"], old.values["privileged"], old.values["mounts"]) == ("docker", False, "")
