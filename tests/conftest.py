@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import socket
@@ -41,29 +40,6 @@ def wait_for(condition, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout} s")
         time.sleep(0.05)
-
-
-def end_processes_naming(text: str, timeout: float = 10) -> None:
-    """Wait for every process whose command line holds `text` (a runtime's private folder: its shims) to end;
-    kill those left at the deadline."""
-    def naming() -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass  # ended meanwhile
-        return found
-
-    deadline = time.monotonic() + timeout
-    while (left := naming()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 class Output:

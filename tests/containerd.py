@@ -8,16 +8,14 @@ runtime/v1 api.proto), not with the sensor's own message descriptions. Set-up fo
 
 from __future__ import annotations
 
-import shutil
-import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
 import grpc
 
-from tests import images
-from tests.conftest import end_processes_naming, wait_for
+from tests import daemons, images
+from tests.conftest import wait_for
 from tests.cri_api import field, map_field
 
 IMAGE = "docker.io/saker-test/shell:1"  # the pods' sandbox ("pause") image too: its entrypoint sleeps
@@ -48,10 +46,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
 def available() -> str | None:
     """None when containerd can be started here, else what is missing."""
-    for program in ("containerd", "ctr"):
-        if shutil.which(program) is None:
-            return f"{program} is not installed (apt-get install containerd)"
-    return None
+    return daemons.missing(("containerd", "ctr"), "containerd")
 
 
 class Containerd:
@@ -89,15 +84,7 @@ class Containerd:
                     pass
         if self._channel is not None:
             self._channel.close()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        end_processes_naming(str(self.folder))  # shims outlive their daemon for a moment
-        shutil.rmtree(self.folder, ignore_errors=True)
+        daemons.stop(self.proc, self.folder)
 
     def run_pod(self, pod: str, namespace: str, container: str, command: list[str], *,
                 pod_labels: dict[str, str] | None = None, mounts: dict[str, str] | None = None) -> str:

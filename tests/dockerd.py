@@ -6,24 +6,19 @@ Set-up for the tests installs docker.io (`scripts/setup.sh --test`)."""
 
 from __future__ import annotations
 
-import shutil
-import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
-from tests import images
-from tests.conftest import end_processes_naming, wait_for
+from tests import daemons, images
+from tests.conftest import wait_for
 
 IMAGE = "saker-test/shell:1"
 
 
 def available() -> str | None:
     """None when a daemon can be started here, else what is missing."""
-    for program in ("dockerd", "docker"):
-        if shutil.which(program) is None:
-            return f"{program} is not installed (apt-get install docker.io)"
-    return None
+    return daemons.missing(("dockerd", "docker"), "docker.io")
 
 
 class Dockerd:
@@ -57,14 +52,7 @@ class Dockerd:
             listed = self.cli("ps", "-aq", check=False).stdout.split()
             if listed:
                 self.cli("rm", "-f", *listed, check=False)
-            self.proc.send_signal(signal.SIGTERM)  # it stops the containerd it started, then itself
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        end_processes_naming(str(self.folder))  # shims outlive their daemon for a moment
-        shutil.rmtree(self.folder, ignore_errors=True)
+        daemons.stop(self.proc, self.folder)  # dockerd stops the containerd it started, then itself
 
     def cli(self, *args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
         done = subprocess.run(["docker", "--host", f"unix://{self.socket}", *args], input=input,

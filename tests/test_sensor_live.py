@@ -236,14 +236,12 @@ def test_a_new_container_is_named_from_its_runtime(tmp_path: Path, runtime: str)
                                                                   labels)
         server = DockerApi(tmp_path / "runtime.sock", [document], crio=crio)
     engine = {"cri-o": "cri_o"}.get(runtime, runtime)
-    others = [name for name in ("docker", "podman", "cri_o", "containerd") if name != engine]
     cgroup_name = {"docker": f"docker/{full_id}", "cri-o": f"crio-{full_id}.scope",
                    "containerd": f"cri-containerd-{full_id}.scope"}[runtime]
     created: list[Path] = []
     capture = tmp_path / "capture"
     with server as api:
-        sensor = Sensor(tmp_path, "-o", f"container_engines.{engine}.sockets=[{api.socket_path}]",
-                        *[arg for name in others for arg in ("-o", f"container_engines.{name}.enabled=false")],
+        sensor = Sensor(tmp_path, *_only_runtime(engine, api.socket_path),
                         "--capture", str(capture), rules_text=CONTAINER_RULE)
         stop = tmp_path / "stop"
         runner = None
@@ -296,6 +294,19 @@ REAL_CONTAINER_RULE = """
 """
 
 
+def _only_runtime(engine: str, socket_path: Path) -> list[str]:
+    """run.py options: `engine`'s socket at `socket_path`, every other runtime off."""
+    others = [name for name in ("docker", "podman", "cri_o", "containerd") if name != engine]
+    return ["-o", f"container_engines.{engine}.sockets=[{socket_path}]",
+            *[arg for name in others for arg in ("-o", f"container_engines.{name}.enabled=false")]]
+
+
+def _marker_loop(marker: str) -> str:
+    """A shell loop (for a container's /bin/sh) whose every round is a new process carrying `marker`: an execve
+    to alert on, ten times a second for up to 30 s."""
+    return f'for i in $(seq 300); do sh -c ": {marker} $i"; sleep 0.1; done'
+
+
 def test_a_real_docker_container_is_named_by_dockerd(tmp_path: Path) -> None:
     """A container run by a real Docker daemon (Debian's dockerd, on a socket of the test's own): its commands'
     alerts carry the id from its cgroups, then the name, image, labels and pod that dockerd gives."""
@@ -305,14 +316,10 @@ def test_a_real_docker_container_is_named_by_dockerd(tmp_path: Path) -> None:
     if missing:
         pytest.skip(missing)
     with dockerd.Dockerd() as docker:
-        sensor = Sensor(tmp_path, "-o", f"container_engines.docker.sockets=[{docker.socket}]",
-                        *[arg for name in ("podman", "cri_o", "containerd")
-                          for arg in ("-o", f"container_engines.{name}.enabled=false")],
-                        rules_text=REAL_CONTAINER_RULE)
+        sensor = Sensor(tmp_path, *_only_runtime("docker", docker.socket), rules_text=REAL_CONTAINER_RULE)
         name = f"saker-{secrets.token_hex(4)}"
         try:
-            # Each round is a new process (a shell's `sh -c`), so every one of them is an execve to alert on.
-            loop = f'for i in $(seq 300); do sh -c ": {sensor.marker} $i"; sleep 0.1; done'
+            loop = _marker_loop(sensor.marker)
             shared = tmp_path / "shared"
             shared.mkdir()
             docker.cli("run", "--detach", "--name", name, "--network", "none", "--label", "app=web",
@@ -350,12 +357,9 @@ def test_a_real_kubernetes_pod_is_named_by_containerd(tmp_path: Path) -> None:
     if missing:
         pytest.skip(missing)
     with containerd.Containerd() as runtime:
-        sensor = Sensor(tmp_path, "-o", f"container_engines.containerd.sockets=[{runtime.socket}]",
-                        *[arg for name in ("docker", "podman", "cri_o")
-                          for arg in ("-o", f"container_engines.{name}.enabled=false")],
-                        rules_text=REAL_CONTAINER_RULE)
+        sensor = Sensor(tmp_path, *_only_runtime("containerd", runtime.socket), rules_text=REAL_CONTAINER_RULE)
         try:
-            loop = f'for i in $(seq 300); do sh -c ": {sensor.marker} $i"; sleep 0.1; done'
+            loop = _marker_loop(sensor.marker)
             shared = tmp_path / "shared"
             shared.mkdir()
             full_id = runtime.run_pod("web-7d9f", "shop", "web", ["/bin/sh", "-c", loop], pod_labels={"app": "web"},
