@@ -133,7 +133,7 @@ class ContainerInfo:
 
 def parse_container_event(json_text: str | None, params: dict[str, object]) -> ContainerInfo | None:
     """Metadata from a JSON container event, or from the old id/type/name/image parameters. What an event does
-    not say takes libsinsp's default (not privileged, no mounts), as sysdig prints it."""
+    not say takes libsinsp's default (not privileged, no mounts, no host namespace), as sysdig prints it."""
     if json_text:
         try:
             data = json.loads(json_text)
@@ -154,7 +154,7 @@ def parse_container_event(json_text: str | None, params: dict[str, object]) -> C
             "type": _TYPE_NAMES.get(body.get("type"), str(body.get("type"))) if body.get("type") is not None else None,
             "privileged": bool(body.get("privileged", False)), "full_id": full_id, "ip": body.get("ip"),
             "labels": labels_text(labels), "cni_json": body.get("cni_json") or None,
-        } | {name: body.get(name) for name in ("host_pid", "host_network", "host_ipc")} \
+        } | {name: bool(body.get(name, False)) for name in ("host_pid", "host_network", "host_ipc")} \
             | pod_values(labels if isinstance(labels, dict) else {}) \
             | (pod_label_values(pod_labels) if isinstance(pod_labels, dict) else {}) \
             | mount_values(docker_mounts(body.get("Mounts")))
@@ -167,7 +167,8 @@ def parse_container_event(json_text: str | None, params: dict[str, object]) -> C
     ctype = params.get("type")
     values = {"name": params.get("name"), "image": params.get("image"),
               "type": _TYPE_NAMES.get(ctype) if isinstance(ctype, int) else None, "full_id": cid,
-              "privileged": False} | mount_values([])  # libsinsp's defaults: what these events do not carry
+              "privileged": False, "host_pid": False, "host_network": False, "host_ipc": False} \
+        | mount_values([])  # libsinsp's defaults: what these events do not carry
     return ContainerInfo(str(cid)[:12], values)
 
 

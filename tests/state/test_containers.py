@@ -47,9 +47,11 @@ def test_a_container_event_gives_its_pod_sandbox_mounts_and_namespaces() -> None
     assert (values["type"], values["pod_name"], values["pod_ip"], values["cni_json"]) == (
         "containerd", "web-7d9f", "10.1.0.7", '{"eth0":{}}')
     assert values["pod_labels"] == "app:web, tier:front" and json.loads(values["pod_labels_json"])["tier"] == "front"
-    assert (values["host_pid"], values["host_network"], values["mounts"]) == (True, False, "/srv:/data:ro:false:rprivate")
+    assert (values["host_pid"], values["host_network"]) == (True, False)
+    assert values["mounts"] == "/srv:/data:ro:false:rprivate"
     bare = containers.parse_container_event(json.dumps({"container": {"id": "32a1026ccb88", "ip": "172.17.0.2"}}),
                                             {}).values
-    assert (bare["privileged"], bare["mounts"], bare.get("pod_ip")) == (False, "", None)
+    assert (bare["privileged"], bare["mounts"], bare["host_network"], bare.get("pod_ip")) == (False, "", False, None)
     old = containers.parse_container_event(None, {"id": "59fd49aa4072", "type": 0, "name": "lb", "image": "haproxy"})
-    assert (old.values["type"], old.values["privileged"], old.values["mounts"]) == ("docker", False, "")
+    assert (old.values["type"], old.values["privileged"], old.values["mounts"], old.values["host_pid"]) == (
+        "docker", False, "", False)
