@@ -245,7 +245,9 @@ def inspect(args: argparse.Namespace) -> int:
         for text in filters:
             print_matches(args.replay, text, args.print_format or DEFAULT_PRINT_FORMAT, sys.stdout)
     except (OSError, ValueError) as exc:
-        print(f"saker: {args.replay}: {exc}", file=sys.stderr)
+        message = str(exc)  # named once: most messages name the input already
+        print(f"saker: {message if message.startswith(args.replay) else f'{args.replay}: {message}'}",
+              file=sys.stderr)
         return 1
     return 0
 

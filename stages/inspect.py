@@ -1,4 +1,5 @@
-"""Filter a capture file like `sysdig -r FILE [-p FORMAT] FILTER`: count or print the matching events.
+"""Filter a capture like `sysdig -r FILE [-p FORMAT] FILTER`: count or print the matching events of a .scap file or
+of a Saker Arrow capture (a file or a folder), whichever `--replay` takes.
 
 Visibility follows sysdig 0.29.3: internal events (procinfo, sysdigevent; `evt.is_internal`) are hidden, and
 so are `container` events that come before the first non-container event of the file (sysdig consumes
@@ -16,12 +17,11 @@ from typing import TextIO
 import numpy as np
 import pyarrow as pa
 
-from kernel.scap import open_capture
 from rules import ast
 from rules.compiler import compile_condition
 from rules.fields import REGISTRY, normalize_ref
 from rules.parser import parse_condition
-from stages.state.enrich import Enricher
+from stages.sources import learn_container_updates, open_replay, starting_state
 
 BATCH_SIZE = 65536
 _FORMAT_FIELD = re.compile(r"%(\*?)([a-zA-Z_][a-zA-Z0-9_.]*(?:\[[^\]]*\])?)")
@@ -42,10 +42,11 @@ def _visible(batch: pa.RecordBatch, leading: list[bool]) -> np.ndarray:
 
 
 def _batches(path: str, fields: set[str]) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
-    capture = open_capture(path)
-    enricher = Enricher(capture)
+    opened = open_replay(path, BATCH_SIZE)
+    enricher = starting_state(opened.start)
     leading = [True]
-    for raw in capture.batches(BATCH_SIZE):
+    for raw in opened.batches:
+        learn_container_updates(enricher, raw)
         yield enricher.enrich(raw, fields), _visible(raw, leading)
 
 

@@ -119,8 +119,7 @@ class EnrichingSource:
             self.enricher.track_containers = self.runtimes.available()
         if self.capture_to is not None:
             self.capture_to.write(raw)  # with the updates: a replay learns them at the same batch
-        for info in container_updates(raw):
-            self.enricher.containers.add(info, -1)
+        learn_container_updates(self.enricher, raw)
         try:
             return self._prepared(RawBatch(raw))
         finally:
@@ -182,6 +181,12 @@ def container_updates(raw: pa.RecordBatch) -> list[ContainerInfo]:
     return [ContainerInfo(item["id"], item["values"]) for item in json.loads(text)] if text else []
 
 
+def learn_container_updates(enricher: Enricher, raw: pa.RecordBatch) -> None:
+    """The metadata a batch carries (`CONTAINER_UPDATES`) becomes state before its first event."""
+    for info in container_updates(raw):
+        enricher.containers.add(info, -1)
+
+
 class SyscallReplay(EnrichingSource):
     """Replay a .scap file or a folder/file of Saker Arrow captures, optionally writing a new capture."""
 
@@ -200,12 +205,11 @@ class SyscallReplay(EnrichingSource):
             control.capture_running.set()
         stopped = control.stop.is_set if control is not None else lambda: False
         try:
-            with ReadAhead(functools.partial(_open_replay, self.path, self.batch_size)) as reader:
+            with ReadAhead(functools.partial(open_replay, self.path, self.batch_size)) as reader:
                 start = reader.start(stopped)
                 if stopped():
                     return  # a replay stops at once on SIGTERM; what it yielded is still delivered
-                self._start(Enricher(start) if isinstance(start, CaptureTables) else
-                            restore(start) if start else Enricher())
+                self._start(starting_state(start))
                 for batch in reader.batches(stopped):
                     yield batch
                     if stopped():
@@ -225,14 +229,21 @@ class CaptureTables:
     groups: list
 
 
-def _open_replay(path: str, batch_size: int) -> Opened:
-    """(In the reader process.) How the state starts and the raw batches: a .scap file's tables and events,
-    or an Arrow capture's state snapshot (None if it has none) and events."""
+def open_replay(path: str, batch_size: int) -> Opened:
+    """How the state starts and the raw batches (the replay's reader process calls this): a .scap file's tables
+    and events, or an Arrow capture's state snapshot (None if it has none) and events."""
     if is_scap(path):
         capture = open_capture(path)
         tables = CaptureTables(capture.threads, capture.fds, capture.interfaces, capture.users, capture.groups)
         return Opened(tables, capture.batches(batch_size))
     return Opened(read_state(capture_files(path)[0]), replay(path))
+
+
+def starting_state(start: CaptureTables | bytes | None) -> Enricher:
+    """The state engine an input starts from (`open_replay`'s start)."""
+    if isinstance(start, CaptureTables):
+        return Enricher(start)
+    return restore(start) if start else Enricher()
 
 
 class LiveSource(EnrichingSource):

@@ -125,3 +125,23 @@ def test_text_alerts(saker, tmp_path: Path) -> None:
     clock, rest = first.split(": ", 1)
     assert len(clock) == len("00:44:29.900675021") and clock[2] == ":" and clock[8] == "."
     assert rest.startswith("Warning curl opened /etc/")
+
+
+def test_inspection_reads_an_arrow_capture_as_the_scap_it_recorded(saker, tmp_path: Path) -> None:
+    """--filter/--count and -p over an Arrow capture (its folder, or its file) count and print what they do over
+    the .scap the capture recorded."""
+    folder = tmp_path / "capture"
+    recorded = run_replay(saker, tmp_path, CAPTURE, "--capture", str(folder))
+    assert recorded.returncode == 0, recorded.stderr
+    filters = ["evt.type = open and fd.name startswith /etc", "proc.name = curl and evt.dir = <",
+               "container.name = example2_lb_1 and evt.dir = <", "fd.typechar = 4 and evt.type = connect",
+               'proc.name regex "^(nginx|haproxy)$"']
+    counts = [saker("--replay", str(source), "--count", *[arg for f in filters for arg in ("--filter", f)])
+              for source in (CAPTURE, folder)]
+    assert counts[0].returncode == 0 and counts[1].returncode == 0, counts[1].stderr
+    assert counts[1].stdout == counts[0].stdout
+    assert all(int(line.split("\t")[0]) > 0 for line in counts[0].stdout.splitlines())
+    fmt = "%evt.num %proc.name %fd.name %container.name"
+    printed = [saker("--replay", str(source), "--filter", filters[0], "-p", fmt).stdout
+               for source in (CAPTURE, sorted(folder.glob("*.arrow"))[0])]
+    assert printed[0].startswith(printed[1]) and printed[1].count("\n") > 0

@@ -11,7 +11,7 @@ import pytest
 
 from kernel.scap import ScapFormatError, open_capture
 from stages.read_ahead import Opened, ReadAhead, ReaderFailed
-from stages.sources import CaptureTables, _open_replay
+from stages.sources import CaptureTables, open_replay
 
 CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "scap" / "captures"
 CAPTURE = CAPTURES / "sysdig-inspect__capture-samples_502Error__947a737f.scap"
@@ -27,7 +27,7 @@ def _numbers(n: int, rows: int = 100) -> Opened:
 
 def test_a_scap_replay_reads_the_same_start_and_batches_as_the_file() -> None:
     direct = open_capture(CAPTURE)
-    with ReadAhead(lambda: _open_replay(str(CAPTURE), 4096)) as reader:
+    with ReadAhead(lambda: open_replay(str(CAPTURE), 4096)) as reader:
         start = reader.start()
         batches = list(reader.batches())
     assert isinstance(start, CaptureTables)
@@ -81,7 +81,7 @@ def test_batches_still_in_use_keep_their_values_while_later_ones_land() -> None:
 def test_an_error_in_the_reader_is_raised_in_the_reading_process(tmp_path: Path) -> None:
     cut = tmp_path / "cut.scap"
     cut.write_bytes(CAPTURE.read_bytes()[:300_000])
-    with ReadAhead(lambda: _open_replay(str(cut), 4096)) as reader:
+    with ReadAhead(lambda: open_replay(str(cut), 4096)) as reader:
         with pytest.raises(ScapFormatError, match="truncated block"):
             reader.start()
     assert not reader.process.is_alive() and not _segment_exists(reader.ring)
