@@ -237,6 +237,11 @@ PROBE_OFFSETS: tuple[tuple[str, str, str], ...] = (
     ("OFF_CGROUP_ROOT", "cgroup", "root"),
     ("OFF_KN_NAME", "kernfs_node", "name"),
     ("OFF_KN_PARENT", "kernfs_node", "__parent|parent"),  # renamed __parent in Linux 6.15
+    # Capability sets (kernel_cap_t: 64 bits, a struct of one u64 since Linux 6.3, two u32 before).
+    ("OFF_TASK_CRED", "task_struct", "cred"),
+    ("OFF_CRED_CAP_INHERITABLE", "cred", "cap_inheritable"),
+    ("OFF_CRED_CAP_PERMITTED", "cred", "cap_permitted"),
+    ("OFF_CRED_CAP_EFFECTIVE", "cred", "cap_effective"),
 )
 # Struct sizes the probes need, as (constant name, struct): `struct pid`'s numbers[] is an array of upid.
 PROBE_SIZES: tuple[tuple[str, str], ...] = (("SIZE_UPID", "upid"),)

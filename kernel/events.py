@@ -364,11 +364,14 @@ def _time_order(ts: np.ndarray, rings: int) -> np.ndarray | None:
 
 
 def _put_exec_details(args: _Columns, rows: np.ndarray, details: exec_details.ExecDetails) -> None:
-    """The new process's pid-namespace ids, tty, cwd and cgroups, read by the probe at the exec."""
+    """The new process's pid-namespace ids, tty, capability sets, cwd and cgroups, read by the probe at the
+    exec."""
     for column, ids in (("arg.vtid", details.vtid), ("arg.vpid", details.vpid)):
         known = ids != 0  # 0: the probe could not read the task's pid (no such id in any namespace)
         args.put_int(column, rows[known], ids[known])
     args.put_int("arg.tty", rows, details.tty)
+    for k, column in enumerate(("arg.cap_inheritable", "arg.cap_permitted", "arg.cap_effective")):
+        args.put_int(column, rows, details.caps[:, k])
     args.put_objects("arg.cwd", rows, details.cwd)
     if any(entries is not None for entries in details.cgroups):
         args.put_objects("arg.cgroups", rows, details.cgroups)

@@ -1,6 +1,7 @@
 """What an exec record tells about the new process besides its program (`struct details` of
 kernel/probes/syscalls.bpf.c), as the parameters of a .scap execve exit: ``arg.vtid`` and ``arg.vpid`` (ids in
-the process's pid namespace), ``arg.tty`` (tty_nr encoding, 0 = none), ``arg.cwd`` and ``arg.cgroups``
+the process's pid namespace), ``arg.tty`` (tty_nr encoding, 0 = none), ``arg.cap_inheritable``,
+``arg.cap_permitted`` and ``arg.cap_effective`` (the capability sets after the exec), ``arg.cwd`` and ``arg.cgroups``
 (libscap's ``controller=path`` list, one entry per controller, in `enum cgroup_subsys_id` order).
 
 The probe reads them at the exec, so a process that has already exited when its batch is built keeps them.
@@ -35,6 +36,7 @@ class ExecDetails:
     vtid: np.ndarray
     vpid: np.ndarray
     tty: np.ndarray
+    caps: np.ndarray  # (n, 3): inheritable, permitted, effective (kernel bits)
     cwd: list[str | None]
     cgroups: list[list[str] | None]
 
@@ -58,7 +60,7 @@ def decode(buf: np.ndarray, record_at: np.ndarray, flags: np.ndarray, pids: np.n
             cwds.append(join_components(bytes(buf[at + _CWD_AT: at + _CWD_AT + int(d["cwd_len"])])))
         cgroups.append(_cgroups(buf, at, d, bool(flag & F_CGROUP_TRUNC), pid, subsystems, proc_root))
     return ExecDetails(details["vtid"].astype(np.int64), details["vpid"].astype(np.int64),
-                       details["tty"].astype(np.int64), cwds, cgroups)
+                       details["tty"].astype(np.int64), details["caps"].astype(np.int64), cwds, cgroups)
 
 
 def join_components(raw: bytes) -> str:

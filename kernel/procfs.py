@@ -87,6 +87,10 @@ def cgroup_entries(text: str | None) -> list[str]:
     return result
 
 
+# The thread's capability sets: /proc/<pid>/task/<tid>/status lines (hex) by ThreadInfo attribute.
+_CAPABILITY_SETS = (("cap_inheritable", "CapInh"), ("cap_permitted", "CapPrm"), ("cap_effective", "CapEff"))
+
+
 def _thread(proc: str, pid: int, tid: int, boot_ns: int, ticks: int) -> LiveThread | None:
     base = f"{proc}/{pid}/task/{tid}"
     stat = read_text(f"{base}/stat")
@@ -113,6 +117,7 @@ def _thread(proc: str, pid: int, tid: int, boot_ns: int, ticks: int) -> LiveThre
         vtid=int(nspid[-1]), vpid=int(nstgid[-1]), cgroups=cgroup_entries(read_text(f"{proc}/{pid}/cgroup")),
         tty=int(fields[4]), loginuid=int(loginuid) if loginuid and loginuid.strip().isdigit() else 0xFFFFFFFF,
         exe_from_memfd=exepath.startswith("/memfd:"), pgid=int(fields[2]),
+        **{name: int(st[key], 16) for name, key in _CAPABILITY_SETS if st.get(key)},
     )
     info.start_ts = boot_ns + int(fields[19]) * 1_000_000_000 // ticks
     info.root = readlink(f"{proc}/{pid}/root") or "/"

@@ -29,6 +29,7 @@ CG_SLOTS = 16
 DETAILS = np.dtype([
     ("vtid", "<u4"), ("vpid", "<u4"), ("tty", "<u4"), ("cwd_len", "<u2"), ("cg_len", "<u2"), ("cg_dfl", "<u2"),
     ("pad", "<u2", (3,)), ("cg_at", "<u2", (CG_SLOTS,)), ("cg_end", "<u2", (CG_SLOTS,)),
+    ("caps", "<u8", (3,)),  # inheritable, permitted, effective after the exec
 ])
 RINGBUF_HEADER = 8  # u32 len (bit 31 busy, bit 30 discarded), u32 page offset
 BUSY_BIT = 1 << 31

@@ -29,6 +29,7 @@ CF_EXECAT = 8
 CF_FCNTL_DUP = 16
 CF_OPENAT2 = 32
 CF_PIPE = 64
+CF_CAPS = 128
 
 SMALL, PATH, BIG, EXEC = "small", "path", "big", "exec"
 HANDLER_RING = {"exit_small": SMALL, "exit_str": PATH, "exit_str2": BIG, "exit_sock": PATH,
@@ -169,7 +170,8 @@ SYSCALLS: tuple[Syscall, ...] = (
     _s("ptrace", 101, 169, "exit_small", (("arg.res", "res"), ("arg.request", "a0:ptrace"), ("arg.pid", "a1:int32"))),
     _s("kill", 62, 129, "exit_small", (("arg.res", "res"), ("arg.pid", "a0:int32"), ("arg.sig", "a1:u32"))),
     _s("prctl", 157, 1, "exit_small", (("arg.option", "a0:u32"), ("arg.arg2_int", "a1:int"))),
-    _s("capset", 126, 1, "exit_small"),
+    _s("capset", 126, 1, "exit_small", (("arg.res", "res"), ("arg.cap_inheritable", "a0"),
+                                        ("arg.cap_permitted", "a1"), ("arg.cap_effective", "a2")), flags=CF_CAPS),
     _s("setns", 308, 241, "exit_small", (("arg.res", "res"), ("arg.fd", "a0:int32"), ("arg.nstype", "a1:clone"))),
     _s("unshare", 272, 285, "exit_small", (("arg.res", "res"), ("arg.flags", "a0:clone"))),
     _s("userfaultfd", 323, 321, "exit_small", (("arg.res", "res"), ("arg.flags", "a0:oflags"))),
@@ -182,11 +184,12 @@ BY_NR: dict[int, Syscall] = {s.nr: s for s in SYSCALLS}
 PROCEXIT = "procexit"  # sched:sched_process_exit, always traced (threads must end)
 
 # What the state engine needs whatever the rules say (Falco's base_syscalls idea): thread creation and
-# exec, the fd table (creation, duplication, close, socket addresses), the working directory and the user.
+# exec, the fd table (creation, duplication, close, socket addresses), the working directory, the user and the
+# capability sets.
 STATE_SYSCALLS = frozenset({
     "clone", "clone3", "fork", "vfork", "execve", "execveat", "open", "openat", "openat2", "creat", "close",
     "dup", "dup2", "dup3", "fcntl", "pipe", "pipe2", "socket", "connect", "accept", "accept4", "bind", "chdir",
-    "fchdir", "memfd_create", "setuid", "setresuid", "setgid", "setresgid",
+    "fchdir", "memfd_create", "setuid", "setresuid", "setgid", "setresgid", "capset",
 })
 # base_syscalls.repair: the smallest set that keeps process and fd state right.
 REPAIR_SYSCALLS = frozenset({"clone", "clone3", "fork", "vfork", "execve", "execveat", "close", "dup", "dup2", "dup3"})

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Output, free_port, wait_for
+from tests.conftest import ROOT, STABLE_RULES, Output, free_port, wait_for
 
 pytestmark = pytest.mark.root
 
@@ -384,6 +384,40 @@ def test_a_real_kubernetes_pod_is_named_by_containerd(tmp_path: Path) -> None:
         finally:
             _, stderr = sensor.stop()
     assert sensor.proc.returncode == 0, stderr[-3000:]
+
+
+def test_the_stable_release_agent_rule_sees_the_effective_capabilities(tmp_path: Path) -> None:
+    """Falco's stable rule "Detect release_agent File Container Escapes" (a write open of a `release_agent` file in
+    a container, with CAP_SYS_ADMIN effective) fires for a process that has the capability, and not for one that
+    setpriv started without it (bounding set): thread.cap_effective comes from the exec."""
+    from tests.cgroups import new_cgroup, remove_cgroups
+
+    sensor = Sensor(tmp_path, "-r", str(STABLE_RULES))
+    rule = "Detect release_agent File Container Escapes"
+    created: list[Path] = []
+    with_cap, without_cap = tmp_path / "with" / "release_agent", tmp_path / "without" / "release_agent"
+    for path in (with_cap, without_cap):
+        path.parent.mkdir()
+    try:
+        cgroup = new_cgroup("pids", f"docker/{secrets.token_hex(32)}", created)
+        opener = "import sys; open(sys.argv[1], 'w').close()"
+        code = ("import os, sys\n"
+                f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
+                f"os.spawnv(os.P_WAIT, '/usr/bin/setpriv', ['setpriv', '--bounding-set=-sys_admin', sys.executable, "
+                f"'-c', {opener!r}, {str(without_cap)!r}])\n"
+                f"os.spawnv(os.P_WAIT, sys.executable, [sys.executable, '-c', {opener!r}, {str(with_cap)!r}])\n")
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+        alert = _alert_of(sensor, lambda a: a["rule"] == rule, seconds=15)
+        fields = alert["output_fields"]
+        assert fields["fd.name"] == str(with_cap)
+        assert "CAP_SYS_ADMIN" in fields["thread.cap_effective"].split()
+        subprocess.run(["/bin/echo", sensor.marker], check=True, stdout=subprocess.DEVNULL)
+        _alert_of(sensor, lambda a: a["rule"] == "Marker command run")  # later batches are through
+        rest, stderr = sensor.stop()
+    finally:
+        remove_cgroups(created)
+    assert sensor.proc.returncode == 0, stderr[-3000:]
+    assert not [a for a in _alerts(rest) if a["rule"] == rule]
 
 
 def _alerts(text: str) -> list[dict]:

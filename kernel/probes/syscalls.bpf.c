@@ -46,6 +46,7 @@
 #define CF_FCNTL_DUP 16
 #define CF_OPENAT2 32
 #define CF_PIPE 64
+#define CF_CAPS 128
 
 // Counter slots, mirrored in kernel/drops.py.
 #define C_EVENTS 0
@@ -97,6 +98,7 @@ struct details {
     u16 pad[3];
     u16 cg_at[CG_SLOTS];
     u16 cg_end[CG_SLOTS];
+    u64 caps[3];  // capability sets after the exec: inheritable, permitted, effective (put_caps)
     char cwd[CWD_HALF + NAME_READ];
     char cg[CG_HALF + NAME_READ];
 };
@@ -271,6 +273,15 @@ static __always_inline void exit_args_of(void *ctx, struct exit_args *e) {
 }
 
 // Result and arguments only.
+// The task's capability sets from its credentials, in the kernel's bit order (which scap's PPM_CAP_* keep):
+// dst[0] inheritable, dst[1] permitted, dst[2] effective.
+static __always_inline void put_caps(u64 *dst, u64 task) {
+    u64 cred = read_u64(task + OFF_TASK_CRED);
+    dst[0] = read_u64(cred + OFF_CRED_CAP_INHERITABLE);
+    dst[1] = read_u64(cred + OFF_CRED_CAP_PERMITTED);
+    dst[2] = read_u64(cred + OFF_CRED_CAP_EFFECTIVE);
+}
+
 int exit_small(void *ctx) {
     struct exit_args e;
     exit_args_of(ctx, &e);
@@ -298,6 +309,9 @@ int exit_small(void *ctx) {
         r->h.a[2] = (u32)fds[0];
         r->h.a[3] = (u32)fds[1];
     }
+    // capset: the sets the call left, in registers 0-2 (its two pointer arguments are not needed).
+    if (c->flags & CF_CAPS)
+        put_caps(r->h.a, bpf_get_current_task());
     ring_small.ringbuf_submit(r, 0);
     count(C_EVENTS);
     return 0;
@@ -750,6 +764,7 @@ int exit_exec(void *ctx) {
     r->d.vtid = (u32)ids;
     r->d.vpid = ids >> 32;
     r->d.tty = tty_nr(task);
+    put_caps(r->d.caps, task);
     r->h.flags |= put_cwd(&r->d, task);
     r->h.flags |= put_cgroups(&r->d, task);
     ring_exec.ringbuf_submit(r, 0);

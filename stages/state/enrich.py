@@ -53,6 +53,7 @@ from kernel.scap.decode import filled, nullable_column
 from rules.columns import ALTERNATIVE_COLUMNS
 from stages.state.addresses import Interfaces
 from stages.state.asof import asof_indices, latest_per_key
+from stages.state import capabilities
 from stages.state.buflen import buflen_column
 from stages.state.containers import HOST, ContainerState
 from stages.state.evt_args import args_column
@@ -1090,6 +1091,15 @@ def _mount(v: _BatchView, part: str | None, arg: str) -> pa.Array:
     return _from_container_json(v, "mounts_json", pick)
 
 
+def _capabilities(column: str) -> Callable[[_BatchView], pa.Array]:
+    """`thread.cap_*`: the thread's capability set as names (`stages.state.capabilities`), once per distinct set;
+    null for a thread whose sets are unknown."""
+    def names(sets: pa.Array) -> pa.Array:
+        return pa.array([capabilities.names_of(bits) for bits in sets.to_pylist()], type=pa.string())
+
+    return lambda v: _per_distinct(v.thread(column), names)
+
+
 def _container_meta(name: str) -> Callable[[_BatchView], pa.Array]:
     def extract(v: _BatchView) -> pa.Array:
         ids = v.value("container.id")
@@ -1292,6 +1302,8 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "thread.tid": _raw("thread.tid", pa.int64()), "thread.vtid": lambda v: v.thread("vtid"),
     "thread.ismain": lambda v: pc.equal(pa.array(v.pid), pa.array(v.tid)),
     "thread.cgroups": lambda v: pc.binary_join(v.thread("cgroups"), " "),
+    "thread.cap_permitted": _capabilities("cap_permitted"), "thread.cap_inheritable": _capabilities("cap_inheritable"),
+    "thread.cap_effective": _capabilities("cap_effective"),
     "user.uid": _uid, "user.name": _user_part(0), "user.homedir": _user_part(1), "user.shell": _user_part(2),
     "user.loginuid": _loginuid,
     "user.loginname": lambda v: v.owner.directory.user_column(v.thread("loginuid"), 0),

@@ -58,6 +58,8 @@ EXIT_NAMES = frozenset({"procexit"})
 CWD_NAMES = frozenset({"chdir"})
 UID_NAMES = frozenset({"setuid", "setresuid"})
 GID_NAMES = frozenset({"setgid", "setresgid"})
+CAPSET_NAMES = frozenset({"capset"})
+CAP_COLUMNS = ("cap_inheritable", "cap_permitted", "cap_effective")  # arg.<name> of exec and capset exits
 NO_ID = 0xFFFFFFFF  # setres*id's "leave unchanged"
 PPM_EXE_FROM_MEMFD = 1 << 2  # execve exit flags: the program runs from a memfd
 PPM_CL_CLONE_THREAD = 1 << 13
@@ -166,7 +168,8 @@ def _ended(table: BatchVersions, latest: VersionTable) -> np.ndarray:
     return pids[~np.isin(pids, filled(latest.columns["pid"], -1)[running])]
 
 
-_PHASE_ONE_NAMES = EXEC_NAMES | CLONE_NAMES | EXIT_NAMES | CWD_NAMES | UID_NAMES | GID_NAMES
+_CHANGE_NAMES = CWD_NAMES | UID_NAMES | GID_NAMES | CAPSET_NAMES  # one call changes fields of its thread
+_PHASE_ONE_NAMES = EXEC_NAMES | CLONE_NAMES | EXIT_NAMES | _CHANGE_NAMES
 
 
 def _phase_one_rows(raw: RawBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -180,8 +183,8 @@ def _phase_one_rows(raw: RawBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     execs = raw.type_in(EXEC_NAMES) & exits & (res == 0)
     children = raw.type_in(CLONE_NAMES) & exits & (res == 0)
     procexits = raw.type_in(EXIT_NAMES)
-    # chdir and set*id change one field of the calling thread (its other fields are inherited).
-    changes = raw.type_in(CWD_NAMES | UID_NAMES | GID_NAMES) & exits & (res == 0)
+    # chdir, set*id and capset change fields of the calling thread (its other fields are inherited).
+    changes = raw.type_in(_CHANGE_NAMES) & exits & (res == 0)
     rows = np.nonzero(execs | children | procexits | changes)[0]
     keys = tid[rows]
     # A procexit takes effect after the event itself; the others are visible to the event that makes them.
@@ -255,6 +258,7 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
                          ("cgroups", param("arg.cgroups", STRINGS)), ("vtid", param("arg.vtid", pa.int64())),
                          ("vpid", param("arg.vpid", pa.int64())), ("loginuid", param("arg.loginuid", pa.int64())),
                          ("tty", param("arg.tty", pa.int64())),
+                         *((name, param(f"arg.{name}", pa.int64())) for name in CAP_COLUMNS),
                          ("exepath", pc.coalesce(param("arg.trusted_exepath", pa.string()), exe))):
         put(name, column, from_params)
     put("uid", param("arg.uid", pa.int64()), children)
@@ -415,7 +419,15 @@ def _live_versions(snapshot: VersionTable, keys: np.ndarray, pos: np.ndarray, ex
 def _put_identity_changes(raw: RawBatch, rows: np.ndarray, parent_side: np.ndarray, param, values: dict,
                           sets: dict) -> None:
     """cwd after chdir to an absolute path; uid/gid after setuid/setresuid/setgid/setresgid (the effective id
-    when the call gives one; the parameters come with the exit in live capture)."""
+    when the call gives one; the parameters come with the exit in live capture); the capability sets after
+    capset."""
+    capset = raw.type_in(CAPSET_NAMES)[rows] & ~parent_side
+    if capset.any():
+        for name in CAP_COLUMNS:
+            value = param(f"arg.{name}", pa.int64())
+            mask = capset & value.is_valid().to_numpy(zero_copy_only=False)
+            values[name] = pc.if_else(pa.array(mask), value, values[name])
+            sets[name] = sets[name] | mask
     chdir = raw.type_in(CWD_NAMES)[rows] & ~parent_side
     if chdir.any():
         path = param("arg.path", pa.string())

@@ -31,6 +31,7 @@ from kernel.convert import CREAT_FLAGS, open_flags  # noqa: E402
 from kernel.live import LiveCapture  # noqa: E402
 from kernel.syscalls import needed_syscalls  # noqa: E402
 from tests.cgroups import cgroup_mount, new_cgroup, remove_cgroups  # noqa: E402
+from stages.state import capabilities  # noqa: E402
 from stages.state.enrich import Enricher  # noqa: E402
 
 FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.ppid", "proc.name", "proc.exe",
@@ -38,7 +39,8 @@ FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.p
           "evt.arg.target", "evt.arg.linkpath", "evt.arg.oldpath", "evt.arg.newpath", "evt.rawarg.request",
           "evt.rawarg.uid", "evt.arg.name", "evt.rawarg.flags", "evt.dir", "evt.num", "user.uid", "proc.cwd",
           "proc.is_exe_from_memfd", "proc.vpid", "thread.vtid", "proc.tty", "container.id", "evt.rawarg.fd1",
-          "evt.rawarg.fd2", "fd.num"}
+          "evt.rawarg.fd2", "fd.num", "thread.cap_effective", "thread.cap_permitted", "thread.cap_inheritable",
+          "evt.rawarg.cap_effective"}
 DEADLINE_S = 60
 TEST_PID = os.getpid()
 
@@ -79,6 +81,7 @@ class Scenarios:
             self._new_tty()
             self._fresh_cgroups()
             self._cwd_of_quick_exit()
+            self._capabilities()
             self._setuid()
         except BaseException as exc:  # surfaced by the fixture
             self.error = exc
@@ -157,6 +160,20 @@ class Scenarios:
                 "os.write(fd, open('/bin/true', 'rb').read())\n"
                 "os.execv(f'/proc/self/fd/{fd}', ['saker-memfd-true', 'from-memfd'])\n")
         self._wait("memfd", _python(code))
+
+    def _capabilities(self) -> None:
+        """setpriv execs /bin/true without CAP_SYS_MODULE in its bounding set (so not in the new program's sets);
+        a Python child drops CAP_SYS_ADMIN from its effective set with capset, then opens /dev/null."""
+        self._wait("caps_exec", subprocess.Popen(["/usr/bin/setpriv", "--bounding-set=-sys_module", "/bin/true"]))
+        code = ("import ctypes, os\n"
+                "libc = ctypes.CDLL(None, use_errno=True)\n"
+                "header = (ctypes.c_uint32 * 2)(0x20080522, 0)\n"  # _LINUX_CAPABILITY_VERSION_3
+                "sets = (ctypes.c_uint32 * 6)()\n"  # effective, permitted, inheritable: low then high words
+                "assert libc.syscall(125, header, sets) == 0\n"
+                "sets[0] &= ~(1 << 21)\n"  # CAP_SYS_ADMIN
+                "assert libc.syscall(126, header, sets) == 0\n"
+                "os.close(os.open('/dev/null', os.O_RDONLY))\n")
+        self._wait("capset", _python(code))
 
     def _setuid(self) -> None:
         self._wait("setuid", _python("import os; os.setuid(65534); os.close(os.open('/dev/null', os.O_RDONLY))"))
@@ -403,6 +420,30 @@ def test_setuid_to_nobody(captured):
     assert events[0]["user.uid"] == 65534  # the state engine applies the new uid from that event on
     after = [r for r in _events(rows, scenarios.pids["setuid"], ("open", "openat")) if r["fd.name"] == "/dev/null"]
     assert [r["user.uid"] for r in after] == [65534]
+
+
+def test_capability_sets_come_from_the_exec_and_from_capset(captured):
+    """The exec's record carries the new program's capability sets (read from its credentials); capset's exit
+    carries the sets the call left, and the thread's next events see them. This test runs as root with a full
+    effective set, so the parent's sets name CAP_SYS_MODULE and CAP_SYS_ADMIN."""
+    rows, scenarios, _ = captured
+    ours = procfs.thread_info(TEST_PID)
+    assert "CAP_SYS_MODULE" in capabilities.names_of(ours.cap_effective)
+    (dropped,) = [r for r in _events(rows, scenarios.pids["caps_exec"], ("execve", "execveat"))
+                  if r["proc.exe"] == "/bin/true"]
+    effective = dropped["thread.cap_effective"].split()
+    assert "CAP_SYS_MODULE" not in effective and "CAP_CHOWN" in effective
+    assert "CAP_SYS_MODULE" not in dropped["thread.cap_permitted"].split()
+    (capset,) = _events(rows, scenarios.pids["capset"], "capset")
+    before = _events(rows, scenarios.pids["capset"], ("execve", "execveat"))[-1]  # the Python child's exec
+    assert "CAP_SYS_ADMIN" in before["thread.cap_effective"].split()
+    # Exactly CAP_SYS_ADMIN left the effective set; the permitted set did not change.
+    assert capset["thread.cap_effective"].split() == [
+        name for name in before["thread.cap_effective"].split() if name != "CAP_SYS_ADMIN"]
+    assert capset["thread.cap_permitted"] == before["thread.cap_permitted"]
+    assert capabilities.names_of(capset["evt.rawarg.cap_effective"]) == capset["thread.cap_effective"]
+    after = [r for r in _events(rows, scenarios.pids["capset"], ("open", "openat")) if r["fd.name"] == "/dev/null"]
+    assert [r["thread.cap_effective"] for r in after] == [capset["thread.cap_effective"]]
 
 
 def test_chdir_moves_the_cwd(captured):
