@@ -243,6 +243,15 @@ PROBE_OFFSETS: tuple[tuple[str, str, str], ...] = (
     ("OFF_CRED_CAP_PERMITTED", "cred", "cap_permitted"),
     ("OFF_CRED_CAP_EFFECTIVE", "cred", "cap_effective"),
 )
+# Offsets the probes use when the kernel has them, -1 otherwise: overlayfs's inode (in vmlinux's BTF only when
+# overlayfs is built in), for whether an exec's program sits in a container's upper (writable) layer.
+OPTIONAL_OFFSETS: tuple[tuple[str, str, str], ...] = (
+    ("OFF_FILE_F_INODE", "file", "f_inode"),
+    ("OFF_INODE_I_SB", "inode", "i_sb"),
+    ("OFF_SB_S_MAGIC", "super_block", "s_magic"),
+    ("OFF_OVL_INODE_VFS_INODE", "ovl_inode", "vfs_inode"),
+    ("OFF_OVL_INODE_UPPERDENTRY", "ovl_inode", "__upperdentry"),
+)
 # Struct sizes the probes need, as (constant name, struct): `struct pid`'s numbers[] is an array of upid.
 PROBE_SIZES: tuple[tuple[str, str], ...] = (("SIZE_UPID", "upid"),)
 CGROUP_SUBSYS_ENUM = "cgroup_subsys_id"
@@ -253,6 +262,13 @@ def probe_offsets(btf: Btf | None = None) -> dict[str, int]:
     """The offsets the probes are compiled with (``PROBE_OFFSETS``), from the running kernel's BTF."""
     btf = btf or Btf.from_kernel()
     return {const: btf.offset(struct_name, path) for const, struct_name, path in PROBE_OFFSETS}
+
+
+def _optional_offset(btf: Btf, struct_name: str, path: str) -> int:
+    try:
+        return btf.offset(struct_name, path)
+    except BtfError:
+        return -1
 
 
 def cgroup_subsystems(btf: Btf | None = None) -> tuple[str, ...]:
@@ -273,6 +289,8 @@ def probe_constants(btf: Btf | None = None) -> dict[str, int]:
     CGROUP_SUBSYS_COUNT (how many controllers the exec handler walks)."""
     btf = btf or Btf.from_kernel()
     constants = probe_offsets(btf)
+    constants.update({const: _optional_offset(btf, struct_name, path)
+                      for const, struct_name, path in OPTIONAL_OFFSETS})
     constants.update({const: btf.size(struct_name) for const, struct_name in PROBE_SIZES})
     constants["CGROUP_SUBSYS_COUNT"] = len(cgroup_subsystems(btf))
     return constants

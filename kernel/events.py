@@ -23,8 +23,8 @@ import numpy as np
 import pyarrow as pa
 
 from kernel import convert, exec_details, sockets
-from kernel.records import (AREA_LEN_INDEX, F_EXE_MEMFD, HEADER, LAYOUTS, NOT_A_SYSCALL, RINGBUF_HEADER,
-                            RecordLayout)
+from kernel.records import (AREA_LEN_INDEX, F_EXE_LOWER, F_EXE_MEMFD, F_EXE_UPPER, HEADER, LAYOUTS, NOT_A_SYSCALL,
+                            RINGBUF_HEADER, RecordLayout)
 from kernel.scap import event_table as et
 from kernel.scap.decode import (CATEGORY_NAMES, _segment_bytes, _strlist_column, _until_first_nul, _varlen_column,
                                 nullable_column)
@@ -59,7 +59,9 @@ _DIR_DICTIONARY = pa.array([">", "<"])
 _CATEGORY_DICTIONARY = pa.array(CATEGORY_NAMES)
 _STRLIST_COLUMNS = frozenset({"arg.args", "arg.env"})
 _OBJECT_TYPES = {"arg.cgroups": pa.list_(pa.string())}  # Python-built columns that are not text
-PPM_EXE_FROM_MEMFD = 1 << 2  # the driver's execve exit `flags` bit for a program run from a memfd
+# The driver's execve exit `flags` bits: the program is in an overlayfs upper / lower layer, runs from a memfd.
+PPM_EXE_UPPER_LAYER, PPM_EXE_FROM_MEMFD, PPM_EXE_LOWER_LAYER = 1 << 1, 1 << 2, 1 << 3
+_EXE_FLAGS = ((F_EXE_MEMFD, PPM_EXE_FROM_MEMFD), (F_EXE_UPPER, PPM_EXE_UPPER_LAYER), (F_EXE_LOWER, PPM_EXE_LOWER_LAYER))
 
 
 class _Columns:
@@ -324,8 +326,9 @@ class BatchBuilder:
         args.put_segments("arg.env", buf, rows, record_at + areas["b1"], h["len"][:, 3])
         args.put_area("arg.comm", buf, rows, record_at + areas["s1"], h["len"][:, 1])
         # The exec event's `flags` parameter carries PPM_EXE_* bits, as the driver's execve exit does.
-        from_memfd = (h["flags"].astype(np.int64) & F_EXE_MEMFD) != 0
-        args.put_int("arg.flags", rows, np.where(from_memfd, PPM_EXE_FROM_MEMFD, 0).astype(np.int64))
+        record_flags = h["flags"].astype(np.int64)
+        exe_flags = sum(np.where(record_flags & bit, ppm, 0) for bit, ppm in _EXE_FLAGS)
+        args.put_int("arg.flags", rows, np.asarray(exe_flags, dtype=np.int64))
         details = exec_details.decode(buf, record_at, h["flags"], h["pid"], self.cgroup_subsystems, self.proc_root)
         _put_exec_details(args, rows, details)
         paths = []

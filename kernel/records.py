@@ -37,6 +37,7 @@ DISCARD_BIT = 1 << 30
 
 F_S0_TRUNC, F_S1_TRUNC, F_ARGS_TRUNC, F_ENV_TRUNC, F_NO_STASH, F_EXE_MEMFD = 1, 2, 4, 8, 16, 32
 F_CWD_TRUNC, F_CGROUP_TRUNC = 64, 128  # exec details: the cwd / a cgroup path did not fit (depth or area)
+F_EXE_UPPER, F_EXE_LOWER = 256, 512  # exec: the program's file is in an overlayfs upper / lower layer
 NOT_A_SYSCALL = 0xFFFF  # `nr` of records that do not come from a syscall (procexit)
 
 

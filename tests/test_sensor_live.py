@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -416,6 +417,40 @@ def test_the_stable_release_agent_rule_sees_the_effective_capabilities(tmp_path:
         rest, stderr = sensor.stop()
     finally:
         remove_cgroups(created)
+    assert sensor.proc.returncode == 0, stderr[-3000:]
+    assert not [a for a in _alerts(rest) if a["rule"] == rule]
+
+
+def test_the_stable_drop_and_execute_rule_sees_the_overlay_upper_layer(tmp_path: Path) -> None:
+    """Falco's stable rule "Drop and execute new binary in container" fires for a program a container wrote into
+    its overlayfs root (the upper layer) and runs, and not for one of its image (the lower layer)."""
+    from tests.cgroups import new_cgroup, remove_cgroups
+
+    sensor = Sensor(tmp_path, "-r", str(STABLE_RULES))
+    rule = "Drop and execute new binary in container"
+    lower, upper, work, merged = (tmp_path / name for name in ("lower", "upper", "work", "merged"))
+    for folder in (lower, upper, work, merged):
+        folder.mkdir()
+    shutil.copy("/bin/true", lower / "from-image")
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={upper},workdir={work}",
+                    str(merged)], check=True)
+    created: list[Path] = []
+    try:
+        shutil.copy("/bin/true", merged / "dropped")
+        cgroup = new_cgroup("pids", f"docker/{secrets.token_hex(32)}", created)
+        code = ("import os\n"
+                f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
+                f"for name in ('from-image', 'dropped'):\n"
+                f"    os.spawnv(os.P_WAIT, os.path.join({str(merged)!r}, name), [name])\n")
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+        alert = _alert_of(sensor, lambda a: a["rule"] == rule, seconds=15)
+        assert alert["output_fields"]["proc.exe"].endswith("dropped")
+        subprocess.run(["/bin/echo", sensor.marker], check=True, stdout=subprocess.DEVNULL)
+        _alert_of(sensor, lambda a: a["rule"] == "Marker command run")  # later batches are through
+        rest, stderr = sensor.stop()
+    finally:
+        remove_cgroups(created)
+        subprocess.run(["umount", str(merged)], check=False)
     assert sensor.proc.returncode == 0, stderr[-3000:]
     assert not [a for a in _alerts(rest) if a["rule"] == rule]
 

@@ -37,6 +37,9 @@
 #define F_EXE_MEMFD 32
 #define F_CWD_TRUNC 64
 #define F_CGROUP_TRUNC 128
+#define F_EXE_UPPER 256  // the program's file is in an overlayfs upper layer (a container's writable one)
+#define F_EXE_LOWER 512  // ... in an overlayfs lower layer (the image)
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
 // Per-syscall configuration flags (struct conf.flags), mirrored in kernel/syscalls.py.
 #define CF_SOCK_FD_RES 1
@@ -689,6 +692,23 @@ static __always_inline int exe_is_memfd(u64 mm) {
            prefix[5] == ':';
 }
 
+// Which overlayfs layer the program's file comes from: F_EXE_UPPER when its overlay inode has an upper dentry
+// (written in the container), F_EXE_LOWER when it has none; 0 off overlayfs, or when the kernel's BTF has no
+// struct ovl_inode (OFF_OVL_INODE_* = -1).
+static __always_inline u16 exe_layer(u64 mm) {
+#if OFF_OVL_INODE_UPPERDENTRY >= 0 && OFF_OVL_INODE_VFS_INODE >= 0 && OFF_FILE_F_INODE >= 0
+    u64 file = read_u64(mm + OFF_MM_EXE_FILE);
+    u64 inode = file ? read_u64(file + OFF_FILE_F_INODE) : 0;
+    u64 sb = inode ? read_u64(inode + OFF_INODE_I_SB) : 0;
+    if (!sb || read_u64(sb + OFF_SB_S_MAGIC) != OVERLAYFS_SUPER_MAGIC)
+        return 0;
+    u64 upper = read_u64(inode - OFF_OVL_INODE_VFS_INODE + OFF_OVL_INODE_UPPERDENTRY);
+    return upper ? F_EXE_UPPER : F_EXE_LOWER;
+#else
+    return 0;
+#endif
+}
+
 // execve/execveat (exec ring). Success: s0 = executed path, s1 = comm, b0 = the argv area, b1 = the env area
 // (both NUL-separated, capped), d = the new process's details (struct details); failure: s0 = the filename
 // argument. a[] = parent tgid, loginuid, uid, gid, full argv length, full env length.
@@ -742,6 +762,7 @@ int exit_exec(void *ctx) {
     u64 env_end = read_u64(mm + OFF_MM_ENV_END);
     if (exe_is_memfd(mm))
         r->h.flags |= F_EXE_MEMFD;
+    r->h.flags |= exe_layer(mm);
     u64 args_len = arg_end > arg_start ? arg_end - arg_start : 0;
     u64 env_len = env_end > env_start ? env_end - env_start : 0;
     r->h.a[4] = args_len;

@@ -61,7 +61,7 @@ GID_NAMES = frozenset({"setgid", "setresgid"})
 CAPSET_NAMES = frozenset({"capset"})
 CAP_COLUMNS = ("cap_inheritable", "cap_permitted", "cap_effective")  # arg.<name> of exec and capset exits
 NO_ID = 0xFFFFFFFF  # setres*id's "leave unchanged"
-PPM_EXE_FROM_MEMFD = 1 << 2  # execve exit flags: the program runs from a memfd
+PPM_EXE_UPPER_LAYER, PPM_EXE_FROM_MEMFD = 1 << 1, 1 << 2  # execve exit flags: overlayfs upper layer, a memfd
 PPM_CL_CLONE_THREAD = 1 << 13
 COMM_LEN = 15
 
@@ -269,8 +269,9 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
     # execve exits carry PPM_EXE_* bits in `flags` (clone exits use the same name for clone flags).
     exe_flags = param("arg.flags", pa.int64())
     has_flags = exe_flags.is_valid().to_numpy(zero_copy_only=False) if n else np.zeros(0, dtype=bool)
-    from_memfd = (exe_flags.fill_null(0).to_numpy(zero_copy_only=False) & PPM_EXE_FROM_MEMFD) != 0
-    put("exe_from_memfd", pa.array(from_memfd, type=pa.bool_()), execs & has_flags)
+    flag_bits = exe_flags.fill_null(0).to_numpy(zero_copy_only=False)
+    for name, bit in (("exe_from_memfd", PPM_EXE_FROM_MEMFD), ("exe_upper_layer", PPM_EXE_UPPER_LAYER)):
+        put(name, pa.array((flag_bits & bit) != 0, type=pa.bool_()), execs & has_flags)
     _put_identity_changes(raw, all_rows, is_parent_side, param, values, sets)
 
     # Parent side: the child is a copy of the caller with its own tid; a thread keeps the caller's pid. A

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,7 +41,7 @@ FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.p
           "evt.rawarg.uid", "evt.arg.name", "evt.rawarg.flags", "evt.dir", "evt.num", "user.uid", "proc.cwd",
           "proc.is_exe_from_memfd", "proc.vpid", "thread.vtid", "proc.tty", "container.id", "evt.rawarg.fd1",
           "evt.rawarg.fd2", "fd.num", "thread.cap_effective", "thread.cap_permitted", "thread.cap_inheritable",
-          "evt.rawarg.cap_effective"}
+          "evt.rawarg.cap_effective", "proc.is_exe_upper_layer"}
 DEADLINE_S = 60
 TEST_PID = os.getpid()
 
@@ -82,6 +83,7 @@ class Scenarios:
             self._fresh_cgroups()
             self._cwd_of_quick_exit()
             self._capabilities()
+            self._overlay_layers()
             self._setuid()
         except BaseException as exc:  # surfaced by the fixture
             self.error = exc
@@ -174,6 +176,24 @@ class Scenarios:
                 "assert libc.syscall(126, header, sets) == 0\n"
                 "os.close(os.open('/dev/null', os.O_RDONLY))\n")
         self._wait("capset", _python(code))
+
+    def _overlay_layers(self) -> None:
+        """An overlayfs mount (a container's root file system is one): a program copied in through it lands in
+        the upper (writable) layer; one that was there already comes from the lower layer (the image)."""
+        root = self.tmp / "overlay"
+        lower, upper, work, merged = (root / name for name in ("lower", "upper", "work", "merged"))
+        for folder in (lower, upper, work, merged):
+            folder.mkdir(parents=True)
+        shutil.copy("/bin/true", lower / "true-lower")
+        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                        f"lowerdir={lower},upperdir={upper},workdir={work}", str(merged)], check=True)
+        try:
+            shutil.copy("/bin/true", merged / "true-upper")
+            self.facts["overlay"] = str(merged)
+            self._wait("upper", subprocess.Popen([str(merged / "true-upper")]))
+            self._wait("lower", subprocess.Popen([str(merged / "true-lower")]))
+        finally:
+            subprocess.run(["umount", str(merged)], check=True)
 
     def _setuid(self) -> None:
         self._wait("setuid", _python("import os; os.setuid(65534); os.close(os.open('/dev/null', os.O_RDONLY))"))
@@ -444,6 +464,19 @@ def test_capability_sets_come_from_the_exec_and_from_capset(captured):
     assert capabilities.names_of(capset["evt.rawarg.cap_effective"]) == capset["thread.cap_effective"]
     after = [r for r in _events(rows, scenarios.pids["capset"], ("open", "openat")) if r["fd.name"] == "/dev/null"]
     assert [r["thread.cap_effective"] for r in after] == [capset["thread.cap_effective"]]
+
+
+def test_exec_from_an_overlay_upper_layer_is_flagged(captured):
+    """A program written into an overlayfs mount runs from its upper layer (PPM_EXE_UPPER_LAYER in the exec's
+    flags, proc.is_exe_upper_layer); one from the lower layer is flagged PPM_EXE_LOWER_LAYER; one off overlayfs
+    neither."""
+    rows, scenarios, _ = captured
+    (upper,) = _events(rows, scenarios.pids["upper"], ("execve", "execveat"))
+    (lower,) = _events(rows, scenarios.pids["lower"], ("execve", "execveat"))
+    (plain,) = _events(rows, scenarios.pids["echo"], ("execve", "execveat"))
+    assert (upper["proc.is_exe_upper_layer"], upper["evt.rawarg.flags"] & 0b1010) == (True, 1 << 1)
+    assert (lower["proc.is_exe_upper_layer"], lower["evt.rawarg.flags"] & 0b1010) == (False, 1 << 3)
+    assert (plain["proc.is_exe_upper_layer"], plain["evt.rawarg.flags"] & 0b1010) == (False, 0)
 
 
 def test_chdir_moves_the_cwd(captured):
