@@ -4,6 +4,10 @@ that describe the same behaviours fire too, so our actions reproduce real attack
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +31,43 @@ def packet_socket_in_container(ws: Workspace) -> None:
     ws.in_container([selftest.PYTHON, "-c", "import socket; socket.socket(17, 3, 0).close()"])
 
 
+def netcat_exec_in_container(ws: Workspace) -> None:
+    """A program named nc with -c and -e in its command line (Python under that name: `-c pass` runs nothing)."""
+    ws.in_container([ws.alias("nc"), "-c", "pass", "-e", "/bin/sh"])
+
+
+def hardlink_over_shadow(ws: Workspace) -> None:
+    """link("/etc/shadow", ...): the rule looks at the call's old path, whatever the call's result."""
+    code = f"import os\ntry:\n    os.link('/etc/shadow', {ws.path('shadow-link')!r})\nexcept OSError:\n    pass\n"
+    subprocess.run([selftest.PYTHON, "-c", code], check=True, timeout=20)
+
+
+def system_user_runs_login(ws: Workspace) -> None:
+    """The system user daemon runs a program named login (Python under that name, in a folder daemon can read)."""
+    folder = Path(tempfile.mkdtemp(prefix="saker-login-"))
+    try:
+        folder.chmod(0o755)
+        (folder / "login").symlink_to(selftest.PYTHON)
+        subprocess.run(["setpriv", "--reuid=daemon", "--regid=daemon", "--clear-groups", str(folder / "login"), "-c",
+                        "pass"], check=True, timeout=20)
+    finally:
+        shutil.rmtree(folder)
+
+
+TERMINAL_SHELL = """
+import os, subprocess
+master, terminal = os.openpty()
+subprocess.run(['/usr/bin/setsid', '--ctty', '/bin/sh', '-c', 'true'], stdin=terminal, stdout=terminal, stderr=terminal,
+               timeout=10, check=True)
+"""
+
+
+def terminal_shell_in_container(ws: Workspace) -> None:
+    """A container's runtime (Python named runc) starts a shell on a new terminal, as `docker exec -it` does:
+    setsid --ctty makes the terminal the shell's controlling one and execs it, so its parent stays runc."""
+    ws.in_container([ws.alias("runc"), "-c", TERMINAL_SHELL])
+
+
 # upstream rule -> (our action, why it cannot fire yet on live capture or None)
 CASES = {
     "Read sensitive file untrusted": (selftest.credential_read, None),
@@ -44,6 +85,10 @@ CASES = {
     "Packet socket created in container": (packet_socket_in_container, None),
     "Fileless execution via memfd_create": (selftest.memfd_exec, None),
     "Directory traversal monitored file read": (selftest.traversal_read, None),
+    "Netcat Remote Code Execution in Container": (netcat_exec_in_container, None),
+    "Create Hardlink Over Sensitive Files": (hardlink_over_shadow, None),
+    "System user interactive": (system_user_runs_login, None),
+    "Terminal shell in container": (terminal_shell_in_container, None),
 }
 
 

@@ -455,5 +455,41 @@ def test_the_stable_drop_and_execute_rule_sees_the_overlay_upper_layer(tmp_path:
     assert not [a for a in _alerts(rest) if a["rule"] == rule]
 
 
+def test_the_stable_debugfs_rule_sees_a_privileged_container(tmp_path: Path) -> None:
+    """Falco's stable rule "Debugfs Launched in Privileged Container" fires once the runtime said the container is
+    privileged (a Docker Engine API on a unix socket answers for it; a privileged container cannot be started on
+    this machine's kernel): a program named debugfs runs in it until the alert comes."""
+    from tests.cgroups import new_cgroup, remove_cgroups
+    from tests.docker_api import DockerApi, inspect_document
+
+    full_id = secrets.token_hex(32)
+    document = inspect_document(full_id, "debug", "busybox:1", {}, privileged=True)
+    created: list[Path] = []
+    stop = tmp_path / "stop"
+    runner = None
+    with DockerApi(tmp_path / "docker.sock", [document]) as api:
+        sensor = Sensor(tmp_path, *_only_runtime("docker", api.socket_path), "-r", str(STABLE_RULES))
+        try:
+            cgroup = new_cgroup("pids", f"docker/{full_id}", created)
+            debugfs = tmp_path / "debugfs"
+            debugfs.symlink_to(os.path.realpath(sys.executable))  # a program named debugfs (Python, doing nothing)
+            code = ("import os, subprocess, time\n"
+                    f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
+                    "deadline = time.monotonic() + 20\n"
+                    f"while not os.path.exists({str(stop)!r}) and time.monotonic() < deadline:\n"
+                    f"    subprocess.run([{str(debugfs)!r}, '-c', 'pass'])\n"
+                    "    time.sleep(0.1)\n")
+            runner = subprocess.Popen([sys.executable, "-c", code])
+            alert = _alert_of(sensor, lambda a: a["rule"] == "Debugfs Launched in Privileged Container", seconds=15)
+            assert alert["output_fields"]["proc.name"] == "debugfs"
+        finally:
+            stop.touch()
+            if runner is not None:
+                runner.wait(timeout=30)
+            remove_cgroups(created)
+            _, stderr = sensor.stop()
+    assert sensor.proc.returncode == 0, stderr[-3000:]
+
+
 def _alerts(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
