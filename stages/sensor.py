@@ -26,6 +26,7 @@ from pipeline.supervisor import Supervisor
 from stages.alert import Alert
 from stages.arrow_capture import CaptureWriter, source_captures
 from stages.capture import capture_stage
+from stages.dns import compared_names
 from pipeline.messages import ALERTS
 from stages.drops import DropMonitor
 from stages.evaluate import TIME_COLUMN, RuleProcessor, SourceProcessors
@@ -154,7 +155,8 @@ def rule_plan(load, log) -> RulePlan:
     # What the processor reads besides the rules' own fields (for every alert) goes with every batch.
     every_type |= required.difference(*by_type.values(), every_type)
     return RulePlan(required, None if types is None else frozenset(types), _narrowed(rules), by_type, every_type,
-                    _gates(rules), FieldGates(rules, ungated=BASE_FIELDS))
+                    _gates(rules), FieldGates(rules, ungated=BASE_FIELDS),
+                    compared_names(rule.condition for rule in rules))
 
 
 def _fields_by_type(rules) -> tuple[frozenset[str], dict[str, frozenset[str]]]:

@@ -25,6 +25,7 @@ import pyarrow as pa
 from config.logs import get_logger
 from kernel.scap import open_capture
 from stages.arrow_capture import CaptureWriter, capture_files, read_state, replay
+from stages.dns import NameResolver
 from stages.gates import FieldGates
 from stages.read_ahead import Opened, ReadAhead
 from stages.runtimes import RuntimeLookups
@@ -53,6 +54,7 @@ class RulePlan:
     # that the rules reading them print only: those rules' conditions, so a field is built only where one matches
     field_gates: FieldGates | None = None  # the other fields, built only for batches where a rule reading them
     # may match
+    host_names: frozenset[str] = frozenset()  # what the rules compare fd.*.name with (`stages.dns`)
 
     def fields_for(self, types: Iterable[str]) -> frozenset[str]:
         """The fields the rules that can match these event types read: a batch of opens needs no exec rule's
@@ -84,6 +86,7 @@ class EnrichingSource:
         self.capture_to = capture_to
         self.runtimes = runtimes
         self.enricher: Enricher | None = None
+        self.resolver: NameResolver | None = None
         self.reload()
 
     def reload(self) -> None:
@@ -98,6 +101,9 @@ class EnrichingSource:
             return
         self.rules = plan
         self.event_types = plan.event_types
+        if self.resolver is None or self.resolver.names != tuple(sorted(plan.host_names)):
+            self._close_resolver()
+            self.resolver = NameResolver(plan.host_names).start() if plan.host_names else None
 
     def _start(self, enricher: Enricher) -> None:
         self.enricher = enricher
@@ -109,6 +115,12 @@ class EnrichingSource:
             self.capture_to.close()
         if self.runtimes is not None:
             self.runtimes.close()
+        self._close_resolver()
+
+    def _close_resolver(self) -> None:
+        if self.resolver is not None:
+            self.resolver.close()
+            self.resolver = None
 
     def prepare(self, raw: pa.RecordBatch) -> pa.RecordBatch | None:
         """The batch's candidate rows with their fields, or None when no rule can match any of its events (the
@@ -120,6 +132,8 @@ class EnrichingSource:
         if self.capture_to is not None:
             self.capture_to.write(raw)  # with the updates: a replay learns them at the same batch
         learn_container_updates(self.enricher, raw)
+        if self.resolver is not None:
+            self.enricher.address_names = self.resolver.by_address
         try:
             return self._prepared(RawBatch(raw))
         finally:

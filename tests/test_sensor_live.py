@@ -491,5 +491,47 @@ def test_the_stable_debugfs_rule_sees_a_privileged_container(tmp_path: Path) -> 
     assert sensor.proc.returncode == 0, stderr[-3000:]
 
 
+K8S_API_NAME = "kubernetes.default.svc.cluster.local"
+
+
+def test_the_stable_k8s_api_rule_names_the_server_address(tmp_path: Path) -> None:
+    """Falco's stable rule "Contact K8S API Server From Container" compares fd.sip.name with the API server's name:
+    the sensor resolves that name (here through an /etc/hosts line the test adds for a loopback address, taken out
+    again after) and names the connect's server address by it."""
+    from tests.cgroups import new_cgroup, remove_cgroups
+
+    hosts = Path("/etc/hosts")
+    original = hosts.read_text()
+    address = "127.0.0.93"
+    listener = socket.create_server((address, 0), backlog=512)  # never accepts: the clients only connect
+    created: list[Path] = []
+    hosts.write_text(original.rstrip("\n") + f"\n{address} {K8S_API_NAME}\n")
+    try:
+        sensor = Sensor(tmp_path, "-r", str(STABLE_RULES))
+        cgroup = new_cgroup("pids", f"docker/{secrets.token_hex(32)}", created)
+        # A process moved into the container's cgroup starts the client: a thread's cgroups are read at its exec.
+        client = f"import socket; socket.create_connection(({address!r}, {listener.getsockname()[1]}), 2).close()"
+        code = ("import os, subprocess, sys, time\n"
+                f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
+                "deadline = time.monotonic() + 20\n"
+                "while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:\n"
+                f"    subprocess.run([sys.executable, '-c', {client!r}])\n"
+                "    time.sleep(0.1)\n")
+        stop = tmp_path / "stop"
+        runner = subprocess.Popen([sys.executable, "-c", code, str(stop)])
+        try:
+            alert = _alert_of(sensor, lambda a: a["rule"] == "Contact K8S API Server From Container", seconds=15)
+            assert alert["output_fields"]["fd.name"].endswith(f"->{address}:{listener.getsockname()[1]}")
+        finally:
+            stop.touch()
+            runner.wait(timeout=30)
+            _, stderr = sensor.stop()
+        assert sensor.proc.returncode == 0, stderr[-3000:]
+    finally:
+        hosts.write_text(original)
+        listener.close()
+        remove_cgroups(created)
+
+
 def _alerts(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]

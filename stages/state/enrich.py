@@ -31,9 +31,10 @@ Unknown threads (not in the initial list and never created by an event seen) giv
 
 Not extracted (the column is left out, so checks on them are false): latency fields, `fd.name_changed`,
 `proc.exe_ino*`, resource usage fields, `fdlist.*`, `fs.path.*`, `container.start_ts`/`duration` and the
-deprecated `k8s.*`. `k8s.pod.name`, `k8s.ns.name`, `k8s.pod.uid`/`id` and the sandbox ids come from the
-container's kubelet labels; `k8s.pod.label(s)`, `k8s.pod.ip` and `k8s.pod.cni.json` from the pod's sandbox
-(a CRI runtime's PodSandboxStatus, or a capture's container event).
+deprecated `k8s.*`. `fd.cip.name`, `fd.sip.name`, `fd.lip.name` and `fd.rip.name` name an address by the host
+names the rules compare them with (`stages.dns`). `k8s.pod.name`, `k8s.ns.name`, `k8s.pod.uid`/`id` and the
+sandbox ids come from the container's kubelet labels; `k8s.pod.label(s)`, `k8s.pod.ip` and `k8s.pod.cni.json`
+from the pod's sandbox (a CRI runtime's PodSandboxStatus, or a capture's container event).
 """
 
 from __future__ import annotations
@@ -158,6 +159,8 @@ class Enricher:
         # ids of the batch's new thread versions whose metadata is unknown.
         self.track_containers = False
         self.unknown_containers: list[str] = []
+        # Addresses and the host names the rules compare `fd.*.name` with that resolve to them (`stages.dns`).
+        self.address_names: Mapping[str, str] = {}
         self._column_types: dict[str, dict[str, pa.DataType]] = {}  # each gated field's columns (see enrich)
 
     def enrich(self, raw_batch: pa.RecordBatch | RawBatch, fields: set[str], rows: np.ndarray | None = None,
@@ -1213,6 +1216,19 @@ def _fd_local_remote(local: bool, port: bool) -> Callable[[_BatchView], pa.Array
     return extract
 
 
+def _address_name(address_field: str) -> Callable[[_BatchView], pa.Array]:
+    """`fd.sip.name` and the like: the host name (among those the rules compare it with, resolved by
+    `stages.dns`) that the event's address belongs to; null when none does."""
+    def extract(v: _BatchView) -> pa.Array:
+        table = v.owner.address_names
+
+        def names(addresses: pa.Array) -> pa.Array:
+            return pa.array([table.get(address) for address in addresses.to_pylist()], type=pa.string())
+
+        return _per_distinct(_EXTRACTORS[address_field](v).cast(pa.string()), names)
+    return extract
+
+
 def _fd_l4proto(v: _BatchView) -> pa.Array:
     return pc.if_else(pc.fill_null(v.fd("has_tuple"), False), v.fd("l4proto"), pa.scalar(None, pa.string()))
 
@@ -1332,6 +1348,8 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "fd.cport": _fd_cport, "fd.sport": _fd_port("sport"),
     "fd.lip": _fd_local_remote(True, False), "fd.rip": _fd_local_remote(False, False),
     "fd.lport": _fd_local_remote(True, True), "fd.rport": _fd_local_remote(False, True),
+    **{name: _address_name(address) for name, address in (("fd.cip.name", "fd.cip"), ("fd.sip.name", "fd.sip"),
+                                                            ("fd.lip.name", "fd.lip"), ("fd.rip.name", "fd.rip"))},
     "fd.is_server": lambda v: v.fd("is_server"),
     "fd.connected": lambda v: pc.and_(v.fd("has_tuple"), pc.invert(v.fd("is_server"))),
     "fd.ino": lambda v: v.fd("ino"),
