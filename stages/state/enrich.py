@@ -29,7 +29,7 @@ Unknown threads (not in the initial list and never created by an event seen) giv
 
 `evt.args`/`evt.info` come from `stages.state.evt_args`, `evt.buflen` from `stages.state.buflen`.
 
-Not extracted (the column is left out, so checks on them are false): latency fields, `fd.name_changed`,
+Not extracted (the column is left out, so checks on them are false): latency fields,
 `proc.exe_ino*`, resource usage fields, `fdlist.*`, `fs.path.*`, `container.start_ts`/`duration` and the
 deprecated `k8s.*`. `fd.cip.name`, `fd.sip.name`, `fd.lip.name` and `fd.rip.name` name an address by the host
 names the rules compare them with (`stages.dns`). `k8s.pod.name`, `k8s.ns.name`, `k8s.pod.uid`/`id` and the
@@ -58,7 +58,7 @@ from stages.state import capabilities
 from stages.state.buflen import buflen_column
 from stages.state.containers import HOST, ContainerState
 from stages.state.evt_args import args_column
-from stages.state.fds import NO_FD, EventContext, FdState, _param, resolve_paths, typechar_of
+from stages.state.fds import NO_FD, SIMPLE_TYPES, EventContext, FdState, _param, resolve_paths, typechar_of
 from stages.state.fds import initial_snapshot as initial_fds
 from stages.state.flags import (ENUM_TABLES, FLAGS_TABLE_BY_EVENT, PPM_O_RDONLY, PPM_O_WRONLY, render_enum_column,
                                 render_flags_column)
@@ -1135,6 +1135,29 @@ def _fd_name(v: _BatchView) -> pa.Array:
     return pc.if_else(pa.array(has_fd), v.fd("name"), v.creator_name()).dictionary_encode()  # the same type
 
 
+_FD_MAKING_NAMES = OPEN_LIKE | {"socket", "accept", "accept4"} | frozenset(SIMPLE_TYPES)  # exits naming the new fd
+
+
+def _fd_name_changed(v: _BatchView) -> pa.Array:
+    """Whether the event changed its fd's name, as libsinsp tells: the name after the event differs from the
+    name before it, an fd the event made having had none (an open, an accept; a socket is made nameless).
+    Null for a row without a known fd."""
+    after = v.f_idx
+    rows = np.flatnonzero(after >= 0)
+    table = v.fd_table
+    before = np.full(v.n, -1, dtype=np.int64)
+    if len(rows):
+        before[rows] = table.lookup([v.pid[rows], v.fd_num[rows]], v.pos[rows] - 1)
+        before = np.where(table.numbers("open", before, False), before, -1)
+    # An fd the event made (its result) had no name before, even where its number still named an fd
+    # (libsinsp makes a new fd entry for it).
+    made = v.exits & (v.res >= 0) & v.raw.type_in(_FD_MAKING_NAMES)
+    before = np.where(made, -1, before)
+    old_name = pc.fill_null(table.select(before).column("name"), "")
+    changed = pc.not_equal(pc.fill_null(v.fd("name"), ""), old_name)
+    return pc.if_else(pa.array(after >= 0), changed, pa.scalar(None, pa.bool_()))
+
+
 def _fd_nameraw(v: _BatchView) -> pa.Array:
     """The name as the program wrote it (`../x`); a failed open's own argument; else as fd.name."""
     has_fd = v.has_fd()
@@ -1342,7 +1365,7 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "k8s.pod.full_sandbox_id": _container_meta("pod_sandbox_id"),
     "k8s.pod.sandbox_id": lambda v: pc.utf8_slice_codeunits(_container_meta("pod_sandbox_id")(v), 0, 12),
     "fd.num": _fd_num, "fd.type": lambda v: v.fd("type"), "fd.typechar": _fd_typechar,
-    "fd.name": _fd_name, "fd.nameraw": _fd_nameraw, "fd.directory": _fd_directory, "fd.filename": _fd_filename,
+    "fd.name": _fd_name, "fd.nameraw": _fd_nameraw, "fd.name_changed": _fd_name_changed, "fd.directory": _fd_directory, "fd.filename": _fd_filename,
     "fd.l4proto": _fd_l4proto, "fd.sockfamily": _fd_sockfamily,
     "fd.cip": _fd_ip_field("cip"), "fd.sip": _fd_ip_field("sip"),
     "fd.cport": _fd_cport, "fd.sport": _fd_port("sport"),
