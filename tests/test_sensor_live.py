@@ -13,6 +13,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -244,18 +246,10 @@ def test_a_new_container_is_named_from_its_runtime(tmp_path: Path, runtime: str)
     with server as api:
         sensor = Sensor(tmp_path, *_only_runtime(engine, api.socket_path),
                         "--capture", str(capture), rules_text=CONTAINER_RULE)
-        stop = tmp_path / "stop"
-        runner = None
         try:
             cgroup = new_cgroup("pids", cgroup_name, created)
-            code = ("import os, subprocess, sys, time\n"
-                    f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
-                    "deadline = time.monotonic() + 20\n"
-                    f"while not os.path.exists({str(stop)!r}) and time.monotonic() < deadline:\n"
-                    f"    subprocess.run(['/bin/echo', {sensor.marker!r}], stdout=subprocess.DEVNULL)\n"
-                    "    time.sleep(0.1)\n")
-            runner = subprocess.Popen([sys.executable, "-c", code])
-            alert = _alert_of(sensor, lambda a: a["output_fields"]["container.name"] is not None, seconds=15)
+            with _repeated_in_cgroup(cgroup, ["/bin/echo", sensor.marker], tmp_path / "stop"):
+                alert = _alert_of(sensor, lambda a: a["output_fields"]["container.name"] is not None, seconds=15)
             fields = alert["output_fields"]
             assert fields["container.id"] == full_id[:12]
             assert (fields["container.name"], fields["container.image.repository"], fields["k8s.pod.name"]) == (
@@ -265,9 +259,6 @@ def test_a_new_container_is_named_from_its_runtime(tmp_path: Path, runtime: str)
             assert len(asked) == 1, asked
             assert _metrics(sensor.port)["saker_state_container_lookups_found_total"] == 1
         finally:
-            stop.touch()
-            if runner is not None:
-                runner.wait(timeout=30)
             remove_cgroups(created)
             rest, stderr = sensor.stop()
     assert sensor.proc.returncode == 0, stderr[-3000:]
@@ -293,6 +284,24 @@ REAL_CONTAINER_RULE = """
     data_rw=%container.mount.rdwr[0]"
   priority: NOTICE
 """
+
+
+@contextmanager
+def _repeated_in_cgroup(cgroup: Path, command: list[str], stop: Path) -> Iterator[None]:
+    """While the block runs, a process moved into `cgroup` runs `command` ten times a second (for 20 s at most),
+    each time as a new process: a thread's cgroups (its container) are read at its exec."""
+    code = ("import os, subprocess, sys, time\n"
+            f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
+            "deadline = time.monotonic() + 20\n"
+            f"while not os.path.exists({str(stop)!r}) and time.monotonic() < deadline:\n"
+            f"    subprocess.run({command!r}, stdout=subprocess.DEVNULL)\n"
+            "    time.sleep(0.1)\n")
+    runner = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        yield
+    finally:
+        stop.touch()
+        runner.wait(timeout=30)
 
 
 def _only_runtime(engine: str, socket_path: Path) -> list[str]:
@@ -465,27 +474,17 @@ def test_the_stable_debugfs_rule_sees_a_privileged_container(tmp_path: Path) -> 
     full_id = secrets.token_hex(32)
     document = inspect_document(full_id, "debug", "busybox:1", {}, privileged=True)
     created: list[Path] = []
-    stop = tmp_path / "stop"
-    runner = None
     with DockerApi(tmp_path / "docker.sock", [document]) as api:
         sensor = Sensor(tmp_path, *_only_runtime("docker", api.socket_path), "-r", str(STABLE_RULES))
         try:
             cgroup = new_cgroup("pids", f"docker/{full_id}", created)
             debugfs = tmp_path / "debugfs"
             debugfs.symlink_to(os.path.realpath(sys.executable))  # a program named debugfs (Python, doing nothing)
-            code = ("import os, subprocess, time\n"
-                    f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
-                    "deadline = time.monotonic() + 20\n"
-                    f"while not os.path.exists({str(stop)!r}) and time.monotonic() < deadline:\n"
-                    f"    subprocess.run([{str(debugfs)!r}, '-c', 'pass'])\n"
-                    "    time.sleep(0.1)\n")
-            runner = subprocess.Popen([sys.executable, "-c", code])
-            alert = _alert_of(sensor, lambda a: a["rule"] == "Debugfs Launched in Privileged Container", seconds=15)
+            with _repeated_in_cgroup(cgroup, [str(debugfs), "-c", "pass"], tmp_path / "stop"):
+                alert = _alert_of(sensor, lambda a: a["rule"] == "Debugfs Launched in Privileged Container",
+                                  seconds=15)
             assert alert["output_fields"]["proc.name"] == "debugfs"
         finally:
-            stop.touch()
-            if runner is not None:
-                runner.wait(timeout=30)
             remove_cgroups(created)
             _, stderr = sensor.stop()
     assert sensor.proc.returncode == 0, stderr[-3000:]
@@ -509,22 +508,13 @@ def test_the_stable_k8s_api_rule_names_the_server_address(tmp_path: Path) -> Non
     try:
         sensor = Sensor(tmp_path, "-r", str(STABLE_RULES))
         cgroup = new_cgroup("pids", f"docker/{secrets.token_hex(32)}", created)
-        # A process moved into the container's cgroup starts the client: a thread's cgroups are read at its exec.
         client = f"import socket; socket.create_connection(({address!r}, {listener.getsockname()[1]}), 2).close()"
-        code = ("import os, subprocess, sys, time\n"
-                f"open(os.path.join({str(cgroup)!r}, 'cgroup.procs'), 'w').write(str(os.getpid()))\n"
-                "deadline = time.monotonic() + 20\n"
-                "while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:\n"
-                f"    subprocess.run([sys.executable, '-c', {client!r}])\n"
-                "    time.sleep(0.1)\n")
-        stop = tmp_path / "stop"
-        runner = subprocess.Popen([sys.executable, "-c", code, str(stop)])
         try:
-            alert = _alert_of(sensor, lambda a: a["rule"] == "Contact K8S API Server From Container", seconds=15)
+            with _repeated_in_cgroup(cgroup, [sys.executable, "-c", client], tmp_path / "stop"):
+                alert = _alert_of(sensor, lambda a: a["rule"] == "Contact K8S API Server From Container",
+                                  seconds=15)
             assert alert["output_fields"]["fd.name"].endswith(f"->{address}:{listener.getsockname()[1]}")
         finally:
-            stop.touch()
-            runner.wait(timeout=30)
             _, stderr = sensor.stop()
         assert sensor.proc.returncode == 0, stderr[-3000:]
     finally:
