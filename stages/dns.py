@@ -47,9 +47,11 @@ class NameResolver:
         return self
 
     def close(self) -> None:
+        """Stop refreshing. A lookup under way is not waited for: where no DNS server answers, getaddrinfo can
+        block for seconds, and the thread (a daemon) must not hold up a stopping sensor or a replay's end."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=0.1)
 
     def refresh(self) -> None:
         """One resolution of every name; a name that does not resolve (now) names no address."""

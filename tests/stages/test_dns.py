@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 from rules.parser import parse_condition
@@ -52,3 +53,21 @@ def test_the_thread_resolves_at_once_and_stops() -> None:
     finally:
         resolver.close()
     assert not resolver._thread.is_alive()
+
+
+def test_close_does_not_wait_for_a_lookup_under_way() -> None:
+    """Where no DNS server answers a lookup blocks; closing the resolver leaves that lookup to finish alone."""
+    entered, release = threading.Event(), threading.Event()
+
+    def resolve(name, port):
+        entered.set()
+        release.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "no answer")
+
+    resolver = NameResolver(["slow.example"], resolve=resolve).start()
+    assert entered.wait(10)
+    resolver.close()
+    assert resolver._thread.is_alive()  # still in its lookup: close returned without it
+    release.set()
+    resolver._thread.join(10)
+    assert not resolver._thread.is_alive() and resolver.by_address == {}
