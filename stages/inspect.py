@@ -21,6 +21,7 @@ from rules import ast
 from rules.compiler import compile_condition
 from rules.fields import REGISTRY, normalize_ref
 from rules.parser import parse_condition
+from stages.dns import NameResolver, compared_names
 from stages.sources import learn_container_updates, open_replay, starting_state
 
 BATCH_SIZE = 65536
@@ -41,9 +42,14 @@ def _visible(batch: pa.RecordBatch, leading: list[bool]) -> np.ndarray:
     return visible
 
 
-def _batches(path: str, fields: set[str]) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+def _batches(path: str, fields: set[str], nodes: list[ast.Node]) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
     opened = open_replay(path, BATCH_SIZE)
     enricher = starting_state(opened.start)
+    names = compared_names(nodes)
+    if names:  # fd.sip.name = "host": resolved once, before the first event (`stages.dns`)
+        resolver = NameResolver(names)
+        resolver.refresh()
+        enricher.address_names = resolver.by_address
     leading = [True]
     for raw in opened.batches:
         learn_container_updates(enricher, raw)
@@ -64,6 +70,7 @@ def count_filters(path: str, filters: list[str]) -> list[int | str]:
     """For each filter, how many visible events match (`<none>` or "" = all); "ERROR: ..." when it fails."""
     compiled: list[object] = []
     fields: set[str] = set()
+    nodes: list[ast.Node] = []
     for text in filters:
         if text in ("", "<none>"):
             compiled.append(None)
@@ -75,9 +82,10 @@ def count_filters(path: str, filters: list[str]) -> list[int | str]:
             compiled.append(f"ERROR: {exc}")
             continue
         compiled.append(condition)
+        nodes.append(node)
         fields |= _field_names(node)
     counts = [0 if not isinstance(c, str) else c for c in compiled]
-    for batch, visible in _batches(path, fields):
+    for batch, visible in _batches(path, fields, nodes):
         for i, condition in enumerate(compiled):
             if isinstance(condition, str):
                 continue
@@ -122,7 +130,7 @@ def print_matches(path: str, filter_text: str, fmt: str, out: TextIO) -> int:
     fields = {canonical for _, canonical in tokens} | (_field_names(node) if node is not None else set())
     body = fmt[1:] if keep_all else fmt
     printed = 0
-    for batch, visible in _batches(path, fields):
+    for batch, visible in _batches(path, fields, [node] if node is not None else []):
         mask = visible if condition is None else visible & condition(batch)
         rows = np.flatnonzero(mask)
         columns = {canonical: (batch.column(canonical).take(pa.array(rows)).to_pylist()
