@@ -251,6 +251,17 @@ OPTIONAL_OFFSETS: tuple[tuple[str, str, str], ...] = (
     ("OFF_SB_S_MAGIC", "super_block", "s_magic"),
     ("OFF_OVL_INODE_VFS_INODE", "ovl_inode", "vfs_inode"),
     ("OFF_OVL_INODE_UPPERDENTRY", "ovl_inode", "__upperdentry"),
+    # The program's inode (number, change and modification times) and when its pid namespace's init started.
+    # The times moved: `i_ctime_sec` since Linux 6.11, `__i_ctime` (a timespec64) in 6.6-6.10, `i_ctime` before.
+    ("OFF_INODE_I_INO", "inode", "i_ino"),
+    ("OFF_INODE_CTIME_SEC", "inode", "i_ctime_sec||__i_ctime.tv_sec||i_ctime.tv_sec"),
+    ("OFF_INODE_CTIME_NSEC", "inode", "i_ctime_nsec||__i_ctime.tv_nsec||i_ctime.tv_nsec"),
+    ("OFF_INODE_MTIME_SEC", "inode", "i_mtime_sec||__i_mtime.tv_sec||i_mtime.tv_sec"),
+    ("OFF_INODE_MTIME_NSEC", "inode", "i_mtime_nsec||__i_mtime.tv_nsec||i_mtime.tv_nsec"),
+    ("OFF_TASK_NSPROXY", "task_struct", "nsproxy"),
+    ("OFF_NSPROXY_PID_NS_FOR_CHILDREN", "nsproxy", "pid_ns_for_children"),
+    ("OFF_PIDNS_CHILD_REAPER", "pid_namespace", "child_reaper"),
+    ("OFF_TASK_START_TIME", "task_struct", "start_time"),
 )
 # Struct sizes the probes need, as (constant name, struct): `struct pid`'s numbers[] is an array of upid.
 PROBE_SIZES: tuple[tuple[str, str], ...] = (("SIZE_UPID", "upid"),)
@@ -264,11 +275,14 @@ def probe_offsets(btf: Btf | None = None) -> dict[str, int]:
     return {const: btf.offset(struct_name, path) for const, struct_name, path in PROBE_OFFSETS}
 
 
-def _optional_offset(btf: Btf, struct_name: str, path: str) -> int:
-    try:
-        return btf.offset(struct_name, path)
-    except BtfError:
-        return -1
+def _optional_offset(btf: Btf, struct_name: str, paths: str) -> int:
+    """The offset of the first of `paths` (`||`-separated whole paths) the struct has, -1 for none."""
+    for path in paths.split("||"):
+        try:
+            return btf.offset(struct_name, path)
+        except BtfError:
+            continue
+    return -1
 
 
 def cgroup_subsystems(btf: Btf | None = None) -> tuple[str, ...]:

@@ -330,7 +330,7 @@ class BatchBuilder:
         exe_flags = sum(np.where(record_flags & bit, ppm, 0) for bit, ppm in _EXE_FLAGS)
         args.put_int("arg.flags", rows, np.asarray(exe_flags, dtype=np.int64))
         details = exec_details.decode(buf, record_at, h["flags"], h["pid"], self.cgroup_subsystems, self.proc_root)
-        _put_exec_details(args, rows, details)
+        _put_exec_details(args, rows, details, self.clock_offset_ns)
         paths = []
         path_at = record_at + areas["s0"]
         path_len = h["len"][:, 0].astype(np.int64)
@@ -366,7 +366,8 @@ def _time_order(ts: np.ndarray, rings: int) -> np.ndarray | None:
     return np.argsort(ts, kind="stable")
 
 
-def _put_exec_details(args: _Columns, rows: np.ndarray, details: exec_details.ExecDetails) -> None:
+def _put_exec_details(args: _Columns, rows: np.ndarray, details: exec_details.ExecDetails,
+                      clock_offset_ns: int) -> None:
     """The new process's pid-namespace ids, tty, capability sets, cwd and cgroups, read by the probe at the
     exec."""
     for column, ids in (("arg.vtid", details.vtid), ("arg.vpid", details.vpid)):
@@ -375,6 +376,11 @@ def _put_exec_details(args: _Columns, rows: np.ndarray, details: exec_details.Ex
     args.put_int("arg.tty", rows, details.tty)
     for k, column in enumerate(("arg.cap_inheritable", "arg.cap_permitted", "arg.cap_effective")):
         args.put_int(column, rows, details.caps[:, k])
+    for k, column in enumerate(("arg.exe_ino", "arg.exe_ino_ctime", "arg.exe_ino_mtime")):
+        known = details.exe_inode[:, k] != 0  # 0: a kernel without the offsets, or no file
+        args.put_int(column, rows[known], details.exe_inode[known, k])
+    started = details.pidns_start != 0
+    args.put_int("arg.pidns_init_start_ts", rows[started], details.pidns_start[started] + clock_offset_ns)
     args.put_objects("arg.cwd", rows, details.cwd)
     if any(entries is not None for entries in details.cgroups):
         args.put_objects("arg.cgroups", rows, details.cgroups)

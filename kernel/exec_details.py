@@ -1,7 +1,9 @@
 """What an exec record tells about the new process besides its program (`struct details` of
 kernel/probes/syscalls.bpf.c), as the parameters of a .scap execve exit: ``arg.vtid`` and ``arg.vpid`` (ids in
 the process's pid namespace), ``arg.tty`` (tty_nr encoding, 0 = none), ``arg.cap_inheritable``,
-``arg.cap_permitted`` and ``arg.cap_effective`` (the capability sets after the exec), ``arg.cwd`` and ``arg.cgroups``
+``arg.cap_permitted`` and ``arg.cap_effective`` (the capability sets after the exec), ``arg.exe_ino``,
+``arg.exe_ino_ctime`` and ``arg.exe_ino_mtime`` (the program's inode), ``arg.pidns_init_start_ts``, ``arg.cwd`` and
+``arg.cgroups``
 (libscap's ``controller=path`` list, one entry per controller, in `enum cgroup_subsys_id` order).
 
 The probe reads them at the exec, so a process that has already exited when its batch is built keeps them.
@@ -37,6 +39,8 @@ class ExecDetails:
     vpid: np.ndarray
     tty: np.ndarray
     caps: np.ndarray  # (n, 3): inheritable, permitted, effective (kernel bits)
+    exe_inode: np.ndarray  # (n, 3): the program's inode number, ctime, mtime (epoch ns); 0 = unknown
+    pidns_start: np.ndarray  # CLOCK_MONOTONIC ns the init of its children's pid namespace started; 0 = unknown
     cwd: list[str | None]
     cgroups: list[list[str] | None]
 
@@ -59,8 +63,10 @@ def decode(buf: np.ndarray, record_at: np.ndarray, flags: np.ndarray, pids: np.n
         else:
             cwds.append(join_components(bytes(buf[at + _CWD_AT: at + _CWD_AT + int(d["cwd_len"])])))
         cgroups.append(_cgroups(buf, at, d, bool(flag & F_CGROUP_TRUNC), pid, subsystems, proc_root))
+    exe_inode = np.stack([details[name].astype(np.int64) for name in ("exe_ino", "exe_ctime", "exe_mtime")], axis=1)
     return ExecDetails(details["vtid"].astype(np.int64), details["vpid"].astype(np.int64),
-                       details["tty"].astype(np.int64), details["caps"].astype(np.int64), cwds, cgroups)
+                       details["tty"].astype(np.int64), details["caps"].astype(np.int64), exe_inode,
+                       details["pidns_start"].astype(np.int64), cwds, cgroups)
 
 
 def join_components(raw: bytes) -> str:

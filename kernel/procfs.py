@@ -121,6 +121,11 @@ def _thread(proc: str, pid: int, tid: int, boot_ns: int, ticks: int) -> LiveThre
     )
     info.start_ts = boot_ns + int(fields[19]) * 1_000_000_000 // ticks
     info.root = readlink(f"{proc}/{pid}/root") or "/"
+    try:  # the program's inode, through the exe link (gone for kernel threads)
+        exe = os.stat(f"{proc}/{pid}/exe")
+        info.exe_ino, info.exe_ino_ctime, info.exe_ino_mtime = exe.st_ino, exe.st_ctime_ns, exe.st_mtime_ns
+    except OSError:
+        pass
     return info
 
 

@@ -30,6 +30,8 @@ DETAILS = np.dtype([
     ("vtid", "<u4"), ("vpid", "<u4"), ("tty", "<u4"), ("cwd_len", "<u2"), ("cg_len", "<u2"), ("cg_dfl", "<u2"),
     ("pad", "<u2", (3,)), ("cg_at", "<u2", (CG_SLOTS,)), ("cg_end", "<u2", (CG_SLOTS,)),
     ("caps", "<u8", (3,)),  # inheritable, permitted, effective after the exec
+    ("exe_ino", "<u8"), ("exe_ctime", "<u8"), ("exe_mtime", "<u8"),  # the program's inode (times: epoch ns)
+    ("pidns_start", "<u8"),  # when the init of its children's pid namespace started (CLOCK_MONOTONIC ns)
 ])
 RINGBUF_HEADER = 8  # u32 len (bit 31 busy, bit 30 discarded), u32 page offset
 BUSY_BIT = 1 << 31

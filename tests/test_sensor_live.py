@@ -453,7 +453,12 @@ def test_the_stable_drop_and_execute_rule_sees_the_overlay_upper_layer(tmp_path:
                 f"    os.spawnv(os.P_WAIT, os.path.join({str(merged)!r}, name), [name])\n")
         subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
         alert = _alert_of(sensor, lambda a: a["rule"] == rule, seconds=15)
-        assert alert["output_fields"]["proc.exe"].endswith("dropped")
+        fields = alert["output_fields"]
+        assert fields["proc.exe"].endswith("dropped")
+        # The output's inode times and container start are known (the program's, and its pid namespace's init).
+        assert fields["proc.exe_ino.ctime"] == (merged / "dropped").stat().st_ctime_ns
+        assert fields["proc.exe_ino.mtime"] == (merged / "dropped").stat().st_mtime_ns
+        assert fields["container.start_ts"] is not None and fields["proc.exe_ino.ctime_duration_proc_start"] > 0
         subprocess.run(["/bin/echo", sensor.marker], check=True, stdout=subprocess.DEVNULL)
         _alert_of(sensor, lambda a: a["rule"] == "Marker command run")  # later batches are through
         rest, stderr = sensor.stop()

@@ -102,6 +102,10 @@ struct details {
     u16 cg_at[CG_SLOTS];
     u16 cg_end[CG_SLOTS];
     u64 caps[3];  // capability sets after the exec: inheritable, permitted, effective (put_caps)
+    u64 exe_ino;  // the program's inode number, change and modification times (epoch ns): put_exe_inode
+    u64 exe_ctime;
+    u64 exe_mtime;
+    u64 pidns_start;  // start of the init of the pid namespace the process's children get (CLOCK_MONOTONIC ns)
     char cwd[CWD_HALF + NAME_READ];
     char cg[CG_HALF + NAME_READ];
 };
@@ -709,6 +713,31 @@ static __always_inline u16 exe_layer(u64 mm) {
 #endif
 }
 
+// The program's inode: number, change and modification times (0 when the kernel's BTF lacks the offsets).
+static __always_inline void put_exe_inode(struct details *d, u64 mm) {
+#if OFF_INODE_I_INO >= 0 && OFF_INODE_CTIME_SEC >= 0 && OFF_INODE_MTIME_SEC >= 0 && OFF_FILE_F_INODE >= 0
+    u64 file = read_u64(mm + OFF_MM_EXE_FILE);
+    u64 inode = file ? read_u64(file + OFF_FILE_F_INODE) : 0;
+    if (!inode)
+        return;
+    d->exe_ino = read_u64(inode + OFF_INODE_I_INO);
+    d->exe_ctime = read_u64(inode + OFF_INODE_CTIME_SEC) * 1000000000ULL + read_u32(inode + OFF_INODE_CTIME_NSEC);
+    d->exe_mtime = read_u64(inode + OFF_INODE_MTIME_SEC) * 1000000000ULL + read_u32(inode + OFF_INODE_MTIME_NSEC);
+#endif
+}
+
+// When the init (child reaper) of the task's children's pid namespace started: a container's start.
+static __always_inline u64 pidns_start(u64 task) {
+#if OFF_TASK_NSPROXY >= 0 && OFF_NSPROXY_PID_NS_FOR_CHILDREN >= 0 && OFF_PIDNS_CHILD_REAPER >= 0 && OFF_TASK_START_TIME >= 0
+    u64 nsproxy = read_u64(task + OFF_TASK_NSPROXY);
+    u64 ns = nsproxy ? read_u64(nsproxy + OFF_NSPROXY_PID_NS_FOR_CHILDREN) : 0;
+    u64 reaper = ns ? read_u64(ns + OFF_PIDNS_CHILD_REAPER) : 0;
+    return reaper ? read_u64(reaper + OFF_TASK_START_TIME) : 0;
+#else
+    return 0;
+#endif
+}
+
 // execve/execveat (exec ring). Success: s0 = executed path, s1 = comm, b0 = the argv area, b1 = the env area
 // (both NUL-separated, capped), d = the new process's details (struct details); failure: s0 = the filename
 // argument. a[] = parent tgid, loginuid, uid, gid, full argv length, full env length.
@@ -786,6 +815,8 @@ int exit_exec(void *ctx) {
     r->d.vpid = ids >> 32;
     r->d.tty = tty_nr(task);
     put_caps(r->d.caps, task);
+    put_exe_inode(&r->d, mm);
+    r->d.pidns_start = pidns_start(task);
     r->h.flags |= put_cwd(&r->d, task);
     r->h.flags |= put_cgroups(&r->d, task);
     ring_exec.ringbuf_submit(r, 0);

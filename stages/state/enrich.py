@@ -29,12 +29,12 @@ Unknown threads (not in the initial list and never created by an event seen) giv
 
 `evt.args`/`evt.info` come from `stages.state.evt_args`, `evt.buflen` from `stages.state.buflen`.
 
-Not extracted (the column is left out, so checks on them are false): latency fields,
-`proc.exe_ino*`, resource usage fields, `fdlist.*`, `fs.path.*`, `container.start_ts`/`duration` and the
-deprecated `k8s.*`. `fd.cip.name`, `fd.sip.name`, `fd.lip.name` and `fd.rip.name` name an address by the host
-names the rules compare them with (`stages.dns`). `k8s.pod.name`, `k8s.ns.name`, `k8s.pod.uid`/`id` and the
-sandbox ids come from the container's kubelet labels; `k8s.pod.label(s)`, `k8s.pod.ip` and `k8s.pod.cni.json`
-from the pod's sandbox (a CRI runtime's PodSandboxStatus, or a capture's container event).
+Not extracted (the column is left out, so checks on them are false): latency fields, resource usage fields,
+`fdlist.*`, `fs.path.*` and the deprecated `k8s.*`. `fd.cip.name`, `fd.sip.name`, `fd.lip.name` and
+`fd.rip.name` name an address by the host names the rules compare them with (`stages.dns`). `k8s.pod.name`,
+`k8s.ns.name`, `k8s.pod.uid`/`id` and the sandbox ids come from the container's kubelet labels;
+`k8s.pod.label(s)`, `k8s.pod.ip` and `k8s.pod.cni.json` from the pod's sandbox (a CRI runtime's
+PodSandboxStatus, or a capture's container event).
 """
 
 from __future__ import annotations
@@ -1306,6 +1306,17 @@ def _fd_sockfamily(v: _BatchView) -> pa.Array:
     return pc.if_else(ip, "ip", pc.if_else(unix, "unix", pa.scalar(None, pa.string())))
 
 
+def _since(later: pa.Array, earlier: pa.Array) -> pa.Array:
+    """`later - earlier` in ns (uint64), null where either is unknown or the difference is negative."""
+    gap = pc.subtract(later, earlier)
+    return pc.if_else(pc.less(gap, 0), pa.scalar(None, pa.int64()), gap).cast(pa.uint64(), safe=False)
+
+
+def _in_container(v: _BatchView, values: pa.Array) -> pa.Array:
+    """`values` for the rows of threads in a container, null for the host's (container.* of a host thread)."""
+    return pc.if_else(pc.equal(_container_id(v), HOST), pa.scalar(None, values.type), values)
+
+
 def _duration(v: _BatchView) -> pa.Array:
     now = v.raw.arrow("evt.rawtime", pa.int64())
     return pc.subtract(now, v.thread("start_ts")).cast(pa.uint64(), safe=False)
@@ -1337,6 +1348,16 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "proc.is_exe_writable": lambda v: v.thread("exe_writable"),
     "proc.pid.ts": lambda v: v.thread("start_ts").cast(pa.uint64(), safe=False),
     "proc.duration": _duration,
+    "proc.exe_ino": lambda v: v.thread("exe_ino"),
+    "proc.exe_ino.ctime": lambda v: v.thread("exe_ino_ctime").cast(pa.uint64(), safe=False),
+    "proc.exe_ino.mtime": lambda v: v.thread("exe_ino_mtime").cast(pa.uint64(), safe=False),
+    "proc.exe_ino.ctime_duration_proc_start": lambda v: _since(v.thread("start_ts"), v.thread("exe_ino_ctime")),
+    "proc.exe_ino.ctime_duration_pidns_start": lambda v: _since(v.thread("pidns_init_start_ts"),
+                                                                v.thread("exe_ino_ctime")),
+    "proc.pidns_init_start_ts": lambda v: v.thread("pidns_init_start_ts").cast(pa.uint64(), safe=False),
+    "container.start_ts": lambda v: _in_container(v, v.thread("pidns_init_start_ts")).cast(pa.uint64(), safe=False),
+    "container.duration": lambda v: _since(v.raw.arrow("evt.rawtime", pa.int64()),
+                                           _in_container(v, v.thread("pidns_init_start_ts"))),
     "proc.pvpid": _parent("vpid"),
     "thread.tid": _raw("thread.tid", pa.int64()), "thread.vtid": lambda v: v.thread("vtid"),
     "thread.ismain": lambda v: pc.equal(pa.array(v.pid), pa.array(v.tid)),
@@ -1365,7 +1386,8 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "k8s.pod.full_sandbox_id": _container_meta("pod_sandbox_id"),
     "k8s.pod.sandbox_id": lambda v: pc.utf8_slice_codeunits(_container_meta("pod_sandbox_id")(v), 0, 12),
     "fd.num": _fd_num, "fd.type": lambda v: v.fd("type"), "fd.typechar": _fd_typechar,
-    "fd.name": _fd_name, "fd.nameraw": _fd_nameraw, "fd.name_changed": _fd_name_changed, "fd.directory": _fd_directory, "fd.filename": _fd_filename,
+    "fd.name": _fd_name, "fd.nameraw": _fd_nameraw, "fd.name_changed": _fd_name_changed,
+    "fd.directory": _fd_directory, "fd.filename": _fd_filename,
     "fd.l4proto": _fd_l4proto, "fd.sockfamily": _fd_sockfamily,
     "fd.cip": _fd_ip_field("cip"), "fd.sip": _fd_ip_field("sip"),
     "fd.cport": _fd_cport, "fd.sport": _fd_port("sport"),

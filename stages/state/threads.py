@@ -40,6 +40,10 @@ THREAD_SCHEMA: dict[str, pa.DataType] = {
     "tty": pa.int64(), "env": STRINGS, "cgroups": STRINGS, "root": pa.string(), "start_ts": pa.int64(),
     "exe_writable": pa.bool_(), "exe_upper_layer": pa.bool_(), "exe_from_memfd": pa.bool_(),
     "cap_effective": pa.int64(), "cap_permitted": pa.int64(), "cap_inheritable": pa.int64(),
+    # The program's inode (number; change and modification times, epoch ns) and the epoch ns the init of the
+    # process's pid namespace started (a container's start): from the exec, or the capture's process list.
+    "exe_ino": pa.int64(), "exe_ino_ctime": pa.int64(), "exe_ino_mtime": pa.int64(),
+    "pidns_init_start_ts": pa.int64(),
     "exit_ts": pa.int64(),
     # The process whose fd table a new process starts from a copy of (tid of the creator, as of `fd_parent_pos`:
     # `stages.state.fds._inherited` makes the copy in the batch that creates the process).
@@ -60,6 +64,7 @@ UID_NAMES = frozenset({"setuid", "setresuid"})
 GID_NAMES = frozenset({"setgid", "setresgid"})
 CAPSET_NAMES = frozenset({"capset"})
 CAP_COLUMNS = ("cap_inheritable", "cap_permitted", "cap_effective")  # arg.<name> of exec and capset exits
+EXEC_INODE_COLUMNS = ("exe_ino", "exe_ino_ctime", "exe_ino_mtime", "pidns_init_start_ts")  # arg.<name>: 0 = unknown
 NO_ID = 0xFFFFFFFF  # setres*id's "leave unchanged"
 PPM_EXE_UPPER_LAYER, PPM_EXE_FROM_MEMFD = 1 << 1, 1 << 2  # execve exit flags: overlayfs upper layer, a memfd
 PPM_CL_CLONE_THREAD = 1 << 13
@@ -258,7 +263,7 @@ def _pending(raw: RawBatch, snapshot: VersionTable, rows: np.ndarray, keys: np.n
                          ("cgroups", param("arg.cgroups", STRINGS)), ("vtid", param("arg.vtid", pa.int64())),
                          ("vpid", param("arg.vpid", pa.int64())), ("loginuid", param("arg.loginuid", pa.int64())),
                          ("tty", param("arg.tty", pa.int64())),
-                         *((name, param(f"arg.{name}", pa.int64())) for name in CAP_COLUMNS),
+                         *((name, param(f"arg.{name}", pa.int64())) for name in CAP_COLUMNS + EXEC_INODE_COLUMNS),
                          ("exepath", pc.coalesce(param("arg.trusted_exepath", pa.string()), exe))):
         put(name, column, from_params)
     put("uid", param("arg.uid", pa.int64()), children)
@@ -508,7 +513,7 @@ def initial_snapshot(threads: Iterable[object]) -> VersionTable:
                 value = [part for part in value.split("\0") if part]
             if name in ("exe_writable", "exe_upper_layer", "exe_from_memfd") and value is not None:
                 value = bool(value)
-            if name in ("exit_ts", "fd_parent_tid", "fd_parent_pos"):
+            if name in ("exit_ts", "fd_parent_tid", "fd_parent_pos") or (name in EXEC_INODE_COLUMNS and not value):
                 value = None
             rows[name].append(value)
     columns = {name: pa.array(values, type=THREAD_SCHEMA[name]) for name, values in rows.items()}

@@ -41,7 +41,9 @@ FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.p
           "evt.rawarg.uid", "evt.arg.name", "evt.rawarg.flags", "evt.dir", "evt.num", "user.uid", "proc.cwd",
           "proc.is_exe_from_memfd", "proc.vpid", "thread.vtid", "proc.tty", "container.id", "evt.rawarg.fd1",
           "evt.rawarg.fd2", "fd.num", "thread.cap_effective", "thread.cap_permitted", "thread.cap_inheritable",
-          "evt.rawarg.cap_effective", "proc.is_exe_upper_layer"}
+          "evt.rawarg.cap_effective", "proc.is_exe_upper_layer", "proc.exe_ino", "proc.exe_ino.ctime",
+          "proc.exe_ino.mtime", "proc.exe_ino.ctime_duration_proc_start", "proc.pidns_init_start_ts",
+          "proc.pid.ts"}
 DEADLINE_S = 60
 TEST_PID = os.getpid()
 
@@ -335,6 +337,23 @@ def test_exec_with_arguments_has_pid_ppid_exe_and_args(captured):
     assert event["proc.name"] == "echo"
     assert event["proc.args"] == "saker-live-arg second arg"
     assert event["evt.dir"] == "<"
+
+
+def test_exec_carries_the_programs_inode_and_its_pid_namespace_start(captured):
+    """The echo exec: the program's inode number and change / modification times are /bin/echo's (stat), and its
+    pid namespace (this host's) started with the namespace's init, pid 1 (from /proc, whose start is read to
+    the second of the boot time); pid 1 of a new pid namespace started its own namespace."""
+    rows, scenarios, _ = captured
+    (echo,) = _events(rows, scenarios.pids["echo"], "execve")
+    program = os.stat("/bin/echo")
+    assert (echo["proc.exe_ino"], echo["proc.exe_ino.ctime"], echo["proc.exe_ino.mtime"]) == (
+        program.st_ino, program.st_ctime_ns, program.st_mtime_ns)
+    assert echo["proc.exe_ino.ctime_duration_proc_start"] == echo["proc.pid.ts"] - program.st_ctime_ns
+    assert abs(echo["proc.pidns_init_start_ts"] - procfs.thread_info(1).start_ts) < 2_000_000_000
+    unshare = scenarios.pids["pidns"]
+    (init,) = [r for r in rows if r["evt.type"] == "execve" and r["evt.rawres"] == 0 and r["arg.exe"] == "/bin/true"
+               and r["proc.ppid"] == unshare]
+    assert abs(init["proc.pidns_init_start_ts"] - init["proc.pid.ts"]) < 50_000_000  # its own start, ~its clone
 
 
 def test_child_side_clone_links_the_child_to_this_process(captured):
