@@ -713,6 +713,8 @@ static __always_inline u16 exe_layer(u64 mm) {
 #endif
 }
 
+#define NSEC_MASK 0x3FFFFFFF  // nanoseconds need 30 bits; the kernel may use the ones above as flags
+
 // The program's inode: number, change and modification times (0 when the kernel's BTF lacks the offsets).
 static __always_inline void put_exe_inode(struct details *d, u64 mm) {
 #if OFF_INODE_I_INO >= 0 && OFF_INODE_CTIME_SEC >= 0 && OFF_INODE_MTIME_SEC >= 0 && OFF_FILE_F_INODE >= 0
@@ -721,8 +723,11 @@ static __always_inline void put_exe_inode(struct details *d, u64 mm) {
     if (!inode)
         return;
     d->exe_ino = read_u64(inode + OFF_INODE_I_INO);
-    d->exe_ctime = read_u64(inode + OFF_INODE_CTIME_SEC) * 1000000000ULL + read_u32(inode + OFF_INODE_CTIME_NSEC);
-    d->exe_mtime = read_u64(inode + OFF_INODE_MTIME_SEC) * 1000000000ULL + read_u32(inode + OFF_INODE_MTIME_NSEC);
+    // Since Linux 6.13 bit 31 of the ctime's nanoseconds flags a queried ctime (multigrain timestamps): masked.
+    d->exe_ctime = read_u64(inode + OFF_INODE_CTIME_SEC) * 1000000000ULL +
+                   (read_u32(inode + OFF_INODE_CTIME_NSEC) & NSEC_MASK);
+    d->exe_mtime = read_u64(inode + OFF_INODE_MTIME_SEC) * 1000000000ULL +
+                   (read_u32(inode + OFF_INODE_MTIME_NSEC) & NSEC_MASK);
 #endif
 }
 
