@@ -47,16 +47,21 @@ def healthz(port: int) -> int:
 class Sensor:
     """run.py on the live engine, with a test rule that fires on a marker in a command line."""
 
-    def __init__(self, tmp_path: Path, *extra: str, rules_text: str = RULES) -> None:
+    def __init__(self, tmp_path: Path, *extra: str, rules_text: str = RULES, hosts: Path | None = None) -> None:
+        """`hosts`: a file the sensor sees as /etc/hosts (bound over it in a mount namespace of its own, so the
+        host's file is never changed)."""
         self.marker = f"saker-e2e-{uuid.uuid4().hex[:12]}"
         rules = tmp_path / "rules.yaml"
         rules.write_text(rules_text.format(marker=self.marker))
         self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "run.py"), "-r", str(rules), "-o", "json_output=true",
-             "-o", "file_output.enabled=false", "-o", f"webserver.listen_port={self.port}",
-             "-o", "pipeline.workers=2", "-o", "log_level=info", *extra],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        command = [sys.executable, str(ROOT / "run.py"), "-r", str(rules), "-o", "json_output=true",
+                   "-o", "file_output.enabled=false", "-o", f"webserver.listen_port={self.port}",
+                   "-o", "pipeline.workers=2", "-o", "log_level=info", *extra]
+        if hosts is not None:  # unshare and sh exec in turn: the sensor keeps the pid Popen started
+            command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                       'mount --bind "$0" /etc/hosts && exec "$@"', str(hosts), *command]
+        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     bufsize=1)
         self.output = Output(self.proc)
         wait_for(lambda: healthz(self.port) == 200 or self.proc.poll() is not None, 60, "capture running")
         assert self.proc.poll() is None, self.output.stderr()
@@ -500,18 +505,17 @@ K8S_API_NAME = "kubernetes.default.svc.cluster.local"
 
 def test_the_stable_k8s_api_rule_names_the_server_address(tmp_path: Path) -> None:
     """Falco's stable rule "Contact K8S API Server From Container" compares fd.sip.name with the API server's name:
-    the sensor resolves that name (here through an /etc/hosts line the test adds for a loopback address, taken out
-    again after) and names the connect's server address by it."""
+    the sensor resolves that name (here through an /etc/hosts line for a loopback address, in a copy of the file
+    the sensor alone sees) and names the connect's server address by it."""
     from tests.cgroups import new_cgroup, remove_cgroups
 
-    hosts = Path("/etc/hosts")
-    original = hosts.read_text()
     address = "127.0.0.93"
+    hosts = tmp_path / "hosts"
+    hosts.write_text(Path("/etc/hosts").read_text().rstrip("\n") + f"\n{address} {K8S_API_NAME}\n")
     listener = socket.create_server((address, 0), backlog=512)  # never accepts: the clients only connect
     created: list[Path] = []
-    hosts.write_text(original.rstrip("\n") + f"\n{address} {K8S_API_NAME}\n")
     try:
-        sensor = Sensor(tmp_path, "-r", str(STABLE_RULES))
+        sensor = Sensor(tmp_path, "-r", str(STABLE_RULES), hosts=hosts)
         cgroup = new_cgroup("pids", f"docker/{secrets.token_hex(32)}", created)
         client = f"import socket; socket.create_connection(({address!r}, {listener.getsockname()[1]}), 2).close()"
         try:
@@ -523,7 +527,6 @@ def test_the_stable_k8s_api_rule_names_the_server_address(tmp_path: Path) -> Non
             _, stderr = sensor.stop()
         assert sensor.proc.returncode == 0, stderr[-3000:]
     finally:
-        hosts.write_text(original)
         listener.close()
         remove_cgroups(created)
 
