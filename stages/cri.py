@@ -191,23 +191,27 @@ def _verbose_info(info) -> dict:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _host_namespaces(details: dict) -> dict[str, bool]:
-    """Which namespaces the container shares with the host: config.linux.security_context.namespace_options of
-    containerd's verbose info (NODE; an absent mode is POD, JSON leaving out zeros). {} without that config."""
+def _security_context(details: dict) -> dict | None:
+    """config.linux.security_context of containerd's verbose info ({} when the config has none); None without
+    the info's config."""
     config = details.get("config")
     if not isinstance(config, dict):
+        return None
+    return (config.get("linux") or {}).get("security_context") or {}
+
+
+def _host_namespaces(details: dict) -> dict[str, bool]:
+    """Which namespaces the container shares with the host: the security context's namespace_options (NODE; an
+    absent mode is POD, JSON leaving out zeros). {} without the info's config."""
+    context = _security_context(details)
+    if context is None:
         return {}
-    context = (config.get("linux") or {}).get("security_context") or {}
     options = context.get("namespace_options") or {}
     return {f"host_{name}": options.get(name) == _NODE for name in ("network", "pid", "ipc")}
 
 
 def _privileged(details: dict) -> bool | None:
-    """config.linux.security_context.privileged of containerd's verbose info, whose JSON leaves out a false
-    value (a real containerd's answer for an unprivileged container has no such key); None without the info's
-    config."""
-    config = details.get("config")
-    if not isinstance(config, dict):
-        return None
-    context = (config.get("linux") or {}).get("security_context") or {}
-    return bool(context.get("privileged", False))
+    """The security context's `privileged`, which containerd's JSON leaves out when false (a real containerd's
+    answer for an unprivileged container has no such key); None without the info's config."""
+    context = _security_context(details)
+    return None if context is None else bool(context.get("privileged", False))
