@@ -33,9 +33,8 @@ DETAILS = np.dtype([
     ("exe_ino", "<u8"), ("exe_ctime", "<u8"), ("exe_mtime", "<u8"),  # the program's inode (times: epoch ns)
     ("pidns_start", "<u8"),  # when the init of its children's pid namespace started (CLOCK_MONOTONIC ns)
 ])
-RINGBUF_HEADER = 8  # u32 len (bit 31 busy, bit 30 discarded), u32 page offset
+RINGBUF_HEADER = 8  # u32 len (bit 31 busy, bit 30 discarded: the probes never discard), u32 page offset
 BUSY_BIT = 1 << 31
-DISCARD_BIT = 1 << 30
 
 F_S0_TRUNC, F_S1_TRUNC, F_ARGS_TRUNC, F_ENV_TRUNC, F_NO_STASH, F_EXE_MEMFD = 1, 2, 4, 8, 16, 32
 F_CWD_TRUNC, F_CGROUP_TRUNC = 64, 128  # exec details: the cwd / a cgroup path did not fit (depth or area)

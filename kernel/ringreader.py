@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from kernel.records import BUSY_BIT, DISCARD_BIT, HEADER, RINGBUF_HEADER, RecordLayout
+from kernel.records import BUSY_BIT, HEADER, RINGBUF_HEADER, RecordLayout
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 _TS_AT = RINGBUF_HEADER + HEADER.fields["ts"][1]  # a record's timestamp, from the start of its ring slot
@@ -67,23 +67,21 @@ class RingReader:
         if count <= 0:
             return 0, 0
         headers = np.ndarray((count,), dtype="<u4", buffer=self.data, offset=start, strides=(self.slot,))
-        busy = (headers & np.uint32(BUSY_BIT)) != 0
-        if busy.any():
-            count = int(np.argmax(busy))
+        # A complete record's ring header is its length alone: one pass finds the first that is not.
+        odd = headers != np.uint32(self.layout.size)
+        if odd.any():
+            count = int(np.argmax(odd))
+            if not headers[count] & BUSY_BIT:
+                raise RingFormatError(f"ring {self.layout.ring}: record header {int(headers[count]):#x}, expected "
+                                      f"a record of {self.layout.size} bytes")
             self.held_back_after = self._stamp_before(start, count)
-            headers = headers[:count]
         if until_ns is not None and count:
             late = self.stamps(start, count) > np.uint64(until_ns)
             if late.any():  # what follows is later still, or was reserved after this record (stamped later)
                 count = int(np.argmax(late))
                 self.held_back_after = None
-                headers = headers[:count]
         if count == 0:
             return 0, 0
-        lengths = headers & np.uint32(~(BUSY_BIT | DISCARD_BIT) & 0xFFFFFFFF)
-        if (lengths != self.layout.size).any():
-            bad = int(lengths[np.argmax(lengths != self.layout.size)])
-            raise RingFormatError(f"ring {self.layout.ring}: record of {bad} bytes, expected {self.layout.size}")
         return start, count
 
     def stamps(self, offset: int, count: int) -> np.ndarray:

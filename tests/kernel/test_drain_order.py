@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 import numpy as np
 
 from kernel.events import BatchBuilder
 from kernel import live
 from kernel.live import LiveCapture
 from kernel.records import LAYOUTS
-from kernel.ringreader import RingReader
+from kernel.ringreader import RingFormatError, RingReader
 from tests.kernel.test_batch_builder import _close, _openat, _ring
 
 RING_BYTES = 1 << 20
@@ -102,3 +104,15 @@ def test_a_ring_with_more_than_a_batch_cuts_the_other_rings_at_its_last_record_t
     assert [ts for _, ts in seen] == [0, 1, 2, 3, 4, 5, 6]  # small's 4th record (6) is its last taken
     assert _drained(_capture(), [small, path], drains=1) == [("openat", 7), ("close", 8), ("openat", 9),
                                                              ("close", 10), ("openat", 11)]
+
+
+def test_a_record_not_of_the_rings_size_is_a_format_error_after_the_records_before_it() -> None:
+    for bad_header in (LAYOUTS["small"].size + 8, LAYOUTS["small"].size | 1 << 30):  # too long; discarded
+        small = _reader("small")
+        _submit(small, [_close(1, 4), _close(2, 5)])
+        small.data[small.slot: small.slot + 4] = np.frombuffer(np.uint32(bad_header).tobytes(), dtype=np.uint8)
+        with pytest.raises(RingFormatError, match="ring small: record header"):
+            small.span(10)
+        small.data[small.slot: small.slot + 4] = np.frombuffer(np.uint32(LAYOUTS["small"].size).tobytes(),
+                                                               dtype=np.uint8)
+        assert small.span(10) == (0, 2)
