@@ -23,6 +23,7 @@ from rules.fields import REGISTRY, normalize_ref
 from rules.parser import parse_condition
 from stages.dns import NameResolver, compared_names
 from stages.sources import learn_container_updates, open_replay, starting_state
+from stages.state.paramtext import buffer_text
 
 BATCH_SIZE = 65536
 _FORMAT_FIELD = re.compile(r"%(\*?)([a-zA-Z_][a-zA-Z0-9_.]*(?:\[[^\]]*\])?)")
@@ -119,6 +120,8 @@ def _text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return ",".join(_text(v) for v in value)
+    if isinstance(value, bytes):  # a buffer (evt.buffer): its unprintable bytes as dots
+        return buffer_text(value)
     return str(value)
 
 

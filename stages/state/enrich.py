@@ -55,6 +55,7 @@ from rules.columns import ALTERNATIVE_COLUMNS
 from stages.state.addresses import Interfaces
 from stages.state.asof import asof_indices, latest_per_key
 from stages.state import capabilities
+from stages.state import paramtext as pt
 from stages.state.buflen import buflen_column
 from stages.state.containers import HOST, ContainerState
 from stages.state.evt_args import args_column
@@ -740,8 +741,8 @@ class _BatchView:
             return text
         if pa.types.is_list(values.type):
             return pc.binary_join(values, " ")
-        if pa.types.is_binary(values.type):
-            return pc.cast(values, pa.string(), safe=False)
+        if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+            return _binary_text(values, _param_types(self.type_id, param))
         return values.cast(pa.string())
 
     def render_fd(self, values: pa.Array) -> pa.Array:
@@ -927,6 +928,31 @@ def _param_types(type_ids: np.ndarray, param: str) -> np.ndarray:
 
 
 _PARAM_TYPE_TABLES: dict[str, np.ndarray] = {}
+_ADDRESS_TEXT = {et.ParamType.SOCKADDR: pt.sockaddr_text, et.ParamType.SOCKTUPLE: pt.socktuple_text}
+
+
+def _binary_text(values: pa.Array, kinds: np.ndarray) -> pa.Array:
+    """A binary parameter as sysdig prints it: socket addresses and tuples as text (each distinct value
+    rendered once), any other buffer with every byte that is not printable ASCII as a dot."""
+    text = pt.buffer_column(values)
+    for kind, render in _ADDRESS_TEXT.items():
+        rows = kinds == kind
+        if rows.any():
+            encoded = values.dictionary_encode()
+            names = pa.array([None if value is None else render(value) for value in encoded.dictionary.to_pylist()],
+                             type=text.type)
+            text = pc.if_else(pa.array(rows), names.take(encoded.indices), text)
+    return text
+
+
+def _buffer(v: _BatchView) -> pa.Array:
+    """`evt.buffer`: the `data` parameter of the events whose `data` is a buffer (the exits of reads, writes,
+    sends and receives: the first bytes the call moved), null for every other event."""
+    if not v.raw.has("arg.data"):
+        return pa.nulls(v.n, type=pa.binary())
+    data = v.raw.arrow("arg.data")
+    is_buffer = _param_types(v.type_id, "data") == et.ParamType.BYTEBUF
+    return pc.if_else(pa.array(is_buffer), data, pa.scalar(None, data.type))
 # Name of the errno -i at index i (null for 0 and unknown codes), built once rather than per batch.
 _ERRNO_TEXT = pa.array([et.errno_name(code) for code in range(0, -600, -1)], type=pa.string())
 _RES_TEXT = pa.array(["SUCCESS"] + _ERRNO_TEXT.to_pylist()[1:], type=pa.string())  # evt.res of -index
@@ -1327,6 +1353,7 @@ _EXTRACTORS: dict[str, Callable[[_BatchView], pa.Array | None]] = {
     "evt.type": _coded("evt.type"), "evt.dir": _coded("evt.dir"), "evt.category": _category,
     "evt.rawres": _raw("evt.rawres", pa.int64()), "evt.res": _res, "evt.failed": _failed,
     "evt.args": args_column, "evt.info": args_column, "evt.buflen": buflen_column,
+    "evt.buffer": _buffer,
     "evt.is_open_read": _open_mode(PPM_O_RDONLY), "evt.is_open_write": _open_mode(PPM_O_WRONLY),
     "evt.source": lambda v: pa.array(["syscall"] * v.n, type=pa.string()),
     "evt.count": lambda v: pa.array(np.ones(v.n, dtype=np.uint32)),

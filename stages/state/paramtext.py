@@ -17,6 +17,9 @@ import ipaddress
 import re
 import struct
 
+import numpy as np
+import pyarrow as pa
+
 from kernel.scap import event_table as et
 from kernel.scap.value_names import SIGNAL_NAMES, NameTable
 
@@ -100,6 +103,19 @@ def buffer_text(data: bytes) -> str:
 
 
 _DOTS = {code: "." for code in range(256) if not 0x20 <= code <= 0x7E}
+_DOT_BYTES = np.array([code if 0x20 <= code <= 0x7E else ord(".") for code in range(256)], dtype=np.uint8)
+
+
+def buffer_column(values: pa.Array) -> pa.Array:
+    """`buffer_text` of every value of a binary column, as a string column: the same offsets and validity, each
+    byte mapped through one table."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    kind = pa.large_string() if pa.types.is_large_binary(values.type) else pa.string()
+    validity, offsets, data = values.buffers()[:3]
+    mapped = _DOT_BYTES[np.frombuffer(data, dtype=np.uint8)] if data is not None else np.zeros(0, dtype=np.uint8)
+    return pa.Array.from_buffers(kind, len(values), [validity, offsets, pa.py_buffer(mapped)],
+                                 null_count=values.null_count, offset=values.offset)
 
 
 def strings_text(items: list[str]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import struct
 
+import pyarrow as pa
+
 from kernel.scap import event_table as et
 from kernel.scap.value_names import ACCESS_FLAGS, FILE_FLAGS, FUTEX_OPERATIONS, SOCKET_FAMILIES
 from stages.state import paramtext as pt
@@ -119,3 +121,11 @@ class TestOtherTypes:
         """Names lose every character that is not printable ASCII."""
         assert pt.sanitized("/run/a.sock\n") == "/run/a.sock"
         assert pt.sanitized("caf\u00e9") == "caf"
+
+
+def test_a_buffer_column_prints_each_value_as_buffer_text_keeping_nulls_and_slices() -> None:
+    values = pa.array([b"\x7fELF\x02", None, b"", b"GET / HTTP/1.1\r\n", b"\xff\x00x"], type=pa.binary())
+    for column in (values, values.slice(1, 3), pa.array(values.to_pylist(), type=pa.large_binary())):
+        expected = [None if v is None else pt.buffer_text(v) for v in column.to_pylist()]
+        assert pt.buffer_column(column).to_pylist() == expected
+    assert pt.buffer_column(values).to_pylist()[0] == ".ELF."
