@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from kernel import convert, exec_details, sockets
 from kernel.records import (AREA_LEN_INDEX, F_EXE_LOWER, F_EXE_MEMFD, F_EXE_UPPER, HEADER, LAYOUTS, NOT_A_SYSCALL,
-                            RINGBUF_HEADER, RecordLayout)
+                            RINGBUF_HEADER, SOCK_DATA_AT, RecordLayout)
 from kernel.scap import event_table as et
 from kernel.scap.decode import (CATEGORY_NAMES, _segment_bytes, _strlist_column, _until_first_nul, _varlen_column,
                                 nullable_column)
@@ -299,6 +299,8 @@ class BatchBuilder:
                 args.put_int(column, rows, np.full(len(rows), convert.CREAT_FLAGS, dtype=np.int64))
             elif source == "@exec":
                 self._exec(args, group, buf)
+            elif source == "@data":
+                args.put_binary(column, rows, _data(spec, group, buf))
             elif source.startswith("@tuple") or source == "@sockaddr":
                 args.put_binary(column, rows, sockets.values(source, buf, group.at, h["len"]))
             else:
@@ -387,6 +389,16 @@ def _put_exec_details(args: _Columns, rows: np.ndarray, details: exec_details.Ex
 
 
 _AREAS = {ring: {area: at for area, (at, _size) in layout.areas.items()} for ring, layout in LAYOUTS.items()}
+# Where each handler's records keep the data an I/O call moved: (area, offset in it, `len` slot of its length).
+_DATA_AT = {"exit_data": ("s0", 0, 0), "exit_sock": ("s0", SOCK_DATA_AT, 2), "exit_iov": ("b0", 0, 2)}
+
+
+def _data(spec: Syscall, group: _Group, buf: np.ndarray) -> pa.Array:
+    """The data bytes of each record of an I/O call (empty when it moved none)."""
+    area, offset, slot = _DATA_AT[spec.handler]
+    count = len(group.rows)
+    return _varlen_column(buf, np.arange(count), group.at + (_AREAS[spec.ring][area] + offset),
+                          group.h["len"][:, slot].astype(np.int64), count, pa.binary())
 
 
 def _procexit(args: _Columns, group: _Group) -> None:

@@ -21,6 +21,8 @@ ARGS_LEN = 1024
 ENV_LEN = 512
 SOCK_TUPLE_LEN = 40
 SOCKADDR_MAX = 128
+SNAPLEN = 80  # bytes of data I/O calls keep (Falco's default snaplen)
+SOCK_DATA_AT = SOCK_TUPLE_LEN + SOCKADDR_MAX  # socket calls' data, after the tuple and the address in s0
 # Exec details: path components are read NAME_READ bytes at a time at an offset below the area's half.
 NAME_READ = 256
 CWD_HALF = 1024

@@ -32,8 +32,9 @@ def values(source: str, buf: np.ndarray, record_at: np.ndarray, lengths: np.ndar
     binary array, null where a record has none.
 
     `source`: "@sockaddr" (the caller's address), "@tuple_out" (local end, then remote), "@tuple_in" (accept:
-    the peer first) or "@tuple_dest" (sendto/sendmsg: the remote end is the address sent to, when it is of
-    the socket's family)."""
+    the peer first), "@tuple_dest" (sendto/sendmsg: the remote end is the address sent to, when it is of
+    the socket's family) or "@tuple_from" (recvfrom/recvmsg: the address received from first, then the local end;
+    none without such an address, as the driver gives none for a connected socket's receive)."""
     tuple_lens, addr_lens = lengths[:, 0].tolist(), lengths[:, 1].tolist()
     if len(record_at) < VECTORIZED_FROM:
         return pa.array([value_of_record(source, buf, record, tuple_len, addr_len)
@@ -51,6 +52,9 @@ def values(source: str, buf: np.ndarray, record_at: np.ndarray, lengths: np.ndar
         has_tuple = lengths[:, 0] == SOCK_TUPLE_LEN
         inet = has_tuple & ((family == 2) | (family == 10))
         rare = has_tuple & ~inet
+        if source == "@tuple_from":
+            inet &= user_inet & (user_family == family)
+            rare &= addr_len > 0
     out = _Values(len(record_at))
     for code, width in _INET:
         rows = np.flatnonzero(inet & (family == code))
@@ -74,6 +78,8 @@ def _inet_values(source: str, buf: np.ndarray, at: np.ndarray, user_at: np.ndarr
     raw = _areas(buf, at, SOCK_TUPLE_LEN)
     local, local_port = raw[:, 8: 8 + width], raw[:, 2:4]
     remote, remote_port = raw[:, 24: 24 + width], raw[:, 4:6]
+    if source == "@tuple_from":  # every record here has an address of the socket's family
+        return np.hstack([kind, user_ip, user_port, local, local_port])
     if source == "@tuple_dest":
         to_user = user_same_family[:, None]
         remote, remote_port = np.where(to_user, user_ip, remote), np.where(to_user, user_port, remote_port)
@@ -171,10 +177,16 @@ def _tuple(source: str, raw: bytes, user) -> bytes | None:
     width = 4 if family == 2 else 16
     local, remote = raw[8: 8 + width], raw[24: 24 + width]
     if family == 1:
+        if source == "@tuple_from" and not (user and user[0] == 1):
+            return None
         path = user[3] if user and user[0] == 1 else ""
         return b"\x01" + raw[8:16] + bytes(8) + path.encode() + b"\0"
     if family not in (2, 10):
         return None
+    if source == "@tuple_from":
+        if user is None or user[0] != family:
+            return None
+        return bytes([family]) + user[1] + user[2].to_bytes(2, "little") + local + lport.to_bytes(2, "little")
     if source == "@tuple_dest" and user is not None and user[0] == family:
         remote, rport = user[1], user[2]
     if source == "@tuple_in":  # accept: the peer (client) first, then our end (server)

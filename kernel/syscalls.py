@@ -30,10 +30,13 @@ CF_FCNTL_DUP = 16
 CF_OPENAT2 = 32
 CF_PIPE = 64
 CF_CAPS = 128
+CF_DATA = 256  # exit_sock: the call moves data through the buffer of argument 1
+CF_DATA_OUT = 512  # the call writes its buffers (a write that failed shows what it was given)
+CF_ADDRLEN_PTR = 1024  # the address length argument is a pointer to it (recvfrom)
 
 SMALL, PATH, BIG, EXEC = "small", "path", "big", "exec"
-HANDLER_RING = {"exit_small": SMALL, "exit_str": PATH, "exit_str2": BIG, "exit_sock": PATH,
-                "exit_clone": PATH, "exit_exec": EXEC}
+HANDLER_RING = {"exit_small": SMALL, "exit_str": PATH, "exit_str2": BIG, "exit_sock": PATH, "exit_data": PATH,
+                "exit_iov": BIG, "exit_clone": PATH, "exit_exec": EXEC}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,11 @@ _CLONE_COLUMNS = (("arg.flags", "a0:clone"), ("arg.ptid", "a1:int"), ("arg.uid",
 _EXEC_COLUMNS = (("arg.ptid", "a0:int"), ("arg.loginuid", "a1:int32"), ("arg.uid", "a2:u32"), ("arg.gid", "a3:u32"),
                  ("arg.tid", "@tid"), ("arg.pid", "@pid"), ("arg.exe", "@exec"))
 _OPEN = (("arg.fd", "res"),)
+# I/O calls: `arg.data` holds the first bytes they moved (kernel.records.SNAPLEN); vectored calls' `arg.size` is
+# the total length of their iovecs, which the probe puts in register 5.
+_IO = (("arg.res", "res"), ("arg.fd", "a0:int32"), ("arg.data", "@data"))
+_IO_SIZE = _IO + (("arg.size", "a2:u32"),)
+_IOV_SIZE = _IO + (("arg.size", "a5:u32"),)
 
 
 def _s(name, nr, event, handler, columns=(), strings=(NOARG, NOARG, NOARG), flags=0, tracepoint="") -> Syscall:
@@ -156,10 +164,23 @@ SYSCALLS: tuple[Syscall, ...] = (
     _s("bind", 49, 21, "exit_sock", (("arg.res", "res"), ("arg.fd", "a0:int32"), ("arg.addr.bytes", "@sockaddr")),
        (1, 2, NOARG)),
     _s("listen", 50, 25, "exit_small", (("arg.res", "res"), ("arg.fd", "a0:int32"), ("arg.backlog", "a1:u32"))),
-    _s("sendto", 44, 31, "exit_sock", (("arg.res", "res"), ("arg.fd", "a0:int32"), ("arg.size", "a2:u32"),
-                                       ("arg.tuple", "@tuple_dest")), (4, 5, NOARG)),
-    _s("sendmsg", 46, 49, "exit_sock", (("arg.res", "res"), ("arg.fd", "a0:int32"), ("arg.tuple", "@tuple_dest")),
-       (1, NOARG, NOARG), CF_MSGHDR),
+    _s("sendto", 44, 31, "exit_sock", _IO_SIZE + (("arg.tuple", "@tuple_dest"),), (4, 5, NOARG),
+       CF_DATA | CF_DATA_OUT),
+    _s("sendmsg", 46, 49, "exit_iov", _IOV_SIZE + (("arg.tuple", "@tuple_dest"),), (1, NOARG, NOARG),
+       CF_MSGHDR | CF_DATA_OUT),
+    _s("recvfrom", 45, 35, "exit_sock", _IO_SIZE + (("arg.tuple", "@tuple_from"),), (4, 5, NOARG),
+       CF_DATA | CF_ADDRLEN_PTR),
+    _s("recvmsg", 47, 53, "exit_iov", _IOV_SIZE + (("arg.tuple", "@tuple_from"),), (1, NOARG, NOARG), CF_MSGHDR),
+    # read/write family: traced only when a rule names them (they are not in the state engine's base set)
+    _s("read", 0, 7, "exit_data", _IO_SIZE),
+    _s("write", 1, 9, "exit_data", _IO_SIZE, flags=CF_DATA_OUT),
+    _s("pread", 17, 113, "exit_data", _IO_SIZE + (("arg.pos", "a3:int"),), tracepoint="pread64"),
+    _s("pwrite", 18, 115, "exit_data", _IO_SIZE + (("arg.pos", "a3:int"),), flags=CF_DATA_OUT,
+       tracepoint="pwrite64"),
+    _s("readv", 19, 117, "exit_iov", _IOV_SIZE),
+    _s("writev", 20, 119, "exit_iov", _IOV_SIZE, flags=CF_DATA_OUT),
+    _s("preadv", 295, 121, "exit_iov", _IOV_SIZE + (("arg.pos", "a3:int"),)),
+    _s("pwritev", 296, 123, "exit_iov", _IOV_SIZE + (("arg.pos", "a3:int"),), flags=CF_DATA_OUT),
     # identity, privileges, namespaces, kernel
     _s("setuid", 105, 199, "exit_small", (("arg.res", "res"), ("arg.uid", "a0:u32"))),
     _s("setgid", 106, 201, "exit_small", (("arg.res", "res"), ("arg.gid", "a0:u32"))),

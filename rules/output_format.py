@@ -351,9 +351,12 @@ _TRANSFORM = {
 
 
 def _typed(value: Any, info: FieldInfo) -> Any:
-    """The JSON-facing value: an unindexed ancestor field is one string (all ancestors, blank-separated)."""
+    """The JSON-facing value: an unindexed ancestor field is one string (all ancestors, blank-separated); a
+    buffer is the text the output prints (unprintable bytes as dots)."""
     if info.any_ancestor and isinstance(value, list):
         return " ".join(str(v) for v in value if v is not None)
+    if isinstance(value, bytes):
+        return _printable_bytes(value)
     return value
 
 

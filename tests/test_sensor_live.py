@@ -536,3 +536,30 @@ def test_the_stable_k8s_api_rule_names_the_server_address(tmp_path: Path) -> Non
 
 def _alerts(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+WRITE_RULE = RULES + """
+- rule: Marker written
+  desc: test rule, fires on a write whose data carries the test's marker
+  condition: evt.type = write and evt.buffer contains "{marker}"
+  output: "marker written to %fd.name (data=%evt.buffer size=%evt.rawarg.size proc=%proc.name)"
+  priority: NOTICE
+  tags: [test]
+"""
+
+
+def test_a_rule_on_written_data_traces_write_and_sees_the_bytes(tmp_path: Path) -> None:
+    """Only a rule naming `write` makes the sensor trace it; the alert carries the data and the file written."""
+    sensor = Sensor(tmp_path, rules_text=WRITE_RULE)
+    target = tmp_path / "written.txt"
+    try:
+        subprocess.run(["sh", "-c", f'printf "%s" "x-{sensor.marker}-y" > {target}'], check=True)
+        alert = _alert_of(sensor, lambda alert: alert["rule"] == "Marker written")
+        fields = alert["output_fields"]
+        assert (fields["fd.name"], fields["evt.rawarg.size"], fields["proc.name"]) == (
+            str(target), len(sensor.marker) + 4, "sh")
+        assert fields["evt.buffer"] == f"x-{sensor.marker}-y"
+        assert f"data=x-{sensor.marker}-y " in alert["output"]
+    finally:
+        _, stderr = sensor.stop()
+    assert sensor.proc.returncode == 0, stderr[-3000:]

@@ -18,6 +18,11 @@
 #define ENV_LEN 512
 #define SOCK_TUPLE_LEN 40
 #define SOCKADDR_MAX 128
+// I/O calls keep the first SNAPLEN bytes they moved (Falco's default snaplen); socket calls keep them after the
+// tuple and the address (SOCK_DATA_AT), vectored calls read up to IOV_READ of their iovecs.
+#define SNAPLEN 80
+#define SOCK_DATA_AT (SOCK_TUPLE_LEN + SOCKADDR_MAX)
+#define IOV_READ 16
 #define NOARG 255
 // Process details of exec records: path components are read NAME_READ bytes at a time at an offset below
 // the area's HALF (a power of two, so masking proves the bound to the verifier) and stop there.
@@ -50,6 +55,9 @@
 #define CF_OPENAT2 32
 #define CF_PIPE 64
 #define CF_CAPS 128
+#define CF_DATA 256         // exit_sock: the call moves data through the buffer of argument 1
+#define CF_DATA_OUT 512     // the call writes its buffers (a write that failed shows what it was given)
+#define CF_ADDRLEN_PTR 1024 // the address length argument is a pointer to it (recvfrom)
 
 // Counter slots, mirrored in kernel/drops.py.
 #define C_EVENTS 0
@@ -130,8 +138,8 @@ struct conf {
     u8 s0;
     u8 s1;
     u8 s2;
-    u8 flags;
-    u8 pad[2];
+    u8 pad;
+    u16 flags;
 };
 
 struct stash {
@@ -337,7 +345,7 @@ int exit_str(void *ctx) {
         return 0;
     u8 s0 = c->s0;
     u16 evt = c->evt;
-    u8 cflags = c->flags;
+    u16 cflags = c->flags;
     struct path_rec *r = ring_path.ringbuf_reserve(sizeof(struct path_rec));
     if (!r) {
         count(C_DROPS);
@@ -433,8 +441,48 @@ static __always_inline u16 read_tuple(char *dst, u64 sk) {
     return SOCK_TUPLE_LEN;
 }
 
-// Socket calls: the socket's tuple (fd = argument 0, or the result for accept) and the user's sockaddr
-// (argument c->s0 with its length in c->s1, or the msg_name of a msghdr).
+// A socket call's tuple (fd = argument 0, or the result for accept) at `area`, and the user's sockaddr after it
+// (argument s0 with its length in argument s1, or behind a pointer there; or the msg_name of a msghdr):
+// their lengths go to len[0] and len[1].
+static __always_inline void put_sock(char *area, u16 *len, s64 ret, u8 s0, u8 s1, u16 cflags, struct stash *s) {
+    u64 fd = (cflags & CF_SOCK_FD_RES) ? (u64)ret : (u64)(u32)s->a[0];
+    if (ret >= 0 || ret == -115)  // -EINPROGRESS: a non-blocking connect has its local address
+        len[0] = read_tuple(area, sock_of_fd(fd));
+    u64 addr = 0, addrlen = 0;
+    if (cflags & CF_MSGHDR) {
+        if (s0 < 6) {
+            u64 msg = s->a[s0 & 7];
+            bpf_probe_read_user(&addr, 8, (void *)msg);
+            u32 namelen = 0;
+            bpf_probe_read_user(&namelen, 4, (void *)(msg + 8));
+            addrlen = namelen;
+        }
+    } else if (s0 < 6 && s1 < 6) {
+        addr = s->a[s0 & 7];
+        addrlen = s->a[s1 & 7];
+        if ((cflags & CF_ADDRLEN_PTR) && addrlen) {
+            u32 value = 0;
+            bpf_probe_read_user(&value, 4, (void *)addrlen);
+            addrlen = value;
+        }
+    }
+    if (addr && addrlen) {
+        u32 n = addrlen > SOCKADDR_MAX ? SOCKADDR_MAX : (u32)addrlen;
+        if (n > SOCKADDR_MAX)
+            n = SOCKADDR_MAX;
+        if (bpf_probe_read_user(area + SOCK_TUPLE_LEN, n, (void *)addr) == 0)
+            len[1] = n;
+    }
+}
+
+// How many bytes of an I/O call's buffer to keep: what it moved (a failed read moved nothing; a failed write
+// shows up to `size`, what it was given), at most SNAPLEN.
+static __always_inline u32 data_len(s64 ret, u64 size, u16 cflags) {
+    u64 n = ret > 0 ? (u64)ret : ((cflags & CF_DATA_OUT) ? size : 0);
+    return n > SNAPLEN ? SNAPLEN : (u32)n;
+}
+
+// Socket calls: tuple and address (put_sock); sendto/recvfrom also the data, after them.
 int exit_sock(void *ctx) {
     struct exit_args e;
     exit_args_of(ctx, &e);
@@ -445,38 +493,109 @@ int exit_sock(void *ctx) {
     struct conf *c = conf_of(e.nr);
     if (!c)
         return 0;
-    u8 s0 = c->s0, s1 = c->s1, cflags = c->flags;
-    u16 evt = c->evt;
+    u8 s0 = c->s0, s1 = c->s1;
+    u16 evt = c->evt, cflags = c->flags;
     struct path_rec *r = ring_path.ringbuf_reserve(sizeof(struct path_rec));
     if (!r) {
         count(C_DROPS);
         return 0;
     }
     fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
-    u64 fd = (cflags & CF_SOCK_FD_RES) ? (u64)e.ret : (u64)(u32)s.a[0];
-    if (e.ret >= 0 || e.ret == -115)  // -EINPROGRESS: a non-blocking connect has its local address
-        r->h.len[0] = read_tuple(r->s0, sock_of_fd(fd));
-    u64 addr = 0, addrlen = 0;
-    if (cflags & CF_MSGHDR) {
-        if (s0 < 6) {
-            u64 msg = s.a[s0 & 7];
-            bpf_probe_read_user(&addr, 8, (void *)msg);
-            u32 namelen = 0;
-            bpf_probe_read_user(&namelen, 4, (void *)(msg + 8));
-            addrlen = namelen;
-        }
-    } else if (s0 < 6 && s1 < 6) {
-        addr = s.a[s0 & 7];
-        addrlen = s.a[s1 & 7];
-    }
-    if (addr && addrlen) {
-        u32 n = addrlen > SOCKADDR_MAX ? SOCKADDR_MAX : (u32)addrlen;
-        if (n > SOCKADDR_MAX)
-            n = SOCKADDR_MAX;
-        if (bpf_probe_read_user(r->s0 + SOCK_TUPLE_LEN, n, (void *)addr) == 0)
-            r->h.len[1] = n;
+    put_sock(r->s0, r->h.len, e.ret, s0, s1, cflags, &s);
+    if (cflags & CF_DATA) {
+        u32 n = data_len(e.ret, s.a[2], cflags);
+        if (n > SNAPLEN)
+            n = SNAPLEN;
+        if (n && bpf_probe_read_user(r->s0 + SOCK_DATA_AT, n, (void *)s.a[1]) == 0)
+            r->h.len[2] = n;
     }
     ring_path.ringbuf_submit(r, 0);
+    count(C_EVENTS);
+    return 0;
+}
+
+// read/write/pread/pwrite: result, arguments and the data (buffer = argument 1, size = argument 2).
+int exit_data(void *ctx) {
+    struct exit_args e;
+    exit_args_of(ctx, &e);
+    struct stash s = {};
+    u16 flags = take_stash(e.id, &s);
+    if (is_ignored(e.id))
+        return 0;
+    struct conf *c = conf_of(e.nr);
+    if (!c)
+        return 0;
+    u16 evt = c->evt, cflags = c->flags;
+    struct path_rec *r = ring_path.ringbuf_reserve(sizeof(struct path_rec));
+    if (!r) {
+        count(C_DROPS);
+        return 0;
+    }
+    fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
+    u32 n = data_len(e.ret, s.a[2], cflags);
+    if (n > SNAPLEN)
+        n = SNAPLEN;
+    if (n && bpf_probe_read_user(r->s0, n, (void *)s.a[1]) == 0)
+        r->h.len[0] = n;
+    ring_path.ringbuf_submit(r, 0);
+    count(C_EVENTS);
+    return 0;
+}
+
+// The first `limit` (at most SNAPLEN) bytes of the buffers of an iovec array, read into `dst`; returns how many
+// were read and puts the sum of the lengths of the first IOV_READ iovecs in *total.
+static __always_inline u16 read_iov(char *dst, u64 iov, u64 cnt, u32 limit, u64 *total) {
+    u32 used = 0;
+    u64 sum = 0;
+    for (int i = 0; i < IOV_READ; i++) {
+        if (i >= cnt)
+            break;
+        u64 vec[2] = {};  // iov_base, iov_len
+        if (bpf_probe_read_user(vec, sizeof(vec), (void *)(iov + 16 * i)))
+            break;
+        sum += vec[1];
+        u32 want = used < limit ? limit - used : 0;
+        u32 n = vec[1] < want ? (u32)vec[1] : want;
+        if (n > SNAPLEN)
+            n = SNAPLEN;
+        if (n && used < SNAPLEN && bpf_probe_read_user(dst + (used & 127), n, (void *)vec[0]) == 0)
+            used += n;
+    }
+    *total = sum;
+    return used;
+}
+
+// readv/writev/preadv/pwritev (iovecs = arguments 1 and 2) and sendmsg/recvmsg (the msghdr's, with the tuple
+// and address of put_sock): result, arguments, the data in b0 (its length in len[2]) and the iovecs' total
+// length in register 5 (unused by these calls).
+int exit_iov(void *ctx) {
+    struct exit_args e;
+    exit_args_of(ctx, &e);
+    struct stash s = {};
+    u16 flags = take_stash(e.id, &s);
+    if (is_ignored(e.id))
+        return 0;
+    struct conf *c = conf_of(e.nr);
+    if (!c)
+        return 0;
+    u8 s0 = c->s0, s1 = c->s1;
+    u16 evt = c->evt, cflags = c->flags;
+    struct big_rec *r = ring_big.ringbuf_reserve(sizeof(struct big_rec));
+    if (!r) {
+        count(C_DROPS);
+        return 0;
+    }
+    fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
+    u64 iov = s.a[1], cnt = s.a[2];
+    if (cflags & CF_MSGHDR) {
+        put_sock(r->s0, r->h.len, e.ret, s0, s1, cflags, &s);
+        bpf_probe_read_user(&iov, 8, (void *)(s.a[1] + 16));  // msg_iov
+        bpf_probe_read_user(&cnt, 8, (void *)(s.a[1] + 24));  // msg_iovlen
+    }
+    u64 total = 0;
+    r->h.len[2] = read_iov(r->b0, iov, cnt, data_len(e.ret, SNAPLEN, cflags), &total);
+    r->h.a[5] = total;
+    ring_big.ringbuf_submit(r, 0);
     count(C_EVENTS);
     return 0;
 }
@@ -644,7 +763,7 @@ int exit_clone(void *ctx) {
     if (!c)
         return 0;
     u16 evt = c->evt;
-    u8 cflags = c->flags;
+    u16 cflags = c->flags;
     struct path_rec *r = ring_path.ringbuf_reserve(sizeof(struct path_rec));
     if (!r) {
         count(C_DROPS);
@@ -757,7 +876,7 @@ int exit_exec(void *ctx) {
     if (!c)
         return 0;
     u16 evt = c->evt;
-    u8 cflags = c->flags;
+    u16 cflags = c->flags;
     struct exec_rec *r = ring_exec.ringbuf_reserve(sizeof(struct exec_rec));
     if (!r) {
         count(C_DROPS);

@@ -42,7 +42,9 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
+from functools import cache
 from typing import Protocol
 
 import numpy as np
@@ -742,7 +744,9 @@ class _BatchView:
         if pa.types.is_list(values.type):
             return pc.binary_join(values, " ")
         if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
-            return _binary_text(values, _param_types(self.type_id, param))
+            kinds = _param_types(self.type_id, param)
+            # Live exits carry some parameters that the schema gives only to the enter (sendto's tuple).
+            return _binary_text(values, np.where(kinds == 0, _usual_param_type(param), kinds))
         return values.cast(pa.string())
 
     def render_fd(self, values: pa.Array) -> pa.Array:
@@ -928,6 +932,15 @@ def _param_types(type_ids: np.ndarray, param: str) -> np.ndarray:
 
 
 _PARAM_TYPE_TABLES: dict[str, np.ndarray] = {}
+
+
+@cache
+def _usual_param_type(param: str) -> int:
+    """The schema type most events give parameter `param` (0 when none has it)."""
+    kinds = Counter(int(p.type) for info in et.EVENTS.values() for p in info.params if p.name == param)
+    return kinds.most_common(1)[0][0] if kinds else 0
+
+
 _ADDRESS_TEXT = {et.ParamType.SOCKADDR: pt.sockaddr_text, et.ParamType.SOCKTUPLE: pt.socktuple_text}
 
 

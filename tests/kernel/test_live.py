@@ -43,7 +43,8 @@ FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.p
           "evt.rawarg.fd2", "fd.num", "thread.cap_effective", "thread.cap_permitted", "thread.cap_inheritable",
           "evt.rawarg.cap_effective", "proc.is_exe_upper_layer", "proc.exe_ino", "proc.exe_ino.ctime",
           "proc.exe_ino.mtime", "proc.exe_ino.ctime_duration_proc_start", "proc.pidns_init_start_ts",
-          "proc.pid.ts"}
+          "proc.pid.ts", "evt.buffer", "evt.buflen", "evt.rawarg.size", "evt.rawarg.pos", "evt.arg.tuple",
+          "evt.arg.data"}
 DEADLINE_S = 60
 TEST_PID = os.getpid()
 
@@ -76,6 +77,7 @@ class Scenarios:
             self._opens()
             self._many_flags()
             self._connect()
+            self._io()
             self._pipes()
             self._links()
             self._ptrace()
@@ -146,6 +148,28 @@ class Scenarios:
         conn.close()
         listener.close()
         self._wait("connect", proc)
+
+    def _io(self) -> None:
+        """The read/write family on a file (plain, positioned, vectored; a write longer than the snaplen; a write
+        to a bad fd) and on UDP sockets (sendto/recvfrom, sendmsg/recvmsg)."""
+        path = self.tmp / "io.txt"
+        self.facts["io_path"] = str(path)
+        code = ("import os, socket\n"
+                f"fd = os.open({str(path)!r}, os.O_CREAT | os.O_RDWR, 0o600)\n"
+                "os.write(fd, b'hello saker'); os.pwrite(fd, b'PW', 3); os.writev(fd, [b'vec-one|', b'vec-two'])\n"
+                "os.lseek(fd, 0, 0); os.read(fd, 100); os.pread(fd, 5, 6)\n"
+                "os.lseek(fd, 0, 0); os.readv(fd, [bytearray(4), bytearray(200)])\n"
+                "os.write(fd, b'y' * 200); os.close(fd)\n"
+                "try:\n    os.write(fd, b'closed fd')\nexcept OSError:\n    pass\n"
+                "a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(('127.0.0.1', 0))\n"
+                "b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.bind(('127.0.0.1', 0))\n"
+                "a.sendto(b'udp-datagram', b.getsockname()); b.recvfrom(100)\n"
+                "a.sendmsg([b'msg-a|', b'msg-b'], [], 0, b.getsockname()); b.recvmsg(100)\n"
+                "print(a.getsockname()[1], b.getsockname()[1])\n")
+        proc = _python(code, stdout=subprocess.PIPE, text=True)
+        ports = proc.stdout.read().split()
+        self.facts["udp_ports"] = tuple(int(port) for port in ports)
+        self._wait("io", proc)
 
     def _links(self) -> None:
         target, link, hard = self.tmp / "target", self.tmp / "symlink", self.tmp / "hardlink"
@@ -401,6 +425,42 @@ def test_connect_to_loopback_listener_has_address_and_port(captured):
     assert (event["fd.rip"], event["fd.rport"], event["fd.lip"]) == ("127.0.0.1", port, "127.0.0.1")
     assert event["fd.name"].endswith(f"->127.0.0.1:{port}")
     assert event["proc.ppid"] == TEST_PID
+
+
+def test_reads_and_writes_carry_their_fd_size_position_and_data(captured):
+    """Each call of the read/write family on a file carries the fd (named by the state engine), the size asked
+    (vectored calls: the iovecs' total), the position of positioned calls and the bytes it moved."""
+    rows, scenarios, _ = captured
+    path = scenarios.facts["io_path"]
+    calls = [(r["evt.type"], r["evt.rawres"], r["evt.rawarg.size"], r["evt.rawarg.pos"], r["evt.buffer"])
+             for r in _events(rows, scenarios.pids["io"], ("read", "write", "pread", "pwrite", "readv", "writev"))
+             if r["fd.name"] == path]
+    content = b"helPW sakervec-one|vec-two"
+    assert calls == [("write", 11, 11, None, b"hello saker"), ("pwrite", 2, 2, 3, b"PW"),
+                     ("writev", 15, 15, None, b"vec-one|vec-two"), ("read", 26, 100, None, content),
+                     ("pread", 5, 5, 6, b"saker"), ("readv", 26, 204, None, content),
+                     ("write", 200, 200, None, b"y" * 80)]  # the first 80 bytes (the snaplen) of 200
+    reads = [r for r in _events(rows, scenarios.pids["io"], "read") if r["fd.name"] == path]
+    assert reads[0]["evt.buflen"] == 26 and reads[0]["evt.arg.data"] == content.decode()
+
+
+def test_a_write_that_fails_keeps_what_it_was_given(captured):
+    rows, scenarios, _ = captured
+    failed = [r for r in _events(rows, scenarios.pids["io"], "write") if r["evt.buffer"] == b"closed fd"]
+    assert [(r["evt.res"], r["evt.rawarg.size"]) for r in failed] == [("EBADF", 9)]
+
+
+def test_udp_sends_and_receives_carry_data_and_the_peer(captured):
+    """sendto/sendmsg name the destination; recvfrom/recvmsg the sender first, as the driver's tuples do."""
+    rows, scenarios, _ = captured
+    sender, receiver = scenarios.facts["udp_ports"]
+    out, back = f"127.0.0.1:{sender}->127.0.0.1:{receiver}", f"127.0.0.1:{receiver}->127.0.0.1:{sender}"
+    calls = [(r["evt.type"], r["evt.rawres"], r["evt.rawarg.size"], r["evt.buffer"], r["evt.arg.tuple"])
+             for r in _events(rows, scenarios.pids["io"], ("sendto", "recvfrom", "sendmsg", "recvmsg"))]
+    assert calls == [("sendto", 12, 12, b"udp-datagram", out), ("recvfrom", 12, 100, b"udp-datagram", out),
+                     ("sendmsg", 11, 11, b"msg-a|msg-b", out), ("recvmsg", 11, 100, b"msg-a|msg-b", out)]
+    received = [r for r in _events(rows, scenarios.pids["io"], "recvfrom")]
+    assert received[0]["fd.name"] == back  # the receiving socket is named after the datagram, its own end first
 
 
 def test_pipe_and_pipe2_carry_both_fds(captured):

@@ -14,7 +14,7 @@ from kernel.events import BatchBuilder
 from kernel.records import HEADER, LAYOUTS, RINGBUF_HEADER, SOCK_TUPLE_LEN
 
 PATH = LAYOUTS["path"]
-SOURCES = ("@sockaddr", "@tuple_out", "@tuple_in", "@tuple_dest")
+SOURCES = ("@sockaddr", "@tuple_out", "@tuple_in", "@tuple_dest", "@tuple_from")
 
 _record = st.fixed_dictionaries({
     "tuple_family": st.sampled_from([0, 1, 2, 10, 3, 0xFFFF]),
@@ -85,6 +85,9 @@ def test_each_kind_of_address_is_decoded() -> None:
     assert values["@tuple_out"][1] == b"\x01" + bytes(16) + b"/run/app.sock\0"
     assert values["@tuple_dest"][2] == b"\x02" + bytes(6) + bytes([127, 0, 0, 9]) + (8080).to_bytes(2, "little")
     assert values["@tuple_out"][2] == b"\x02" + bytes(12)
+    # A receive names the sender first; without a sender's address of the socket's family it has no tuple.
+    assert values["@tuple_from"] == [None, b"\x01" + bytes(16) + b"/run/app.sock\0",
+                                     b"\x02" + bytes([127, 0, 0, 9]) + (8080).to_bytes(2, "little") + bytes(6)]
 
 
 def test_a_batch_holds_each_socket_events_values_in_its_own_row() -> None:

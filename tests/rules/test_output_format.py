@@ -87,6 +87,13 @@ def test_render_width() -> None:
     assert compile_output("[%6proc.name][%2proc.name]").render(batch(), [0]) == ["[bash  ][ba]"]
 
 
+def test_a_buffer_prints_and_reaches_the_json_fields_with_unprintable_bytes_as_dots() -> None:
+    output = compile_output("data=%evt.buffer")
+    buffers = pa.RecordBatch.from_pydict({"evt.buffer": pa.array([b"\x7fELF\x02\x01", None], pa.binary())})
+    assert output.render(buffers, [0, 1]) == ["data=.ELF..", "data=<NA>"]
+    assert output.output_fields(buffers, [0, 1]) == [{"evt.buffer": ".ELF.."}, {"evt.buffer": None}]
+
+
 def test_output_fields_are_typed() -> None:
     """output_fields keeps types, lists stay lists, missing values are None, transformed tokens are absent."""
     output = compile_output("%proc.name %proc.tty %fd.connected %fd.types %proc.aname %toupper(proc.name) %fd.net")
