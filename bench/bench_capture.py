@@ -1,6 +1,6 @@
 """Benchmark of live capture: how many syscall events one loaded core produces, how many reach Arrow, drops.
 
-    sudo .venv/bin/python bench/bench_capture.py [--seconds 3] [--rates 50000,200000,0] [--load connect]
+    sudo .venv/bin/python bench/bench_capture.py [--seconds 3] [--rates 50000,200000,0] [--load connect|io]
 
 Compiles bench/loadgen.c (openat+close pairs at a target rate, 0 = as fast as it can) with gcc into a temp
 dir, pins it to the last CPU and the reader (this process) to CPU 0, and prints in one run:
@@ -16,7 +16,9 @@ dir, pins it to the last CPU and the reader (this process) to CPU 0, and prints 
   per event). Their difference is what a pause between batches costs the same work on this machine.
 
 With `--load connect`, bench/connload.c is the load instead: a server's accept loop (socket, connect, accept
-and two closes a round, on loopback), whose events carry socket tuples and addresses.
+and two closes a round, on loopback), whose events carry socket tuples and addresses. With `--load io`,
+bench/ioload.c reads 64 bytes from /dev/zero and writes them to /dev/null, with rules asking for read and
+write: events that carry the data they moved.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ from kernel.events import BatchBuilder  # noqa: E402
 from kernel.live import LiveCapture  # noqa: E402
 
 CPUS = sorted(os.sched_getaffinity(0))
-LOADS = {"open": ("loadgen", "openat+close"), "connect": ("connload", "socket+connect+accept+close")}
+# --load: (program, the syscalls it makes, the event types the capture's rules ask for)
+LOADS = {"open": ("loadgen", "openat+close", {"openat"}),
+         "connect": ("connload", "socket+connect+accept+close", {"openat"}),
+         "io": ("ioload", "read+write of 64 bytes", {"read", "write"})}
 LOAD_CPU, READER_CPU = CPUS[-1], CPUS[0]
 
 
@@ -83,10 +88,11 @@ class RecordingCapture(LiveCapture):
         return spans
 
 
-def traced_run(exe: Path, seconds: float, rate: int, batch_size: int, flush_ms: int, keep: int = 0) -> dict:
+def traced_run(exe: Path, seconds: float, rate: int, batch_size: int, flush_ms: int, keep: int = 0,
+               rule_types: frozenset[str] = frozenset({"openat"})) -> dict:
     config = SimpleNamespace(pipeline=SimpleNamespace(batch_size=batch_size, flush_ms=flush_ms),
                              engine=SimpleNamespace(ring_bytes=16 << 20), base_syscalls=None)
-    capture = RecordingCapture(config, keep, rule_event_types={"openat"})
+    capture = RecordingCapture(config, keep, rule_event_types=rule_types)
     capture.started = threading.Event()
     control = SimpleNamespace(stop=threading.Event())
     result: dict = {}
@@ -149,14 +155,14 @@ def main() -> None:
     if len(CPUS) < 2:
         print("note: one CPU only; generator and reader share it")
     with tempfile.TemporaryDirectory() as folder:
-        program, calls_made = LOADS[args.load]
+        program, calls_made, rule_types = LOADS[args.load]
         exe = build_loadgen(Path(folder), program)
         calls, elapsed = run_load(exe, args.seconds, 0)
         print(f"no tracing: {calls / elapsed / 1e3:.0f} k syscalls/s ({calls_made}, one core, CPU {LOAD_CPU})")
         print(f"{'offered':>10} {'generated':>10} {'kernel ev/s':>12} {'to Arrow':>10} {'Arrow/kern':>10} "
               f"{'drops':>7} {'CPU/event':>10}")
         for rate in [int(r) for r in args.rates.split(",")]:
-            r = traced_run(exe, args.seconds, rate, args.batch_size, args.flush_ms)
+            r = traced_run(exe, args.seconds, rate, args.batch_size, args.flush_ms, rule_types=frozenset(rule_types))
             kernel = r["kernel"]
             offered = kernel.events + kernel.drops
             drop_pct = 100 * kernel.drops / offered if offered else 0.0
@@ -166,7 +172,8 @@ def main() -> None:
                   f"{100 * r['rows'] / max(kernel.events, 1):>9.1f}% {drop_pct:>6.2f}% "
                   f"{1e6 * r['cpu'] / max(r['rows'], 1):>8.3f}µs")
         # Drains are recorded in a run of their own: copying them out costs the reader CPU.
-        drains = traced_run(exe, 1.0, 0, args.batch_size, args.flush_ms, keep=40)["drains"][5:]
+        drains = traced_run(exe, 1.0, 0, args.batch_size, args.flush_ms, keep=40,
+                            rule_types=frozenset(rule_types))["drains"][5:]
         if not drains:
             sys.exit("baseline: no drains recorded")
         os.sched_setaffinity(0, {READER_CPU})

@@ -1,4 +1,4 @@
-/* Clock and pacing shared by the load generators of bench/ (included by loadgen.c, connload.c, mixload.c). */
+/* Clock and pacing shared by the load generators of bench/ (included by loadgen.c, connload.c, mixload.c, ioload.c). */
 #ifndef SAKER_BENCH_PACE_H
 #define SAKER_BENCH_PACE_H
 
