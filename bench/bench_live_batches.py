@@ -15,7 +15,7 @@ batches, through the capture stage's `prepare` (state advance and the fields of 
     Compare a tree against another (`--against DIR`, a checkout of another commit) on the same recording.
 
     .venv/bin/python bench/bench_live_batches.py [--rate 100000] [--size 2500] [--rules PATH] [--mix ROUNDS]
-                                                 [--load connect|fork]
+                                                 [--load connect|io|fork]
                                                  [--instructions [--against DIR]]
 """
 
@@ -39,7 +39,7 @@ from bench_latency import free_port, healthy  # noqa: E402
 
 STABLE_RULES = ROOT.parent / "shared" / "peer" / "falco-rules" / "falco_rules.yaml"
 COUNTED_BATCHES = 10
-PROGRAMS = {name: program for name, (program, _) in LOADS.items()} | {"fork": "forkload"}
+PROGRAMS = {name: program for name, (program, *_) in LOADS.items()} | {"fork": "forkload"}
 
 
 def record(folder: Path, rate: int, seconds: float, rules: Path = STABLE_RULES, mix: int = 0,
