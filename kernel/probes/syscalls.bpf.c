@@ -287,7 +287,19 @@ static __always_inline void exit_args_of(void *ctx, struct exit_args *e) {
     e->id = bpf_get_current_pid_tgid();
 }
 
-// Result and arguments only.
+// The common start of the exit handlers: the call's number, result and thread, its stashed arguments (and the
+// header flags taking them gave; a clone's child side, result 0, never had any) and its configuration; NULL
+// when the thread is ignored or the syscall is not configured.
+static __always_inline struct conf *exit_start(void *ctx, struct exit_args *e, struct stash *s, u16 *flags,
+                                               int is_clone) {
+    exit_args_of(ctx, e);
+    if (!(is_clone && e->ret == 0))
+        *flags = take_stash(e->id, s);
+    if (is_ignored(e->id))
+        return 0;
+    return conf_of(e->nr);
+}
+
 // The task's capability sets from its credentials, in the kernel's bit order (which scap's PPM_CAP_* keep):
 // dst[0] inheritable, dst[1] permitted, dst[2] effective.
 static __always_inline void put_caps(u64 *dst, u64 task) {
@@ -297,14 +309,12 @@ static __always_inline void put_caps(u64 *dst, u64 task) {
     dst[2] = read_u64(cred + OFF_CRED_CAP_EFFECTIVE);
 }
 
+// Result and arguments only.
 int exit_small(void *ctx) {
     struct exit_args e;
-    exit_args_of(ctx, &e);
     struct stash s = {};
-    u16 flags = take_stash(e.id, &s);
-    if (is_ignored(e.id))
-        return 0;
-    struct conf *c = conf_of(e.nr);
+    u16 flags = 0;
+    struct conf *c = exit_start(ctx, &e, &s, &flags, 0);
     if (!c)
         return 0;
     // fcntl: only the commands that duplicate an fd (F_DUPFD, F_DUPFD_CLOEXEC) change state.
@@ -335,12 +345,9 @@ int exit_small(void *ctx) {
 // Result, arguments and one user string (a path or a name) from argument c->s0.
 int exit_str(void *ctx) {
     struct exit_args e;
-    exit_args_of(ctx, &e);
     struct stash s = {};
-    u16 flags = take_stash(e.id, &s);
-    if (is_ignored(e.id))
-        return 0;
-    struct conf *c = conf_of(e.nr);
+    u16 flags = 0;
+    struct conf *c = exit_start(ctx, &e, &s, &flags, 0);
     if (!c)
         return 0;
     u8 s0 = c->s0;
@@ -370,12 +377,9 @@ int exit_str(void *ctx) {
 // Result, arguments and up to three user strings (rename/link/symlink pairs, mount's dev, dir and type).
 int exit_str2(void *ctx) {
     struct exit_args e;
-    exit_args_of(ctx, &e);
     struct stash s = {};
-    u16 flags = take_stash(e.id, &s);
-    if (is_ignored(e.id))
-        return 0;
-    struct conf *c = conf_of(e.nr);
+    u16 flags = 0;
+    struct conf *c = exit_start(ctx, &e, &s, &flags, 0);
     if (!c)
         return 0;
     u8 s0 = c->s0, s1 = c->s1, s2 = c->s2;
@@ -482,15 +486,21 @@ static __always_inline u32 data_len(s64 ret, u64 size, u16 cflags) {
     return n > SNAPLEN ? SNAPLEN : (u32)n;
 }
 
+// The data of a call with one buffer (argument 1, of size argument 2) into `dst`, its length into *len.
+static __always_inline void put_data(char *dst, u16 *len, s64 ret, struct stash *s, u16 cflags) {
+    u32 n = data_len(ret, s->a[2], cflags);
+    if (n > SNAPLEN)
+        n = SNAPLEN;
+    if (n && bpf_probe_read_user(dst, n, (void *)s->a[1]) == 0)
+        *len = n;
+}
+
 // Socket calls: tuple and address (put_sock); sendto/recvfrom also the data, after them.
 int exit_sock(void *ctx) {
     struct exit_args e;
-    exit_args_of(ctx, &e);
     struct stash s = {};
-    u16 flags = take_stash(e.id, &s);
-    if (is_ignored(e.id))
-        return 0;
-    struct conf *c = conf_of(e.nr);
+    u16 flags = 0;
+    struct conf *c = exit_start(ctx, &e, &s, &flags, 0);
     if (!c)
         return 0;
     u8 s0 = c->s0, s1 = c->s1;
@@ -502,13 +512,8 @@ int exit_sock(void *ctx) {
     }
     fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
     put_sock(r->s0, r->h.len, e.ret, s0, s1, cflags, &s);
-    if (cflags & CF_DATA) {
-        u32 n = data_len(e.ret, s.a[2], cflags);
-        if (n > SNAPLEN)
-            n = SNAPLEN;
-        if (n && bpf_probe_read_user(r->s0 + SOCK_DATA_AT, n, (void *)s.a[1]) == 0)
-            r->h.len[2] = n;
-    }
+    if (cflags & CF_DATA)
+        put_data(r->s0 + SOCK_DATA_AT, &r->h.len[2], e.ret, &s, cflags);
     ring_path.ringbuf_submit(r, 0);
     count(C_EVENTS);
     return 0;
@@ -517,12 +522,9 @@ int exit_sock(void *ctx) {
 // read/write/pread/pwrite: result, arguments and the data (buffer = argument 1, size = argument 2).
 int exit_data(void *ctx) {
     struct exit_args e;
-    exit_args_of(ctx, &e);
     struct stash s = {};
-    u16 flags = take_stash(e.id, &s);
-    if (is_ignored(e.id))
-        return 0;
-    struct conf *c = conf_of(e.nr);
+    u16 flags = 0;
+    struct conf *c = exit_start(ctx, &e, &s, &flags, 0);
     if (!c)
         return 0;
     u16 evt = c->evt, cflags = c->flags;
@@ -532,11 +534,7 @@ int exit_data(void *ctx) {
         return 0;
     }
     fill_hdr(&r->h, e.id, e.nr, e.ret, evt, flags, &s);
-    u32 n = data_len(e.ret, s.a[2], cflags);
-    if (n > SNAPLEN)
-        n = SNAPLEN;
-    if (n && bpf_probe_read_user(r->s0, n, (void *)s.a[1]) == 0)
-        r->h.len[0] = n;
+    put_data(r->s0, &r->h.len[0], e.ret, &s, cflags);
     ring_path.ringbuf_submit(r, 0);
     count(C_EVENTS);
     return 0;
@@ -570,12 +568,9 @@ static __always_inline u16 read_iov(char *dst, u64 iov, u64 cnt, u32 limit, u64 
 // length in register 5 (unused by these calls).
 int exit_iov(void *ctx) {
     struct exit_args e;
-    exit_args_of(ctx, &e);
     struct stash s = {};
-    u16 flags = take_stash(e.id, &s);
-    if (is_ignored(e.id))
-        return 0;
-    struct conf *c = conf_of(e.nr);
+    u16 flags = 0;
+    struct conf *c = exit_start(ctx, &e, &s, &flags, 0);
     if (!c)
         return 0;
     u8 s0 = c->s0, s1 = c->s1;
@@ -754,12 +749,9 @@ static __always_inline u16 put_cgroups(struct details *d, u64 task) {
 // s0 = comm.
 int exit_clone(void *ctx) {
     struct exit_args e;
-    exit_args_of(ctx, &e);
     struct stash s = {};
-    u16 flags = e.ret == 0 ? 0 : take_stash(e.id, &s);
-    if (is_ignored(e.id))
-        return 0;
-    struct conf *c = conf_of(e.nr);
+    u16 flags = 0;
+    struct conf *c = exit_start(ctx, &e, &s, &flags, 1);
     if (!c)
         return 0;
     u16 evt = c->evt;
@@ -867,12 +859,9 @@ static __always_inline u64 pidns_start(u64 task) {
 // argument. a[] = parent tgid, loginuid, uid, gid, full argv length, full env length.
 int exit_exec(void *ctx) {
     struct exit_args e;
-    exit_args_of(ctx, &e);
     struct stash s = {};
-    u16 flags = take_stash(e.id, &s);
-    if (is_ignored(e.id))
-        return 0;
-    struct conf *c = conf_of(e.nr);
+    u16 flags = 0;
+    struct conf *c = exit_start(ctx, &e, &s, &flags, 0);
     if (!c)
         return 0;
     u16 evt = c->evt;
