@@ -106,18 +106,23 @@ class LiveCapture:
         # in while a batch was processed are that old already, so the flush deadline counts from there, not
         # from when the loop next looks (which would add a batch's processing time to every event's latency).
         empty_since = time.monotonic()
+        # Since when records have been coming in: the rate a nap is estimated from. After a quiet spell it is
+        # when the first record woke the loop, not `empty_since`: a burst estimated over the quiet time would
+        # look slow, and the loop would sleep until the deadline while the rings filled far past a batch.
+        filling_since = empty_since
         while not control.stop.is_set():
             waiting = sum(reader.waiting() for reader in readers)
             now = time.monotonic()
             if waiting == 0:
                 empty_since = now
                 epoll.poll(self.flush_s)
+                filling_since = time.monotonic()
                 continue
             age = now - empty_since
             if waiting < self.batch_size and age < self.flush_s:
-                time.sleep(self._nap(waiting, age))
+                time.sleep(self._nap(waiting, age, now - filling_since))
                 continue
-            empty_since = now
+            empty_since = filling_since = now
             batch = self._drain(readers, builder)
             if batch is not None:
                 yield batch
@@ -125,15 +130,18 @@ class LiveCapture:
         if batch is not None:
             yield batch
 
-    def _nap(self, waiting: int, age: float) -> float:
-        """How long to let records gather: until the flush deadline, or until `batch_size` records should be
-        waiting at the rate seen since the first one, whichever comes first. (The rings cannot wake the
-        reader for more records while it holds some, so it must sleep; one nap per batch at a steady rate
-        instead of a wake-up every couple of milliseconds.)"""
-        left = self.flush_s - age
-        if age < MIN_NAP_S:  # too soon to tell the rate: look again shortly
+    def _nap(self, waiting: int, age: float, filling: float) -> float:
+        """How long to let records gather: until the flush deadline (`age`: since the rings were last empty), or
+        until `batch_size` records should be waiting at the rate seen over `filling` seconds, whichever comes
+        first, and never more than a quarter of flush_ms. (The rings cannot wake the reader for more records
+        while it holds some, so it must sleep; one nap per batch at a steady rate instead of a wake-up every
+        couple of milliseconds.)"""
+        left = max(self.flush_s - age, 1e-6)  # (a deadline all but reached still takes a moment to pass)
+        if filling < MIN_NAP_S:  # too soon to tell the rate: look again shortly
             return min(left, MIN_NAP_S)
-        return max(min(left, (self.batch_size - waiting) * age / waiting), MIN_NAP_S)
+        # At most a quarter of flush_ms: a burst that starts during a nap (a load after a lone event) is not
+        # seen until the nap ends, and meanwhile it can fill the rings far past a batch.
+        return max(min(left, (self.batch_size - waiting) * filling / waiting, self.flush_s / 4), MIN_NAP_S)
 
     def _drain(self, readers, builder: BatchBuilder, *, final: bool = False) -> pa.RecordBatch | None:
         counts = self._spans(readers, None if final else time.monotonic_ns())

@@ -114,3 +114,22 @@ def test_a_full_batch_is_cut_before_the_deadline(monkeypatch):
     waits = waits_in_ring(arrivals, 0.001, monkeypatch, batch_size=4096)
     full = 3 * 4096  # the last, partial batch rightly waits for the deadline
     assert waits[:full].max() < 0.010
+
+
+def test_a_burst_after_a_quiet_spell_is_cut_at_the_batch_size_not_at_the_deadline(monkeypatch):
+    """The loop waits in epoll for 10 ms, then 2 M events/s begin: the rate is told from the burst alone, so its
+    first batch is cut once it is full (~2 ms), not after the longest nap (5 ms) or at the deadline counted from
+    the quiet time."""
+    burst = 0.090 + np.arange(40_000) / 2_000_000
+    waits = waits_in_ring(np.concatenate([[0.0], burst]), 0.001, monkeypatch, batch_size=4096)
+    first_full = waits[1:1 + 4096]
+    assert first_full.max() < 0.004
+
+
+def test_a_burst_that_starts_during_a_nap_waits_at_most_a_quarter_of_flush_ms_more(monkeypatch):
+    """A lone event, then 1 M events/s from 1.5 ms later: the nap the lone event's rate called for is cut to a
+    quarter of flush_ms, so the burst is seen and its first batch cut within ~5 ms, not after ~15."""
+    burst = 0.0915 + np.arange(20_000) / 1_000_000
+    waits = waits_in_ring(np.concatenate([[0.090], burst]), 0.001, monkeypatch, batch_size=4096)
+    first_full = waits[1:1 + 4096]
+    assert first_full.max() < 0.008
