@@ -60,7 +60,7 @@ from stages.state import capabilities
 from stages.state import paramtext as pt
 from stages.state.buflen import buflen_column
 from stages.state.containers import HOST, ContainerState
-from stages.state.evt_args import args_column
+from stages.state.evt_args import args_column, prints_as_number, value_text
 from stages.state.fds import NO_FD, SIMPLE_TYPES, EventContext, FdState, _param, resolve_paths, typechar_of
 from stages.state.fds import initial_snapshot as initial_fds
 from stages.state.flags import (ENUM_TABLES, FLAGS_TABLE_BY_EVENT, PPM_O_RDONLY, PPM_O_WRONLY, render_enum_column,
@@ -704,17 +704,17 @@ class _BatchView:
             return result
         return self.render_param(name[len("evt.arg."):])
 
-    def _render_by_type(self, values: pa.Array, tables: Mapping[str, object],
+    def _render_by_type(self, values: pa.Array, param: str, tables: Mapping[str, object],
                         render: Callable[[pa.Array, object], pa.Array]) -> pa.Array:
-        """Symbolic text of an integer parameter through the table of each row's event type; the number as text
-        for types without a table."""
+        """Symbolic text of an integer parameter through the table of each row's event type, vectorized (open
+        flags are in rule conditions); other event types' rows as `_stateless_text` gives them."""
         raw = self.raw
         types = raw.types_present()
         present = [event for event in tables if event in types]
         masks = [raw.type_in((event,)) for event in present]
         if len(present) == 1 and masks[0].all():  # a batch of one such event type: no number rendered
             return render(values, tables[present[0]])
-        result = pc.cast(values, pa.string())
+        result = _stateless_text(self.type_id, values, param)
         for event, mask in zip(present, masks):
             if mask.any():
                 result = pc.if_else(pa.array(mask), render(values, tables[event]), result)
@@ -729,17 +729,21 @@ class _BatchView:
         if pa.types.is_integer(values.type):
             enums = {event: table for (event, name), table in ENUM_TABLES.items() if name == param}
             if enums:
-                return self._render_by_type(values, enums, render_enum_column)
+                return self._render_by_type(values, param, enums, render_enum_column)
             if param in ("flags",):
-                return self._render_by_type(values, FLAGS_TABLE_BY_EVENT, render_flags_column)
+                return self._render_by_type(values, param, FLAGS_TABLE_BY_EVENT, render_flags_column)
             kinds = _param_types(self.type_id, param)
-            text = pc.cast(values, pa.string())
+            text = _stateless_text(self.type_id, values, param)
             fd_rows = kinds == et.ParamType.FD
             if fd_rows.any():
                 text = pc.if_else(pa.array(fd_rows), self.render_fd(values), text)
             errno_rows = (kinds == et.ParamType.ERRNO) | fd_rows
             if errno_rows.any():
                 text = pc.if_else(pa.array(errno_rows), _errno_or_number(values, text), text)
+            pid_rows = kinds == et.ParamType.PID
+            if pid_rows.any():  # a living thread's pid prints as its command name
+                names = pa.array(self.thread_names(np.where(pid_rows, filled(values, -1), -1)), type=pa.string())
+                text = pc.if_else(pc.is_valid(names), names, text)
             return text
         if pa.types.is_list(values.type):
             return pc.binary_join(values, " ")
@@ -748,6 +752,20 @@ class _BatchView:
             # Live exits carry some parameters that the schema gives only to the enter (sendto's tuple).
             return _binary_text(values, np.where(kinds == 0, _usual_param_type(param), kinds))
         return values.cast(pa.string())
+
+    def thread_names(self, pids: np.ndarray) -> list[str | None]:
+        """The command name of the thread each row's pid names, as of the row's event (None where the table does
+        not hold it or it has exited): how libsinsp resolves a pid parameter."""
+        wanted = np.flatnonzero(pids > 0)
+        out: list[str | None] = [None] * self.n
+        if len(wanted) == 0:
+            return out
+        found = self.thread_table.lookup([pids[wanted]], self.pos[wanted])
+        alive = self.thread_table.column("exit_ts", found).is_null().to_numpy(zero_copy_only=False)
+        comms = self.thread_table.column("comm", np.where(alive, found, -1)).to_pylist()
+        for row, comm in zip(wanted.tolist(), comms):
+            out[row] = comm
+        return out
 
     def render_fd(self, values: pa.Array) -> pa.Array:
         """An fd parameter as libsinsp resolves it: `<typechar[l4 char]>name` when the process has that fd
@@ -939,6 +957,26 @@ def _usual_param_type(param: str) -> int:
     """The schema type most events give parameter `param` (0 when none has it)."""
     kinds = Counter(int(p.type) for info in et.EVENTS.values() for p in info.params if p.name == param)
     return kinds.most_common(1)[0][0] if kinds else 0
+
+
+def _stateless_text(type_ids: np.ndarray, values: pa.Array, param: str) -> pa.Array:
+    """An integer parameter as sysdig's `evt.arg` prints it where no state is needed (flag and enum names, hex
+    and octal formats: `evt_args.value_text`), the number elsewhere; each distinct (event type, value) that is
+    not a plain decimal number rendered once."""
+    text = pc.cast(values, pa.string())
+    type_ids = np.asarray(type_ids, dtype=np.int64)
+    named = np.isin(type_ids, [t for t in np.unique(type_ids).tolist() if not prints_as_number(t, param)])
+    rows = np.flatnonzero(named & ~np.asarray(pc.is_null(values), dtype=bool))
+    if len(rows) == 0:
+        return text
+    numbers = filled(values, 0).astype(np.int64, copy=False)[rows]
+    pairs, inverse = np.unique(np.stack([type_ids[rows], numbers]), axis=1, return_inverse=True)
+    texts = [value_text(type_id, param, number) for type_id, number in pairs.T.tolist()]
+    texts = [str(number) if text is None else text for text, number in zip(texts, pairs[1].tolist())]
+    at = np.full(len(type_ids), -1, dtype=np.int64)
+    at[rows] = inverse.reshape(-1)
+    rendered = pa.array(texts, type=pa.string()).take(pa.array(at, mask=at < 0))
+    return pc.if_else(pc.is_valid(rendered), rendered, text)
 
 
 _ADDRESS_TEXT = {et.ParamType.SOCKADDR: pt.sockaddr_text, et.ParamType.SOCKTUPLE: pt.socktuple_text}

@@ -214,6 +214,28 @@ _RENDERERS: dict[et.ParamType, Callable[..., tuple[str, str]]] = {
 }
 
 
+@cache
+def prints_as_number(type_id: int, param: str) -> bool:
+    """Whether `value_text` of this event type's parameter is just the number in decimal (most are)."""
+    slot = next((slot for slot in slots(type_id) if slot.name == param), None)
+    return slot is None or slot.type in _STATEFUL or (
+        _RENDERERS.get(slot.type) is _number and slot.fmt == et.PrintFormat.DEC)
+
+
+def value_text(type_id: int, param: str, value: int) -> str | None:
+    """What `evt.arg.<param>` prints for one value of a parameter whose text needs no state (numbers in their
+    print format, flag and enum names, errno names): libsinsp's resolved text when it has one, else the value's
+    text. None when the event type has no such parameter or it needs state (fds, pids, users, paths)."""
+    slot = next((slot for slot in slots(type_id) if slot.name == param), None)
+    if slot is None or slot.type in _STATEFUL:
+        return None
+    renderer = _RENDERERS.get(slot.type)
+    if renderer is None:
+        return None
+    text, resolved = renderer(value, slot.type, slot.fmt, slot.table)
+    return resolved or text
+
+
 class _Resolutions:
     """State lookups for the stateful parameters, computed per (column, type) on first use for every row whose
     event has such a parameter there."""
@@ -272,18 +294,7 @@ def _fd_names(state: _Resolutions, column: str, rows: np.ndarray, ptype: et.Para
 
 def _thread_names(state: _Resolutions, column: str, rows: np.ndarray, ptype: et.ParamType) -> list:
     """The command name of the thread each row's pid parameter names, as of the event."""
-    view = state.view
-    pids = _ints(view, column, rows, -1)
-    wanted = np.flatnonzero(pids > 0)
-    out: list = [None] * view.n
-    if len(wanted) == 0:
-        return out
-    found = view.thread_table.lookup([pids[wanted]], view.pos[wanted])
-    alive = view.thread_table.column("exit_ts", found).is_null().to_numpy(zero_copy_only=False)
-    comms = view.thread_table.column("comm", np.where(alive, found, -1)).to_pylist()
-    for row, comm in zip(wanted.tolist(), comms):
-        out[row] = comm
-    return out
+    return state.view.thread_names(_ints(state.view, column, rows, -1))
 
 
 def _user_names(state: _Resolutions, column: str, rows: np.ndarray, ptype: et.ParamType) -> list:
