@@ -130,7 +130,8 @@ RENAMEAT2_FLAGS: NameTable = (("RENAME_NOREPLACE", 1), ("RENAME_EXCHANGE", 2), (
 OPENAT2_FLAGS: NameTable = tuple((name, 1 << bit) for bit, name in enumerate((
     "RESOLVE_BENEATH", "RESOLVE_IN_ROOT", "RESOLVE_NO_MAGICLINKS", "RESOLVE_NO_SYMLINKS", "RESOLVE_NO_XDEV",
     "RESOLVE_CACHED")))
-EXECVE_FLAGS: NameTable = (("EXE_WRITABLE", 1), ("EXE_UPPER_LAYER", 2), ("EXE_FROM_MEMFD", 4))
+# (EXE_LOWER_LAYER is newer than the 0.29.3 driver; live capture sets it, as the current driver does.)
+EXECVE_FLAGS: NameTable = (("EXE_WRITABLE", 1), ("EXE_UPPER_LAYER", 2), ("EXE_FROM_MEMFD", 4), ("EXE_LOWER_LAYER", 8))
 EXECVEAT_FLAGS: NameTable = (("AT_EMPTY_PATH", 1), ("AT_SYMLINK_NOFOLLOW", 2))
 
 # (event name, parameter) -> table, for both directions; execveat's enter `flags` differs from its exit's.

@@ -44,7 +44,7 @@ FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.p
           "evt.rawarg.cap_effective", "proc.is_exe_upper_layer", "proc.exe_ino", "proc.exe_ino.ctime",
           "proc.exe_ino.mtime", "proc.exe_ino.ctime_duration_proc_start", "proc.pidns_init_start_ts",
           "proc.pid.ts", "evt.buffer", "evt.buflen", "evt.rawarg.size", "evt.rawarg.pos", "evt.arg.tuple",
-          "evt.arg.data"}
+          "evt.arg.data", "evt.arg.flags"}
 DEADLINE_S = 60
 TEST_PID = os.getpid()
 
@@ -556,6 +556,8 @@ def test_exec_from_an_overlay_upper_layer_is_flagged(captured):
     assert (upper["proc.is_exe_upper_layer"], upper["evt.rawarg.flags"] & 0b1010) == (True, 1 << 1)
     assert (lower["proc.is_exe_upper_layer"], lower["evt.rawarg.flags"] & 0b1010) == (False, 1 << 3)
     assert (plain["proc.is_exe_upper_layer"], plain["evt.rawarg.flags"] & 0b1010) == (False, 0)
+    # As Falco's stable rules print them (exe_flags=%evt.arg.flags): the flags' names.
+    assert (upper["evt.arg.flags"], lower["evt.arg.flags"]) == ("EXE_UPPER_LAYER", "EXE_LOWER_LAYER")
 
 
 def test_chdir_moves_the_cwd(captured):
