@@ -240,7 +240,8 @@ def _needs(program: str) -> str:
 # ---- one action per rule --------------------------------------------------------------------------------------
 
 def traversal_read(ws: Workspace) -> None:
-    _python("open('/etc/../etc/../etc/passwd').close()")
+    # A relative climb: `evt.arg.name` prints it joined to the cwd (/etc/passwd), the path as given keeps "../".
+    _python("import os; os.chdir('/usr'); open('../etc/../etc/passwd').close()")
 
 
 def server_reads_credentials_late(ws: Workspace) -> None:

@@ -61,7 +61,8 @@ from stages.state import paramtext as pt
 from stages.state.buflen import buflen_column
 from stages.state.containers import HOST, ContainerState
 from stages.state.evt_args import args_column, prints_as_number, value_text
-from stages.state.fds import NO_FD, SIMPLE_TYPES, EventContext, FdState, _param, resolve_paths, typechar_of
+from stages.state.fds import (NO_FD, SIMPLE_TYPES, EventContext, FdState, _param, resolve_path, resolve_paths,
+                              typechar_of)
 from stages.state.fds import initial_snapshot as initial_fds
 from stages.state.flags import (ENUM_TABLES, FLAGS_TABLE_BY_EVENT, PPM_O_RDONLY, PPM_O_WRONLY, render_enum_column,
                                 render_flags_column)
@@ -751,7 +752,28 @@ class _BatchView:
             kinds = _param_types(self.type_id, param)
             # Live exits carry some parameters that the schema gives only to the enter (sendto's tuple).
             return _binary_text(values, np.where(kinds == 0, _usual_param_type(param), kinds))
-        return values.cast(pa.string())
+        text = values.cast(pa.string())
+        path_rows = np.isin(_param_types(self.type_id, param), _PATH_TYPES)
+        if path_rows.any():  # a relative path prints joined to the thread's working directory
+            resolved = pa.array(self.relative_paths_resolved(text, path_rows), type=pa.string())
+            text = pc.if_else(pc.is_valid(resolved), resolved, text)
+        return text
+
+    def relative_paths_resolved(self, names: pa.Array, rows: np.ndarray) -> list[str | None]:
+        """Each of `rows`' relative path joined to its thread's working directory, as libsinsp resolves a path
+        parameter (None for absolute or empty paths, other rows, and rows without a thread)."""
+        out: list[str | None] = [None] * self.n
+        relative = rows & ~np.asarray(self.no_thread, dtype=bool) & pc.fill_null(
+            pc.invert(pc.or_(pc.starts_with(names, "/"), pc.equal(names, ""))), False).to_numpy(zero_copy_only=False)
+        relative &= pc.fill_null(pc.not_equal(names, "<NA>"), False).to_numpy(zero_copy_only=False)
+        wanted = np.flatnonzero(relative)
+        if len(wanted) == 0:
+            return out
+        take = pa.array(wanted, type=pa.int64())
+        cwds = self.thread("cwd").take(take).to_pylist()
+        for row, name, cwd in zip(wanted.tolist(), names.take(take).to_pylist(), cwds):
+            out[row] = pt.sanitized(resolve_path(name, None, cwd or "/"))
+        return out
 
     def thread_names(self, pids: np.ndarray) -> list[str | None]:
         """The command name of the thread each row's pid names, as of the row's event (None where the table does
@@ -979,6 +1001,7 @@ def _stateless_text(type_ids: np.ndarray, values: pa.Array, param: str) -> pa.Ar
     return pc.if_else(pc.is_valid(rendered), rendered, text)
 
 
+_PATH_TYPES = (int(et.ParamType.FSPATH), int(et.ParamType.FSRELPATH))
 _ADDRESS_TEXT = {et.ParamType.SOCKADDR: pt.sockaddr_text, et.ParamType.SOCKTUPLE: pt.socktuple_text}
 
 

@@ -30,13 +30,12 @@ from functools import cache
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from kernel.scap import event_table as et
 from kernel.scap.decode import param_column
 from kernel.scap.value_names import DYN_TYPES, NameTable, table_for
 from stages.state import paramtext as pt
-from stages.state.fds import NO_FD, resolve_path
+from stages.state.fds import NO_FD
 
 T = et.ParamType
 GENERIC_IDS = frozenset({et.GENERIC_E, et.GENERIC_X})
@@ -308,20 +307,7 @@ def _user_names(state: _Resolutions, column: str, rows: np.ndarray, ptype: et.Pa
 
 def _paths(state: _Resolutions, column: str, rows: np.ndarray, ptype: et.ParamType) -> list:
     """A relative path joined to the thread's working directory (absolute ones are not resolved)."""
-    view = state.view
-    out: list = [None] * view.n
-    names = view.raw.strings(column)
-    relative = rows & state.has_thread & pc.fill_null(
-        pc.invert(pc.or_(pc.starts_with(names, "/"), pc.equal(names, ""))), False).to_numpy(zero_copy_only=False)
-    relative &= pc.fill_null(pc.not_equal(names, "<NA>"), False).to_numpy(zero_copy_only=False)
-    wanted = np.flatnonzero(relative)
-    if len(wanted) == 0:
-        return out
-    take = pa.array(wanted, type=pa.int64())
-    cwds = view.thread("cwd").take(take).to_pylist()
-    for row, name, cwd in zip(wanted.tolist(), names.take(take).to_pylist(), cwds):
-        out[row] = pt.sanitized(resolve_path(name, None, cwd or "/"))
-    return out
+    return state.view.relative_paths_resolved(state.view.raw.strings(column), rows)
 
 
 def _fd_lists(state: _Resolutions, column: str, rows: np.ndarray, ptype: et.ParamType) -> list:

@@ -44,7 +44,7 @@ FIELDS = {"evt.type", "evt.res", "evt.rawres", "thread.tid", "proc.pid", "proc.p
           "evt.rawarg.cap_effective", "proc.is_exe_upper_layer", "proc.exe_ino", "proc.exe_ino.ctime",
           "proc.exe_ino.mtime", "proc.exe_ino.ctime_duration_proc_start", "proc.pidns_init_start_ts",
           "proc.pid.ts", "evt.buffer", "evt.buflen", "evt.rawarg.size", "evt.rawarg.pos", "evt.arg.tuple",
-          "evt.arg.data", "evt.arg.flags"}
+          "evt.arg.data", "evt.arg.flags", "evt.rawarg.name"}
 DEADLINE_S = 60
 TEST_PID = os.getpid()
 
@@ -391,13 +391,14 @@ def test_child_side_clone_links_the_child_to_this_process(captured):
 
 
 def test_open_openat_creat_resolve_paths_and_flags(captured):
-    """openat (absolute and relative to the cwd), open and creat give the file's full path in fd.name."""
+    """openat (absolute and relative to the cwd), open and creat give the file's full path in fd.name; the name
+    as passed stays in evt.rawarg.name, and evt.arg.name prints it joined to the cwd as libsinsp does."""
     rows, scenarios, _ = captured
     pid, path = scenarios.pids["open"], scenarios.facts["open_path"]
     opens = [r for r in _events(rows, pid, ("openat", "open")) if r["fd.name"] == path]
-    kinds = sorted((r["evt.type"], r["evt.arg.name"]) for r in opens)
-    assert kinds == sorted([("open", path), ("openat", "opened.txt"), ("openat", path)])
-    created = [r for r in opens if r["evt.arg.name"] == path and r["evt.type"] == "openat"][0]
+    kinds = sorted((r["evt.type"], r["evt.rawarg.name"], r["evt.arg.name"]) for r in opens)
+    assert kinds == sorted([("open", path, path), ("openat", "opened.txt", path), ("openat", path, path)])
+    created = [r for r in opens if r["evt.rawarg.name"] == path and r["evt.type"] == "openat"][0]
     expected = int(open_flags(np.array([os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC], dtype=np.uint64))[0])
     assert created["evt.rawarg.flags"] in (expected, expected & ~(1 << 12))
     assert all(r["evt.res"] == "SUCCESS" and r["fd.typechar"] == "f" for r in opens)
@@ -563,7 +564,7 @@ def test_exec_from_an_overlay_upper_layer_is_flagged(captured):
 def test_chdir_moves_the_cwd(captured):
     """A process started in a folder (chdir before exec) has that cwd, and relative paths resolve there."""
     rows, scenarios, _ = captured
-    opens = [r for r in _events(rows, scenarios.pids["open"], "openat") if r["evt.arg.name"] == "opened.txt"]
+    opens = [r for r in _events(rows, scenarios.pids["open"], "openat") if r["evt.rawarg.name"] == "opened.txt"]
     assert [r["proc.cwd"] for r in opens] == [str(scenarios.tmp)]
 
 
