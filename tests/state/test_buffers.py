@@ -7,17 +7,13 @@ prints at 80 characters, a display choice of its command line (libsinsp, and so 
 
 from __future__ import annotations
 
-import io
-import shutil
-import subprocess
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from stages.inspect import count_filters, print_matches
+from stages.inspect import count_filters
+from tests.state.sysdig import CAPTURES, saker_lines, sysdig_lines
 
-CAPTURES = Path("/work/shared/peer/scap/captures")
 FORMAT = "*%evt.num %evt.type %evt.dir %evt.buflen %evt.buffer %evt.arg.data %evt.arg.tuple"
 CAPTURE_NAMES = [
     "falco__test_trace_files_cat_write__c4cf36b9.scap",
@@ -29,28 +25,16 @@ CAPTURE_NAMES = [
 FILTERS = ['evt.buffer contains "HTTP"', 'evt.buffer startswith "GET"', "evt.type=read and evt.buffer contains ELF",
            "evt.buffer exists", "evt.dir=> and evt.buffer exists"]
 
-if shutil.which("sysdig") is None:
-    raise RuntimeError("these tests need sysdig (scripts/setup.sh installs it)")
-
-
-def _sysdig(path: Path, *args: str) -> list[str]:
-    return subprocess.run(["sysdig", "-v", "-r", str(path), *args], capture_output=True, text=True,
-                          errors="surrogateescape", check=True, timeout=120).stdout.splitlines()
-
 
 @pytest.mark.parametrize("capture", CAPTURE_NAMES)
 def test_buffers_and_binary_arguments_print_as_sysdig_prints_them(capture: str) -> None:
-    path = CAPTURES / capture
-    judged = _sysdig(path, "-p", FORMAT, "evt.num > 0")
-    out = io.StringIO()
-    print_matches(str(path), "evt.num > 0", FORMAT, out)
+    judged = sysdig_lines(capture, FORMAT, "evt.num > 0", verbose=True)
     assert any(" < " in line and not line.endswith("<NA> <NA>") for line in judged)
-    assert Counter(out.getvalue().splitlines()) == Counter(judged)
+    assert Counter(saker_lines(capture, FORMAT, "evt.num > 0")) == Counter(judged)
 
 
 @pytest.mark.parametrize("capture", CAPTURE_NAMES[-2:])
 def test_filters_on_buffers_match_what_sysdig_matches(capture: str) -> None:
-    path = CAPTURES / capture
-    judged = [len(_sysdig(path, "-p", "%evt.num", flt)) for flt in FILTERS]
+    judged = [len(sysdig_lines(capture, "%evt.num", flt)) for flt in FILTERS]
     assert judged[0] > 0 and judged[3] > judged[0]
-    assert count_filters(str(path), FILTERS) == judged
+    assert count_filters(str(CAPTURES / capture), FILTERS) == judged

@@ -7,17 +7,12 @@ mounts chosen by index and by path glob included.
 
 from __future__ import annotations
 
-import io
-import shutil
-import subprocess
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from stages.inspect import print_matches
+from tests.state.sysdig import saker_lines, sysdig_lines
 
-CAPTURES = Path("/work/shared/peer/scap/captures")
 WITH_CONTAINERS = [
     "sysdig-opensource-examples__example4_example4-1__9302a79f.scap",  # JSON events, a volume mount
     "sysdig-opensource-examples__example5_nginx__145a9324.scap",  # JSON events, a bind mount with its mode
@@ -32,17 +27,10 @@ FORMAT = "*" + "|".join(f"%{field}" for field in (
     "container.mount.rdwr[/var/lib/docker/*]", "container.mount.mode[0]", "container.mount.propagation[0]",
     "container.mount[/nowhere*]"))
 
-if shutil.which("sysdig") is None:
-    raise RuntimeError("these tests need sysdig (scripts/setup.sh installs it)")
-
 
 @pytest.mark.parametrize("capture", WITH_CONTAINERS)
 def test_container_fields_read_as_sysdig_reads_them(capture: str) -> None:
-    path = CAPTURES / capture
-    judged = subprocess.run(["sysdig", "-r", str(path), "-p", FORMAT, "evt.num>0"], capture_output=True,
-                            text=True, check=True, timeout=120).stdout.splitlines()
-    out = io.StringIO()
-    print_matches(str(path), "evt.num>0", FORMAT, out)
-    ours = out.getvalue().splitlines()
+    judged = sysdig_lines(capture, FORMAT, "evt.num>0")
+    ours = saker_lines(capture, FORMAT, "evt.num>0")
     assert any(not line.startswith("host|") for line in judged)  # the capture's containers are seen
     assert Counter(ours) == Counter(judged)

@@ -6,17 +6,12 @@ name, an errno's name, a relative path joined to the thread's cwd) and as its va
 
 from __future__ import annotations
 
-import io
-import shutil
-import subprocess
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from stages.inspect import print_matches
+from tests.state.sysdig import saker_lines, sysdig_lines
 
-CAPTURES = Path("/work/shared/peer/scap/captures")
 FORMAT = ("*%evt.num %evt.type %evt.dir %evt.arg.res %evt.arg.addr %evt.arg.flags %evt.arg.mode %evt.arg.pid "
           "%evt.arg.request %evt.arg.sig %evt.arg.size %evt.arg.name %evt.arg.path %evt.arg.filename")
 CASES = [
@@ -29,16 +24,9 @@ CASES = [
     ("sysdig-opensource-examples__example0_nginx__e3a0456e.scap", "evt.num > 0"),
 ]
 
-if shutil.which("sysdig") is None:
-    raise RuntimeError("these tests need sysdig (scripts/setup.sh installs it)")
-
 
 @pytest.mark.parametrize(("capture", "flt"), CASES)
 def test_event_arguments_print_as_sysdig_prints_them(capture: str, flt: str) -> None:
-    path = CAPTURES / capture
-    judged = subprocess.run(["sysdig", "-v", "-r", str(path), "-p", FORMAT, flt], capture_output=True, text=True,
-                            errors="surrogateescape", check=True, timeout=120).stdout.splitlines()
-    out = io.StringIO()
-    print_matches(str(path), flt, FORMAT, out)
+    judged = sysdig_lines(capture, FORMAT, flt, verbose=True)
     assert any("CLONE_" in line or "PROT_" in line or "/home/ubuntu/" in line for line in judged)
-    assert Counter(out.getvalue().splitlines()) == Counter(judged)
+    assert Counter(saker_lines(capture, FORMAT, flt)) == Counter(judged)
