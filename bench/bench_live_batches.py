@@ -8,15 +8,16 @@ process holding 16 fds, each child exiting at once; the 25 stable Falco rules or
 batches, through the capture stage's `prepare` (state advance and the fields of the rules' candidate rows,
 `stages.sources.EnrichingSource`) in this process, with a fresh state engine seeded from the recording:
 
-  - milliseconds per batch (median and p90 over the batches; the fastest of `--rounds` passes, since this
-    machine's timings drift by ±15 % from run to run);
+  - milliseconds of CPU per batch (median and p90 over the batches; the fastest of `--rounds` passes, since
+    this machine's timings drift by ±15 % from run to run); with `--pause-ms P`, also with a pause of P ms
+    before each batch, as batches come at low rates (caches go cold in a pause);
   - with `--instructions`, the instructions `prepare` executes for 10 batches, counted by valgrind's
     callgrind: the same on every run, so two trees can be compared where timings cannot tell them apart.
     Compare a tree against another (`--against DIR`, a checkout of another commit) on the same recording.
 
     .venv/bin/python bench/bench_live_batches.py [--rate 100000] [--size 2500] [--rules PATH] [--mix ROUNDS]
                                                  [--load connect|io|fork]
-                                                 [--instructions [--against DIR]]
+                                                 [--pause-ms P] [--instructions [--against DIR]]
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def fresh_source(capture: Path, rules: Path = STABLE_RULES):
     return source
 
 
-def time_batches(capture: Path, size: int, rounds: int, rules: Path = STABLE_RULES) -> None:
+def time_batches(capture: Path, size: int, rounds: int, rules: Path = STABLE_RULES, pause_s: float = 0.0) -> None:
     import numpy as np
 
     batches = slices(capture, size)
@@ -108,13 +109,16 @@ def time_batches(capture: Path, size: int, rounds: int, rules: Path = STABLE_RUL
         source = fresh_source(capture, rules)
         times = []
         for batch in batches:
-            started = time.perf_counter()
+            if pause_s:
+                time.sleep(pause_s)
+            started = time.thread_time()
             source.prepare(batch)
-            times.append(time.perf_counter() - started)
+            times.append(time.thread_time() - started)
         passes.append(np.asarray(times[3:]) * 1e3)  # the first batches warm the caches
     best = min(passes, key=np.median)
-    print(f"{len(batches)} batches of {size:,} events: prepare median {np.median(best):.2f} ms, "
-          f"p90 {np.percentile(best, 90):.2f} ms (fastest of {rounds} passes)")
+    paced = f", one per {pause_s * 1e3:.0f} ms" if pause_s else ", back to back"
+    print(f"{len(batches)} batches of {size:,} events{paced}: prepare median {np.median(best):.2f} ms, "
+          f"p90 {np.percentile(best, 90):.2f} ms of CPU (fastest of {rounds} passes)")
 
 
 def counted_run(capture: Path, size: int, rules: Path = STABLE_RULES) -> None:
@@ -161,6 +165,8 @@ def main() -> None:
     parser.add_argument("--mix", type=int, default=0, metavar="ROUNDS",
                         help="also run bench/mixload.c while recording: ROUNDS rounds/s of an exec, a new file and "
                              "a loopback connection (batches holding execs and forks cost the state engine most)")
+    parser.add_argument("--pause-ms", type=float, default=0, help="also time the batches with this pause before each "
+                        "(as they come at low rates: one per flush_ms)")
     parser.add_argument("--counted-run", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tree", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -177,6 +183,8 @@ def main() -> None:
         rules = args.rules.resolve()
         capture = record(folder, args.rate, args.seconds, rules, args.mix, args.load)
         time_batches(capture, args.size, args.rounds, rules)
+        if args.pause_ms:
+            time_batches(capture, args.size, args.rounds, rules, args.pause_ms / 1000)
         if args.instructions:
             for tree in [ROOT] + ([args.against.resolve()] if args.against else []):
                 total = count_instructions(tree, capture, args.size, folder, rules)
