@@ -988,6 +988,7 @@ def _stateless_text(type_ids: np.ndarray, values: pa.Array, param: str) -> pa.Ar
     text = pc.cast(values, pa.string())
     type_ids = np.asarray(type_ids, dtype=np.int64)
     named = np.isin(type_ids, [t for t in np.unique(type_ids).tolist() if not prints_as_number(t, param)])
+    named &= _param_types(type_ids, param) != et.ParamType.ERRNO  # errno names: `_errno_or_number`, vectorized
     rows = np.flatnonzero(named & ~np.asarray(pc.is_null(values), dtype=bool))
     if len(rows) == 0:
         return text
